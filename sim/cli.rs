@@ -1,0 +1,77 @@
+//! Command-line arguments → validated run requests (the low/high split:
+//! clap parses strings, this module turns them into typed settings).
+
+use crate::engine::time::parse_duration;
+use crate::scenario::Overrides;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "meshsim",
+    version,
+    about = "Deterministic discrete-event simulator of Kubernetes + Istio service-mesh traffic",
+    long_about = "meshsim replays the manifests you deploy (Deployments, Services, Istio objects) plus a \
+small behaviour file (meshsim.dev/v1alpha1 Workload, Load, Simulation) in virtual time, \
+deterministically: same scenario + seed ⇒ byte-identical report."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a scenario and write DIR/summary.json.
+    Run {
+        /// Scenario files or directories (read recursively in sorted order).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Master seed (overrides the Simulation object).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Number of independent replications (overrides the Simulation object).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: Option<u32>,
+        /// Simulated duration, e.g. 90s, 10m (overrides the Simulation object).
+        #[arg(long, value_parser = parse_duration_arg)]
+        duration: Option<crate::engine::SimDuration>,
+        /// Output folder (default reports/<scenario>-<seed>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No terminal summary (summary.json is still written).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a scenario without simulating it.
+    Validate {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+fn parse_duration_arg(s: &str) -> Result<crate::engine::SimDuration, String> {
+    let d = parse_duration(s)?;
+    if d.as_nanos() == 0 {
+        return Err("must be > 0".into());
+    }
+    Ok(d)
+}
+
+impl Command {
+    pub fn overrides(&self) -> Overrides {
+        match self {
+            Command::Run {
+                seed,
+                replications,
+                duration,
+                ..
+            } => Overrides {
+                seed: *seed,
+                replications: *replications,
+                duration: *duration,
+            },
+            Command::Validate { .. } => Overrides::default(),
+        }
+    }
+}

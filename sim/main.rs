@@ -1,0 +1,93 @@
+//! The `meshsim` binary: CLI, files and terminal only. The only place that reads
+//! the environment, the clock (none) or uses `anyhow`.
+
+use anyhow::Context;
+use clap::Parser;
+use meshsim::cli::{Args, Command};
+use meshsim::scenario::{self, LoadError};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = Args::parse(); // usage errors exit 2
+    match real_main(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_load_error(e: &LoadError) {
+    eprintln!("{e}");
+}
+
+fn real_main(args: Args) -> anyhow::Result<ExitCode> {
+    let overrides = args.command.overrides();
+    match args.command {
+        Command::Validate { paths } => match scenario::load(&paths, &overrides) {
+            Ok(s) => {
+                for w in &s.warnings {
+                    eprintln!("{w}");
+                }
+                println!(
+                    "{}: valid ({} deployments, {} services, {} loads; {} objects not simulated)",
+                    s.name,
+                    s.deployments.len(),
+                    s.services.len(),
+                    s.loads.len(),
+                    s.not_simulated.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                print_load_error(&e);
+                Ok(ExitCode::from(1))
+            }
+        },
+        Command::Run {
+            paths, out, quiet, ..
+        } => {
+            let spec = match scenario::load(&paths, &overrides) {
+                Ok(s) => s,
+                Err(e) => {
+                    print_load_error(&e);
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let show = std::io::stderr().is_terminal();
+            let progress = move |f: f64| {
+                if show {
+                    eprint!("\rsimulating… {:5.1}%", f * 100.0);
+                    let _ = std::io::stderr().flush();
+                }
+            };
+            let merged = meshsim::batch::run_all(&spec, &progress);
+            if show {
+                eprint!("\r{:30}\r", "");
+            }
+            let dir = out.unwrap_or_else(|| {
+                PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
+            });
+            let json = meshsim::report::summary::render(&spec, &merged);
+            write_atomically(&dir.join("summary.json"), json.as_bytes())?;
+            if !quiet {
+                print!("{}", meshsim::report::table::render(&spec, &merged));
+                println!("\nwrote {}", dir.join("summary.json").display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Writes via a temporary file and a rename, so a report is whole or absent.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! The terminal summary: what a person reads first.
+//!
+//! One table per level (load generators end to end, Services server-side,
+//! workloads with capacity figures), so "where the queue builds" is visible at a
+//! glance: utilisation and queue length sit next to latency.
+
+use crate::batch::{Merged, Stream};
+use crate::scenario::Scenario;
+use std::fmt::Write;
+
+fn ms(ns: u64) -> String {
+    fmt_ms(ns as f64 / 1e6)
+}
+
+fn fmt_ms(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn codes(s: &Stream) -> String {
+    s.pooled
+        .codes
+        .iter()
+        .map(|(c, n)| {
+            if *c == 0 {
+                format!("conn-fail:{n}")
+            } else {
+                format!("{c}:{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn row(out: &mut String, name: &str, s: &Stream, extra: &str) {
+    let r = &s.pooled;
+    let (mean, ci, p50, p99, max) = if r.count > 0 {
+        let ci = s
+            .mean_ci(0.95)
+            .map(|(lo, hi)| format!("±{}", fmt_ms((hi - lo) * 500.0)))
+            .unwrap_or_default();
+        (
+            fmt_ms(r.sum_ns as f64 / r.count as f64 / 1e6),
+            ci,
+            ms(r.hist.value_at_quantile(0.5)),
+            ms(r.hist.value_at_quantile(0.99)),
+            ms(r.hist.max()),
+        )
+    } else {
+        (
+            "-".into(),
+            String::new(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        )
+    };
+    let _ = writeln!(
+        out,
+        "  {name:<28} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9}  {:>9} {:>9}{extra}  {}",
+        r.requests,
+        r.completed,
+        r.failed,
+        s.in_flight,
+        mean,
+        ci,
+        p50,
+        p99,
+        codes(s),
+    );
+    let _ = max;
+}
+
+/// Renders the human summary.
+pub fn render(spec: &Scenario, m: &Merged) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "meshsim {} · scenario {} · seed {} · {} replication{} × {} (warm-up {}) · {} events",
+        env!("CARGO_PKG_VERSION"),
+        spec.name,
+        spec.run.seed,
+        m.replications,
+        if m.replications == 1 { "" } else { "s" },
+        spec.run.duration,
+        spec.run.warmup,
+        m.events
+    );
+    let head = |out: &mut String, title: &str, extra: &str| {
+        let _ = writeln!(
+            out,
+            "\n{title} (latency in ms; ± is the 95 % CI half-width of the mean)"
+        );
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9}  {:>9} {:>9}{extra}  codes",
+            "name", "requests", "ok", "failed", "in-flight", "mean", "", "p50", "p99"
+        );
+    };
+    if !spec.loads.is_empty() {
+        head(&mut out, "Load generators, end to end", "");
+        for (l, s) in spec.loads.iter().zip(&m.loads) {
+            row(&mut out, &l.name, s, "");
+        }
+    }
+    if !spec.services.is_empty() {
+        head(
+            &mut out,
+            "Services, server side (arrival at pod → response)",
+            "",
+        );
+        for (sv, s) in spec.services.iter().zip(&m.services) {
+            row(&mut out, &sv.key(), s, "");
+        }
+    }
+    if !spec.deployments.is_empty() {
+        head(
+            &mut out,
+            "Workloads",
+            &format!(" {:>6} {:>6} {:>7} {:>6}", "pods", "util", "queue", "q-max"),
+        );
+        for ((d, s), c) in spec.deployments.iter().zip(&m.workloads).zip(&m.capacity) {
+            let extra = format!(
+                " {:>6} {:>5.1}% {:>7.2} {:>6}",
+                c.pods,
+                c.utilisation() * 100.0,
+                c.queue_mean(),
+                c.queue_max
+            );
+            row(&mut out, &d.key(), s, &extra);
+        }
+        let rejected: u64 = m.capacity.iter().map(|c| c.queue_full).sum();
+        if rejected > 0 {
+            let _ = writeln!(out, "  queue-full rejections: {rejected}");
+        }
+    }
+    if !spec.warnings.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for w in &spec.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
+    }
+    if !spec.not_simulated.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRead but not simulated ({}):",
+            spec.not_simulated.len()
+        );
+        for w in spec.not_simulated.iter().take(10) {
+            let _ = writeln!(out, "  {w}");
+        }
+        if spec.not_simulated.len() > 10 {
+            let _ = writeln!(out, "  … and {} more", spec.not_simulated.len() - 10);
+        }
+    }
+    out
+}

@@ -1,0 +1,10 @@
+//! One replication: a scenario and a replication index in, an [`Outcome`] out.
+//! Pure: no I/O, no shared state, so replications can run on any thread.
+
+use crate::scenario::Scenario;
+use crate::world::{Outcome, World};
+
+/// Simulates replication `replication` of `spec`.
+pub fn replicate(spec: &Scenario, replication: u64, progress: &mut dyn FnMut(f64)) -> Outcome {
+    World::new(spec, replication).run(progress)
+}

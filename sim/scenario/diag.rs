@@ -1,0 +1,126 @@
+//! Located problems in a scenario: errors (the scenario is rejected, nothing is
+//! simulated or written) and warnings (accepted, simulated faithfully, reported).
+//!
+//! Rendered as `file:line:col: document N (Kind namespace/name): path: message`,
+//! the shape compilers use, so editors and CI annotate the right line.
+
+use super::raw::Loc;
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Which object of which document a problem is in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Origin {
+    pub file: String,
+    /// 1-based document number in the file (0 = the file as a whole).
+    pub document: usize,
+    /// `Kind namespace/name` when known.
+    pub object: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub origin: Origin,
+    pub loc: Loc,
+    /// YAML path inside the object: `spec.http[0].route[1].weight` (empty = whole object).
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.origin.file)?;
+        if self.loc.line > 0 {
+            write!(f, ":{}:{}", self.loc.line, self.loc.col)?;
+        }
+        write!(f, ": ")?;
+        if self.severity == Severity::Warning {
+            write!(f, "warning: ")?;
+        }
+        if self.origin.document > 0 {
+            write!(f, "document {}", self.origin.document)?;
+            if let Some(o) = &self.origin.object {
+                write!(f, " ({o})")?;
+            }
+            write!(f, ": ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// All problems found while loading; loading never stops at the first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(|d| d.severity == Severity::Error)
+    }
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items.iter().filter(|d| d.severity == Severity::Error)
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+    /// Stable order: by file, line, column, then message.
+    pub fn sort(&mut self) {
+        self.items.sort_by(|a, b| {
+            (
+                &a.origin.file,
+                a.loc,
+                a.origin.document,
+                &a.path,
+                &a.message,
+            )
+                .cmp(&(
+                    &b.origin.file,
+                    b.loc,
+                    b.origin.document,
+                    &b.path,
+                    &b.message,
+                ))
+        });
+        self.items.dedup();
+    }
+}
+
+/// The scenario was rejected.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    #[error("{}", render(.0))]
+    Invalid(Diagnostics),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn render(d: &Diagnostics) -> String {
+    let n = d.errors().count();
+    let mut s = String::new();
+    for e in d.items.iter() {
+        s.push_str(&e.to_string());
+        s.push('\n');
+    }
+    s.push_str(&format!("{n} error{} found", if n == 1 { "" } else { "s" }));
+    s
+}

@@ -1,0 +1,209 @@
+//! The validated scenario: immutable, fully defaulted, cross-referenced by index.
+//!
+//! Nothing downstream re-checks an invariant or sees an `Option` that validation
+//! could have resolved: if a `Scenario` exists, it can be simulated.
+
+use crate::engine::SimDuration;
+use crate::engine::rng::Chance;
+use crate::workload::dist::Dist;
+use std::collections::BTreeMap;
+
+/// Index into `Scenario::deployments`.
+pub type DeploymentIx = usize;
+/// Index into `Scenario::services`.
+pub type ServiceIx = usize;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Short name (file stem of the first path), used for the default report folder.
+    pub name: String,
+    /// SHA-256 over every input file's length and bytes, in load order.
+    pub sha256: String,
+    pub run: RunSettings,
+    pub deployments: Vec<Deployment>,
+    pub services: Vec<Service>,
+    pub loads: Vec<Load>,
+    /// Objects read but not simulated (kinds meshsim does not model yet).
+    pub not_simulated: Vec<String>,
+    /// Warnings found while loading (already rendered with their location).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSettings {
+    /// Arrivals stop and the run ends at this time.
+    pub duration: SimDuration,
+    /// Requests issued before this time are simulated but not counted.
+    pub warmup: SimDuration,
+    pub seed: u64,
+    pub replications: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deployment {
+    pub name: String,
+    pub namespace: String,
+    pub replicas: u32,
+    /// Pod template labels.
+    pub labels: BTreeMap<String, String>,
+    pub ports: Vec<ContainerPort>,
+    pub behaviour: Behaviour,
+}
+
+impl Deployment {
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: u16,
+}
+
+/// How one pod of a workload serves a request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Behaviour {
+    /// Name of the `Workload` object that described it (None = defaulted).
+    pub source: Option<String>,
+    /// Servers per pod, each taking one request at a time from one FIFO queue.
+    pub workers: u32,
+    /// Maximum number of waiting requests per pod (None = unbounded).
+    pub queue_limit: Option<u32>,
+    /// Status answered when the queue is full.
+    pub queue_full_status: u16,
+    /// Thread-per-request servers keep the worker while waiting on calls.
+    pub hold_worker_during_calls: bool,
+    pub script: Vec<Step>,
+    /// After the script, answer `status` with this probability.
+    pub error: Option<ErrorInjection>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorInjection {
+    pub chance: Chance,
+    pub status: u16,
+}
+
+/// One step of a request-handling script.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Occupy a worker for a service-time draw.
+    Compute(Dist),
+    /// Call another Service and wait for the answer.
+    Call(Call),
+    /// Run every branch concurrently and wait for all of them.
+    Parallel(Vec<Vec<Step>>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub target: Target,
+    pub path: String,
+    pub method: String,
+    /// Incoming request headers copied onto the call (e.g. `end-user`).
+    pub forward_headers: Vec<String>,
+    /// Probability that the call is made at all.
+    pub chance: Chance,
+    /// Application-level timeout per try (None = wait forever).
+    pub timeout: Option<SimDuration>,
+    /// Application-level retries after a failed try (timeout, 5xx, connection failure).
+    pub retries: u32,
+    pub on_error: OnError,
+    /// Skip the call when the request is already this many calls deep (bounds cycles).
+    pub max_depth: Option<u32>,
+}
+
+/// What the caller does when a call finally fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop the script and answer this status.
+    Fail(u16),
+    /// Carry on (Bookinfo's productpage shows "reviews unavailable" and answers 200).
+    Continue,
+}
+
+/// A resolved `host:port`: a Service and one of its ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub service: ServiceIx,
+    pub port: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub namespace: String,
+    pub selector: BTreeMap<String, String>,
+    pub ports: Vec<ServicePort>,
+    pub service_type: ServiceType,
+}
+
+impl Service {
+    /// `name.namespace`, the key of `summary.json`'s `services` map.
+    pub fn key(&self) -> String {
+        format!("{}.{}", self.name, self.namespace)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub target_port: TargetPort,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetPort {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceType {
+    ClusterIP,
+    NodePort,
+    LoadBalancer,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Load {
+    pub name: String,
+    pub namespace: String,
+    pub target: Target,
+    pub path: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub pattern: LoadPattern,
+    pub start: SimDuration,
+    /// None = until the end of the run.
+    pub stop: Option<SimDuration>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadPattern {
+    /// Requests arrive on their own schedule whatever the responses do; latency
+    /// is measured from the intended send time (no coordinated omission).
+    Open {
+        arrival: Arrival,
+        /// Requests per second.
+        rate: f64,
+        /// Keep-alive pool size; None = a new connection per request.
+        connections: Option<u32>,
+    },
+    /// N connections, each sending its next request when the previous answered
+    /// (after think time, no faster than the QPS cap), like `fortio load -c N -qps Q`.
+    Closed {
+        connections: u32,
+        /// Total requests per second over all connections (None = as fast as possible).
+        qps: Option<f64>,
+        think: Option<Dist>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    Poisson,
+    Constant,
+}

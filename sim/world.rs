@@ -1,0 +1,943 @@
+//! The World: all mutable state of one replication, and event dispatch.
+//!
+//! Handlers are plain functions on `&mut World`; events carry ids only. Zero-
+//! latency hops (no network model configured) are handled inline instead of as
+//! events, which halves the event count of a simple queue without changing any
+//! order: an inline step happens at the same time and before anything scheduled
+//! later, exactly as a zero-delay event with a fresh sequence number would,
+//! except that nothing else can interleave — which is the simulated behaviour of
+//! a hop that takes no time.
+
+use crate::cluster::kube_proxy::{self, Pick};
+use crate::cluster::pod::Pod;
+use crate::cluster::service::backing_deployments;
+use crate::engine::rng::{Purpose, RngFactory, SimRng};
+use crate::engine::{EventQueue, SimDuration, SimTime};
+use crate::metrics::{Capacity, Recorder, Window, is_failure};
+use crate::scenario::spec::{Arrival, LoadPattern, OnError, Scenario, Target};
+use crate::workload::load::{LoadState, NONE};
+use crate::workload::script::{Op, Program};
+use rand_distr::{Distribution, Exp1};
+use std::collections::BTreeMap;
+
+/// Everything that can happen. Ids only; 16 bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Next open-loop arrival of a load.
+    LoadArrival { load: u32 },
+    /// A closed-loop connection sends its next request.
+    ConnSend { load: u32, conn: u32 },
+    /// A compute step of an execution finished.
+    ComputeDone { exec: u32 },
+    /// An application-level call timeout (stale unless `generation` matches).
+    CallTimeout { exec: u32, generation: u32 },
+    /// End of warm-up: time-weighted statistics restart.
+    WarmupEnd,
+}
+
+impl Event {
+    fn kind(&self) -> u64 {
+        match self {
+            Event::LoadArrival { .. } => 1,
+            Event::ConnSend { .. } => 2,
+            Event::ComputeDone { .. } => 3,
+            Event::CallTimeout { .. } => 4,
+            Event::WarmupEnd => 5,
+        }
+    }
+}
+
+/// Who is waiting for a request's response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    Load {
+        load: u32,
+        conn: u32,
+    },
+    Call {
+        exec: u32,
+        generation: u32,
+    },
+    /// The caller gave up (timeout); the server still finishes the work.
+    Abandoned,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Request {
+    origin: Origin,
+    target: Target,
+    pod: u32,
+    /// Client start: intended send time (loads) or call time.
+    start: SimTime,
+    /// Arrival at the pod.
+    arrive: SimTime,
+    counted_client: bool,
+    counted_server: bool,
+    depth: u16,
+    headers: u32,
+    live: bool,
+    at_server: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct CallState {
+    call: u32,
+    tries_left: u32,
+    generation: u32,
+    outstanding: u32,
+}
+
+/// One thread of a script execution (the root, or a parallel branch).
+#[derive(Clone, Copy, Debug)]
+struct Exec {
+    req: u32,
+    pod: u32,
+    pc: u32,
+    parent: u32,
+    root: u32,
+    pending: u32,
+    holds_worker: bool,
+    /// Root only: status forced by a failed call (0 = none).
+    fail: u16,
+    call: Option<CallState>,
+}
+
+/// A free-list arena: ids are reused, so live state stays compact.
+struct Slab<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Self {
+        Slab {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+    #[inline]
+    fn insert(&mut self, t: T) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.items[i as usize] = t;
+                i
+            }
+            None => {
+                self.items.push(t);
+                self.items.len() as u32 - 1
+            }
+        }
+    }
+    #[inline]
+    fn remove(&mut self, i: u32) {
+        self.free.push(i);
+    }
+}
+
+/// Per-deployment constants the hot path needs.
+struct DeploymentRt {
+    program: Program,
+    hold: bool,
+    queue_limit: Option<u32>,
+    full_status: u16,
+    error: Option<crate::scenario::spec::ErrorInjection>,
+}
+
+/// Results of one replication.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub loads: Vec<Recorder>,
+    pub services: Vec<Recorder>,
+    pub workloads: Vec<Recorder>,
+    pub capacity: Vec<Capacity>,
+    /// Requests still open at the end, counted directly from live state
+    /// (for the accounting invariant: requests = completed + failed + in flight).
+    pub loads_in_flight: Vec<u64>,
+    pub services_in_flight: Vec<u64>,
+    pub workloads_in_flight: Vec<u64>,
+    pub events: u64,
+    /// Rolling digest of (time, seq, kind) of every event: equal digests ⇒ equal runs.
+    pub digest: u64,
+    pub window: Window,
+}
+
+pub struct World<'s> {
+    spec: &'s Scenario,
+    q: EventQueue<Event>,
+    window: Window,
+    end: SimTime,
+    pods: Vec<Pod>,
+    svc_rng: Vec<SimRng>,
+    beh_rng: Vec<SimRng>,
+    /// kube-proxy choice streams: loads first, then pods (as callers).
+    kp_rng: Vec<SimRng>,
+    deps: Vec<DeploymentRt>,
+    /// service → port → ready pods.
+    endpoints: Vec<Vec<Vec<u32>>>,
+    requests: Slab<Request>,
+    execs: Slab<Exec>,
+    loads: Vec<LoadState>,
+    rec_load: Vec<Recorder>,
+    rec_svc: Vec<Recorder>,
+    rec_dep: Vec<Recorder>,
+    headers: Vec<Vec<(String, String)>>,
+    header_ix: BTreeMap<Vec<(String, String)>, u32>,
+    next_generation: u32,
+    digest: u64,
+    events: u64,
+}
+
+impl<'s> World<'s> {
+    pub fn new(spec: &'s Scenario, replication: u64) -> Self {
+        let f = RngFactory::new(spec.run.seed, replication);
+        let end = SimTime(spec.run.duration.as_nanos());
+        let window = Window {
+            from: SimTime(spec.run.warmup.as_nanos()),
+            to: end,
+        };
+        let mut pods = Vec::new();
+        let mut svc_rng = Vec::new();
+        let mut beh_rng = Vec::new();
+        let mut kp_rng: Vec<SimRng> = spec
+            .loads
+            .iter()
+            .map(|l| {
+                f.of(
+                    Purpose::KubeProxy,
+                    &format!("load/{}/{}", l.namespace, l.name),
+                )
+            })
+            .collect();
+        let mut pods_of_dep: Vec<Vec<u32>> = Vec::new();
+        for (di, d) in spec.deployments.iter().enumerate() {
+            let mut mine = Vec::new();
+            for r in 0..d.replicas {
+                let key = format!("{}/{}/{}", d.namespace, d.name, r);
+                mine.push(pods.len() as u32);
+                pods.push(Pod::new(di as u32, r, d.behaviour.workers));
+                svc_rng.push(f.of(Purpose::ServiceTime, &key));
+                beh_rng.push(f.of(Purpose::Behaviour, &key));
+                kp_rng.push(f.of(Purpose::KubeProxy, &format!("pod/{key}")));
+            }
+            pods_of_dep.push(mine);
+        }
+        let deps = spec
+            .deployments
+            .iter()
+            .map(|d| DeploymentRt {
+                program: Program::compile(&d.behaviour.script),
+                hold: d.behaviour.hold_worker_during_calls,
+                queue_limit: d.behaviour.queue_limit,
+                full_status: d.behaviour.queue_full_status,
+                error: d.behaviour.error,
+            })
+            .collect();
+        let endpoints = spec
+            .services
+            .iter()
+            .map(|s| {
+                (0..s.ports.len())
+                    .map(|pi| {
+                        let mut eps: Vec<u32> = backing_deployments(s, pi, &spec.deployments)
+                            .into_iter()
+                            .flat_map(|d| pods_of_dep[d].iter().copied())
+                            .collect();
+                        eps.sort_unstable();
+                        eps
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut w = World {
+            spec,
+            q: EventQueue::new(),
+            window,
+            end,
+            pods,
+            svc_rng,
+            beh_rng,
+            kp_rng,
+            deps,
+            endpoints,
+            requests: Slab::new(),
+            execs: Slab::new(),
+            loads: Vec::new(),
+            rec_load: vec![Recorder::default(); spec.loads.len()],
+            rec_svc: vec![Recorder::default(); spec.services.len()],
+            rec_dep: vec![Recorder::default(); spec.deployments.len()],
+            headers: vec![Vec::new()],
+            header_ix: BTreeMap::new(),
+            next_generation: 0,
+            digest: 0,
+            events: 0,
+        };
+        w.header_ix.insert(Vec::new(), 0);
+        for (li, l) in spec.loads.iter().enumerate() {
+            let key = format!("{}/{}", l.namespace, l.name);
+            let (conns, think) = match &l.pattern {
+                LoadPattern::Open { connections, .. } => (connections.unwrap_or(0) as usize, None),
+                LoadPattern::Closed {
+                    connections, think, ..
+                } => (*connections as usize, think.as_ref().map(|t| t.sampler())),
+            };
+            let hs = w.intern_headers(l.headers.clone());
+            w.loads.push(LoadState::new(
+                f.of(Purpose::Arrivals, &key),
+                f.of(Purpose::Think, &key),
+                think,
+                conns,
+                hs,
+            ));
+            let start = SimTime(l.start.as_nanos());
+            match &l.pattern {
+                LoadPattern::Open { arrival, rate, .. } => {
+                    let first = match arrival {
+                        Arrival::Poisson => start + w.exp_gap(li, *rate),
+                        Arrival::Constant => start,
+                    };
+                    if w.load_active(li, first) {
+                        w.q.schedule(first, Event::LoadArrival { load: li as u32 });
+                    }
+                }
+                LoadPattern::Closed { connections, .. } => {
+                    for c in 0..*connections {
+                        if w.load_active(li, start) {
+                            w.q.schedule(
+                                start,
+                                Event::ConnSend {
+                                    load: li as u32,
+                                    conn: c,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if window.from > SimTime::ZERO {
+            w.q.schedule(window.from, Event::WarmupEnd);
+        }
+        w
+    }
+
+    fn intern_headers(&mut self, mut h: Vec<(String, String)>) -> u32 {
+        h.sort();
+        if let Some(&i) = self.header_ix.get(&h) {
+            return i;
+        }
+        let i = self.headers.len() as u32;
+        self.headers.push(h.clone());
+        self.header_ix.insert(h, i);
+        i
+    }
+
+    #[inline]
+    fn exp_gap(&mut self, li: usize, rate: f64) -> SimDuration {
+        let x: f64 = Exp1.sample(&mut self.loads[li].arrivals);
+        SimDuration::from_secs_f64(x / rate)
+    }
+
+    fn load_active(&self, li: usize, t: SimTime) -> bool {
+        let l = &self.spec.loads[li];
+        t < self.end && l.stop.is_none_or(|s| t < SimTime(s.as_nanos()))
+    }
+
+    /// Runs to the end of the scenario. `progress` gets the fraction of simulated
+    /// time done, every 2^20 events.
+    pub fn run(mut self, progress: &mut dyn FnMut(f64)) -> Outcome {
+        let last = SimTime(self.end.0.saturating_sub(1));
+        while let Some((t, ev)) = self.q.pop_until(last) {
+            self.events += 1;
+            self.digest = crate::engine::rng::mix64(self.digest ^ t.0.rotate_left(17) ^ ev.kind());
+            if self.events & ((1 << 20) - 1) == 0 {
+                progress(t.0 as f64 / self.end.0.max(1) as f64);
+            }
+            match ev {
+                Event::LoadArrival { load } => self.on_load_arrival(load),
+                Event::ConnSend { load, conn } => self.send_on_conn(load, conn, t),
+                Event::ComputeDone { exec } => self.on_compute_done(exec),
+                Event::CallTimeout { exec, generation } => self.on_call_timeout(exec, generation),
+                Event::WarmupEnd => {
+                    for p in &mut self.pods {
+                        p.reset_stats(t);
+                    }
+                }
+            }
+        }
+        self.q.advance_to(self.end);
+        self.finish()
+    }
+
+    #[inline]
+    fn now(&self) -> SimTime {
+        self.q.now()
+    }
+
+    // === loads ===
+
+    fn on_load_arrival(&mut self, load: u32) {
+        let li = load as usize;
+        let now = self.now();
+        let l = &self.spec.loads[li];
+        let LoadPattern::Open {
+            arrival,
+            rate,
+            connections,
+        } = l.pattern
+        else {
+            return;
+        };
+        let next = match arrival {
+            Arrival::Poisson => now + self.exp_gap(li, rate),
+            Arrival::Constant => now + SimDuration::from_secs_f64(1.0 / rate),
+        };
+        if self.load_active(li, next) {
+            self.q.schedule(next, Event::LoadArrival { load });
+        }
+        if self.window.contains(now) {
+            self.rec_load[li].requests += 1;
+        }
+        if connections.is_none() {
+            self.issue_load_request(li, NONE, now);
+        } else if let Some(c) = self.loads[li].idle_conn() {
+            self.issue_load_request(li, c, now);
+        } else {
+            self.loads[li].waiting.push_back(now);
+        }
+    }
+
+    /// Closed loop: connection `conn` sends now.
+    fn send_on_conn(&mut self, load: u32, conn: u32, now: SimTime) {
+        let li = load as usize;
+        if self.window.contains(now) {
+            self.rec_load[li].requests += 1;
+        }
+        self.loads[li].conns[conn as usize].last_send = now;
+        self.issue_load_request(li, conn, now);
+    }
+
+    /// Sends a load request with intended start `start` on `conn` (NONE = a new
+    /// connection just for it).
+    fn issue_load_request(&mut self, li: usize, conn: u32, start: SimTime) {
+        let target = self.spec.loads[li].target;
+        let pod = if conn == NONE {
+            self.pick_endpoint(target, li)
+        } else {
+            let c = &mut self.loads[li].conns[conn as usize];
+            c.busy = true;
+            if c.pod == NONE {
+                let p = self.pick_endpoint(target, li);
+                self.loads[li].conns[conn as usize].pod = p;
+                p
+            } else {
+                c.pod
+            }
+        };
+        let headers = self.loads[li].header_set;
+        let counted = self.window.contains(start);
+        let r = self.requests.insert(Request {
+            origin: Origin::Load {
+                load: li as u32,
+                conn,
+            },
+            target,
+            pod,
+            start,
+            arrive: start,
+            counted_client: counted,
+            counted_server: false,
+            depth: 0,
+            headers,
+            live: true,
+            at_server: false,
+        });
+        self.dispatch(r);
+    }
+
+    #[inline]
+    fn pick_endpoint(&mut self, target: Target, client: usize) -> u32 {
+        let eps = &self.endpoints[target.service][target.port];
+        match kube_proxy::pick(eps, &mut self.kp_rng[client]) {
+            Pick::Endpoint(p) => p,
+            Pick::NoEndpoints => NONE,
+        }
+    }
+
+    /// Delivers a request to its pod, or fails it if the connection could not be made.
+    fn dispatch(&mut self, r: u32) {
+        let pod = self.requests.items[r as usize].pod;
+        if pod == NONE {
+            // Connection refused: no HTTP response at all.
+            self.complete(r, 0);
+        } else {
+            self.arrive_at_pod(r, pod);
+        }
+    }
+
+    fn load_response(&mut self, li: usize, conn: u32, start: SimTime, counted: bool, status: u16) {
+        let now = self.now();
+        if counted {
+            let b = self.window.batch(start);
+            self.rec_load[li].record(b, now.saturating_since(start).as_nanos(), status);
+        }
+        if conn == NONE {
+            return;
+        }
+        let refused = status == 0;
+        match &self.spec.loads[li].pattern {
+            LoadPattern::Open { .. } => {
+                let c = &mut self.loads[li].conns[conn as usize];
+                c.busy = false;
+                if refused {
+                    c.pod = NONE; // reconnect next time
+                }
+                if let Some(intended) = self.loads[li].waiting.pop_front() {
+                    self.issue_load_request(li, conn, intended);
+                }
+            }
+            LoadPattern::Closed {
+                connections, qps, ..
+            } => {
+                let (n, qps) = (*connections, *qps);
+                let st = &mut self.loads[li];
+                let c = &mut st.conns[conn as usize];
+                c.busy = false;
+                if refused {
+                    c.pod = NONE;
+                }
+                let last = c.last_send;
+                let mut next = now;
+                if let Some(t) = &st.think {
+                    next += t.sample(&mut st.think_rng);
+                }
+                if let Some(q) = qps {
+                    next = next.max(last + SimDuration::from_secs_f64(n as f64 / q));
+                }
+                if refused && next == now {
+                    // A refused connect returns at once; don't spin at one instant.
+                    next += SimDuration::from_millis(1);
+                }
+                if self.load_active(li, next) {
+                    self.q.schedule(
+                        next,
+                        Event::ConnSend {
+                            load: li as u32,
+                            conn,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    // === server side ===
+
+    fn arrive_at_pod(&mut self, r: u32, pod: u32) {
+        let now = self.now();
+        let counted = self.window.contains(now);
+        let (svc, dep) = {
+            let req = &mut self.requests.items[r as usize];
+            req.arrive = now;
+            req.counted_server = counted;
+            req.at_server = true;
+            (
+                req.target.service,
+                self.pods[pod as usize].deployment as usize,
+            )
+        };
+        if counted {
+            self.rec_svc[svc].requests += 1;
+            self.rec_dep[dep].requests += 1;
+        }
+        let e = self.execs.insert(Exec {
+            req: r,
+            pod,
+            pc: 0,
+            parent: NONE,
+            root: NONE,
+            pending: 0,
+            holds_worker: false,
+            fail: 0,
+            call: None,
+        });
+        self.execs.items[e as usize].root = e;
+        let d = &self.deps[dep];
+        if !d.hold {
+            self.run_exec(e);
+            return;
+        }
+        let p = &mut self.pods[pod as usize];
+        if p.has_free_worker() {
+            p.touch(now);
+            p.busy += 1;
+            self.execs.items[e as usize].holds_worker = true;
+            self.run_exec(e);
+        } else if d.queue_limit.is_some_and(|l| p.admissions_waiting >= l) {
+            p.stats.queue_full += 1;
+            let st = d.full_status;
+            self.execs.remove(e);
+            self.server_done(r, st);
+        } else {
+            p.admissions_waiting += 1;
+            p.enqueue(now, e);
+        }
+    }
+
+    /// Runs an execution until it waits (compute, call, fork) or ends.
+    fn run_exec(&mut self, e: u32) {
+        loop {
+            let ex = self.execs.items[e as usize];
+            let dep = self.pods[ex.pod as usize].deployment as usize;
+            let op = self.deps[dep].program.ops[ex.pc as usize];
+            match op {
+                Op::Compute(s) => {
+                    // Released-worker servers take a worker per compute step;
+                    // thread-per-request servers hold the root's worker throughout.
+                    if !ex.holds_worker && !self.deps[dep].hold {
+                        let now = self.now();
+                        let p = &mut self.pods[ex.pod as usize];
+                        if p.has_free_worker() {
+                            p.touch(now);
+                            p.busy += 1;
+                            self.execs.items[e as usize].holds_worker = true;
+                        } else {
+                            p.enqueue(now, e);
+                            return;
+                        }
+                    }
+                    let d = self.deps[dep].program.samplers[s as usize]
+                        .sample(&mut self.svc_rng[ex.pod as usize]);
+                    let t = self.now() + d;
+                    self.q.schedule(t, Event::ComputeDone { exec: e });
+                    return;
+                }
+                Op::Call(ci) => {
+                    let call = &self.deps[dep].program.calls[ci as usize];
+                    let depth = self.requests.items[ex.req as usize].depth;
+                    let skip = call.max_depth.is_some_and(|m| depth as u32 >= m)
+                        || !call.chance.sample(&mut self.beh_rng[ex.pod as usize]);
+                    if skip {
+                        self.execs.items[e as usize].pc += 1;
+                        continue;
+                    }
+                    let retries = call.retries;
+                    self.execs.items[e as usize].call = Some(CallState {
+                        call: ci,
+                        tries_left: retries,
+                        generation: 0,
+                        outstanding: NONE,
+                    });
+                    self.issue_call_try(e);
+                    return;
+                }
+                Op::Fork(fi) => {
+                    let n = self.deps[dep].program.forks[fi as usize].branches.len();
+                    // +1 guard: branches that finish synchronously can't join early.
+                    self.execs.items[e as usize].pending = n as u32 + 1;
+                    for b in 0..n {
+                        let start = self.deps[dep].program.forks[fi as usize].branches[b];
+                        let c = self.execs.insert(Exec {
+                            req: ex.req,
+                            pod: ex.pod,
+                            pc: start,
+                            parent: e,
+                            root: ex.root,
+                            pending: 0,
+                            holds_worker: false,
+                            fail: 0,
+                            call: None,
+                        });
+                        self.run_exec(c);
+                    }
+                    if !self.branch_done(e) {
+                        return;
+                    }
+                    // All branches finished synchronously: continue here.
+                    continue;
+                }
+                Op::EndBranch => {
+                    let parent = ex.parent;
+                    self.release_if_held(e);
+                    self.execs.remove(e);
+                    if self.branch_done(parent) {
+                        self.run_exec(parent);
+                    }
+                    return;
+                }
+                Op::Respond => {
+                    let mut status = if ex.fail != 0 { ex.fail } else { 200 };
+                    if status == 200
+                        && let Some(err) = self.deps[dep].error
+                        && err.chance.sample(&mut self.beh_rng[ex.pod as usize])
+                    {
+                        status = err.status;
+                    }
+                    self.release_if_held(e);
+                    self.execs.remove(e);
+                    self.server_done(ex.req, status);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Decrements a fork's pending count; true (and pc moved to the join) when all
+    /// branches are done.
+    fn branch_done(&mut self, parent: u32) -> bool {
+        let ex = &mut self.execs.items[parent as usize];
+        ex.pending -= 1;
+        if ex.pending > 0 {
+            return false;
+        }
+        let dep = self.pods[ex.pod as usize].deployment as usize;
+        let Op::Fork(fi) = self.deps[dep].program.ops[ex.pc as usize] else {
+            unreachable!("a pending execution sits on its fork")
+        };
+        let join = self.deps[dep].program.forks[fi as usize].join;
+        let ex = &mut self.execs.items[parent as usize];
+        ex.pc = join;
+        let root = ex.root;
+        let root_fail = self.execs.items[root as usize].fail;
+        if root_fail != 0 {
+            let ex = &mut self.execs.items[parent as usize];
+            ex.pc = self.deps[dep].program.exit[join as usize];
+        }
+        true
+    }
+
+    fn release_if_held(&mut self, e: u32) {
+        let ex = &mut self.execs.items[e as usize];
+        if ex.holds_worker {
+            ex.holds_worker = false;
+            let pod = ex.pod;
+            self.release_worker(pod);
+        }
+    }
+
+    /// A worker becomes free: the next waiter (FIFO) takes it.
+    fn release_worker(&mut self, pod: u32) {
+        let now = self.now();
+        let p = &mut self.pods[pod as usize];
+        p.touch(now);
+        match p.queue.pop_front() {
+            Some(w) => {
+                let ex = &mut self.execs.items[w as usize];
+                ex.holds_worker = true;
+                if ex.pc == 0 && ex.parent == NONE && self.deps[p.deployment as usize].hold {
+                    p.admissions_waiting -= 1;
+                }
+                self.run_exec(w);
+            }
+            None => p.busy -= 1,
+        }
+    }
+
+    fn on_compute_done(&mut self, e: u32) {
+        let ex = &mut self.execs.items[e as usize];
+        ex.pc += 1;
+        let dep = self.pods[ex.pod as usize].deployment as usize;
+        if !self.deps[dep].hold {
+            self.release_if_held(e);
+        }
+        self.run_exec(e);
+    }
+
+    /// The server answers `r` with `status`.
+    fn server_done(&mut self, r: u32, status: u16) {
+        let now = self.now();
+        let req = &mut self.requests.items[r as usize];
+        req.at_server = false;
+        if req.counted_server {
+            let lat = now.saturating_since(req.arrive).as_nanos();
+            let b = self.window.batch(req.arrive);
+            let svc = req.target.service;
+            let dep = self.pods[req.pod as usize].deployment as usize;
+            self.rec_svc[svc].record(b, lat, status);
+            self.rec_dep[dep].record(b, lat, status);
+        }
+        self.complete(r, status);
+    }
+
+    // === calls ===
+
+    fn issue_call_try(&mut self, e: u32) {
+        let now = self.now();
+        let ex = self.execs.items[e as usize];
+        let cs = ex.call.expect("calling");
+        let dep = self.pods[ex.pod as usize].deployment as usize;
+        let call = &self.deps[dep].program.calls[cs.call as usize];
+        let (target, timeout) = (call.target, call.timeout);
+        let parent_req = self.requests.items[ex.req as usize];
+        let headers = if call.forward_headers.is_empty() || parent_req.headers == 0 {
+            0
+        } else {
+            let fwd: Vec<(String, String)> = self.headers[parent_req.headers as usize]
+                .iter()
+                .filter(|(k, _)| call.forward_headers.contains(k))
+                .cloned()
+                .collect();
+            self.intern_headers(fwd)
+        };
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let generation = self.next_generation;
+        let client = self.spec.loads.len() + ex.pod as usize;
+        let pod = self.pick_endpoint(target, client);
+        let r = self.requests.insert(Request {
+            origin: Origin::Call {
+                exec: e,
+                generation,
+            },
+            target,
+            pod,
+            start: now,
+            arrive: now,
+            counted_client: false,
+            counted_server: false,
+            depth: parent_req.depth.saturating_add(1),
+            headers,
+            live: true,
+            at_server: false,
+        });
+        if let Some(cs) = &mut self.execs.items[e as usize].call {
+            cs.generation = generation;
+            cs.outstanding = r;
+        }
+        if let Some(t) = timeout {
+            self.q.schedule(
+                now + t,
+                Event::CallTimeout {
+                    exec: e,
+                    generation,
+                },
+            );
+        }
+        self.dispatch(r);
+    }
+
+    fn on_call_timeout(&mut self, e: u32, generation: u32) {
+        let Some(cs) = self.execs.items[e as usize].call else {
+            return;
+        };
+        if cs.generation != generation {
+            return; // stale: the call answered (or was retried) before the timer fired
+        }
+        self.requests.items[cs.outstanding as usize].origin = Origin::Abandoned;
+        self.call_try_failed(e);
+    }
+
+    fn call_result(&mut self, e: u32, generation: u32, status: u16) {
+        let Some(cs) = self.execs.items[e as usize].call else {
+            return;
+        };
+        if cs.generation != generation {
+            return;
+        }
+        if is_failure(status) {
+            self.call_try_failed(e);
+        } else {
+            let ex = &mut self.execs.items[e as usize];
+            ex.call = None;
+            ex.pc += 1;
+            self.run_exec(e);
+        }
+    }
+
+    fn call_try_failed(&mut self, e: u32) {
+        let ex = self.execs.items[e as usize];
+        let mut cs = ex.call.expect("calling");
+        if cs.tries_left > 0 {
+            cs.tries_left -= 1;
+            self.execs.items[e as usize].call = Some(cs);
+            self.issue_call_try(e);
+            return;
+        }
+        let dep = self.pods[ex.pod as usize].deployment as usize;
+        let on_error = self.deps[dep].program.calls[cs.call as usize].on_error;
+        let ex = &mut self.execs.items[e as usize];
+        ex.call = None;
+        match on_error {
+            OnError::Continue => ex.pc += 1,
+            OnError::Fail(code) => {
+                ex.pc = self.deps[dep].program.exit[ex.pc as usize];
+                let root = ex.root as usize;
+                if self.execs.items[root].fail == 0 {
+                    self.execs.items[root].fail = code;
+                }
+            }
+        }
+        self.run_exec(e);
+    }
+
+    // === completion ===
+
+    /// The response to `r` reaches its origin.
+    fn complete(&mut self, r: u32, status: u16) {
+        let req = self.requests.items[r as usize];
+        self.requests.items[r as usize].live = false;
+        self.requests.remove(r);
+        match req.origin {
+            Origin::Load { load, conn } => {
+                self.load_response(load as usize, conn, req.start, req.counted_client, status)
+            }
+            Origin::Call { exec, generation } => self.call_result(exec, generation, status),
+            Origin::Abandoned => {}
+        }
+    }
+
+    fn finish(mut self) -> Outcome {
+        let end = self.end;
+        let mut capacity: Vec<Capacity> = self
+            .spec
+            .deployments
+            .iter()
+            .map(|d| Capacity {
+                pods: d.replicas,
+                workers: d.behaviour.workers,
+                window_ns: (self.window.to.0 - self.window.from.0) as u128,
+                ..Capacity::default()
+            })
+            .collect();
+        for p in &mut self.pods {
+            p.touch(end);
+            let c = &mut capacity[p.deployment as usize];
+            c.busy_ns += p.stats.busy_ns;
+            c.queue_ns += p.stats.queue_ns;
+            c.queue_max = c.queue_max.max(p.stats.queue_max);
+            c.queue_full += p.stats.queue_full;
+        }
+        let mut loads_in_flight = vec![0u64; self.spec.loads.len()];
+        let mut services_in_flight = vec![0u64; self.spec.services.len()];
+        let mut workloads_in_flight = vec![0u64; self.spec.deployments.len()];
+        for r in self.requests.items.iter().filter(|r| r.live) {
+            if let Origin::Load { load, .. } = r.origin
+                && r.counted_client
+            {
+                loads_in_flight[load as usize] += 1;
+            }
+            if r.at_server && r.counted_server {
+                services_in_flight[r.target.service] += 1;
+                workloads_in_flight[self.pods[r.pod as usize].deployment as usize] += 1;
+            }
+        }
+        // Requests waiting at an open-loop client for a connection are in flight too.
+        for (li, l) in self.loads.iter().enumerate() {
+            loads_in_flight[li] += l
+                .waiting
+                .iter()
+                .filter(|&&t| self.window.contains(t))
+                .count() as u64;
+        }
+        Outcome {
+            loads: self.rec_load,
+            services: self.rec_svc,
+            workloads: self.rec_dep,
+            capacity,
+            loads_in_flight,
+            services_in_flight,
+            workloads_in_flight,
+            events: self.events,
+            digest: self.digest,
+            window: self.window,
+        }
+    }
+}
