@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use meshsim::batch::{run_all, Merged};
+use meshsim::batch::{Merged, run_all};
 use meshsim::scenario::{self, Overrides, Scenario, SourceFile};
 use std::path::{Path, PathBuf};
 
@@ -55,8 +55,8 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_meshsim"))
 }
 
-/// A Deployment + Service + Workload block in the default namespace.
-pub fn server_yaml(name: &str, replicas: u32, workers: u32, service_time: &str) -> String {
+/// A Deployment + Service (port 8080, label app=<name>) in the default namespace.
+pub fn app_yaml(name: &str, replicas: u32) -> String {
     format!(
         r#"apiVersion: apps/v1
 kind: Deployment
@@ -74,13 +74,21 @@ metadata: {{name: {name}}}
 spec:
   selector: {{app: {name}}}
   ports: [{{name: http, port: 8080}}]
----
+"#
+    )
+}
+
+/// `app_yaml` plus a Workload with `workers` and a single compute step.
+pub fn server_yaml(name: &str, replicas: u32, workers: u32, service_time: &str) -> String {
+    format!(
+        r#"{}---
 apiVersion: meshsim.dev/v1alpha1
 kind: Workload
 metadata: {{name: {name}}}
 spec:
   workers: {workers}
   serviceTime: {service_time}
-"#
+"#,
+        app_yaml(name, replicas)
     )
 }

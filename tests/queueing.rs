@@ -32,7 +32,10 @@ fn mm4_mean_response_matches_erlang_c() {
     // ≥ 1 M customers measured after the 1 % warm-up.
     assert!(load.pooled.count >= 1_000_000, "{}", load.pooled.count);
     let (lo, hi) = mean_ci(&load.pooled.batch_means(), 0.999).unwrap();
-    assert!(lo <= MM4_W && MM4_W <= hi, "99.9 % CI [{lo:.4}, {hi:.4}] misses W = {MM4_W}");
+    assert!(
+        lo <= MM4_W && MM4_W <= hi,
+        "99.9 % CI [{lo:.4}, {hi:.4}] misses W = {MM4_W}"
+    );
     // Utilisation: λ/(cμ) = 0.9, measured exactly as busy-time / capacity.
     let util = m.capacity[0].utilisation();
     assert!((util - 0.9).abs() < 0.01, "utilisation {util}");

@@ -186,29 +186,30 @@ impl<'de> Visitor<'de> for ValueVisitor {
 /// counted, so `Document::index` is the number a reader counts in the file.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let options = serde_saphyr::options! { with_snippet: false };
-    let nodes: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options).map_err(|e| {
-        let (line, col) = e
-            .location()
-            .map(|l| {
-                (
-                    l.line().min(u32::MAX as u64) as u32,
-                    l.column().min(u32::MAX as u64) as u32,
-                )
-            })
-            .unwrap_or((0, 0));
-        let msg = e.to_string();
-        // serde-saphyr appends its own " at line X column Y"; keep our prefix only.
-        let message = msg
-            .split(" at line ")
-            .next()
-            .unwrap_or(&msg)
-            .trim()
-            .to_string();
-        SyntaxError {
-            loc: Loc { line, col },
-            message,
-        }
-    })?;
+    let nodes: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options)
+        .map_err(|e| {
+            let (line, col) = e
+                .location()
+                .map(|l| {
+                    (
+                        l.line().min(u32::MAX as u64) as u32,
+                        l.column().min(u32::MAX as u64) as u32,
+                    )
+                })
+                .unwrap_or((0, 0));
+            let msg = e.to_string();
+            // serde-saphyr appends its own " at line X column Y"; keep our prefix only.
+            let message = msg
+                .split(" at line ")
+                .next()
+                .unwrap_or(&msg)
+                .trim()
+                .to_string();
+            SyntaxError {
+                loc: Loc { line, col },
+                message,
+            }
+        })?;
     let markers = DocumentMarkers::scan(text);
     Ok(nodes
         .into_iter()
@@ -308,7 +309,8 @@ mod tests {
         // (`[1.2.3.4, 001:db8::]`) reads as the one-pair mapping {"001:db8:": null}
         // here and in PyYAML, but as a string in Go. A ServiceEntry decoder must
         // rebuild the address from such a pair (key + ":").
-        let docs = parse_documents("a: yes\nb: '1'\nc: 0x10\nd: ~\ne: [1.2.3.4, 001:db8::]\n").unwrap();
+        let docs =
+            parse_documents("a: yes\nb: '1'\nc: 0x10\nd: ~\ne: [1.2.3.4, 001:db8::]\n").unwrap();
         let Value::Map(m) = &docs[0].root.value else {
             panic!()
         };
@@ -321,6 +323,9 @@ mod tests {
         let Value::Map(pair) = &ips[1].value else {
             panic!("{:?}", ips[1])
         };
-        assert_eq!((pair[0].0.as_str(), &pair[0].1.value), ("001:db8:", &Value::Null));
+        assert_eq!(
+            (pair[0].0.as_str(), &pair[0].1.value),
+            ("001:db8:", &Value::Null)
+        );
     }
 }
