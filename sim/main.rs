@@ -72,10 +72,31 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
             });
             let json = meshsim::report::summary::render(&spec, &merged);
-            write_atomically(&dir.join("summary.json"), json.as_bytes())?;
+            // Render everything before writing anything: a report is whole or absent.
+            let files = [
+                ("summary.json", json),
+                (
+                    "timeline.csv",
+                    meshsim::report::plot::timeline_csv(&spec, &merged),
+                ),
+                (
+                    "latency.svg",
+                    meshsim::report::plot::latency_svg(&spec, &merged)?,
+                ),
+                (
+                    "timeline.svg",
+                    meshsim::report::plot::timeline_svg(&spec, &merged)?,
+                ),
+            ];
+            for (name, body) in &files {
+                write_atomically(&dir.join(name), body.as_bytes())?;
+            }
             if !quiet {
                 print!("{}", meshsim::report::table::render(&spec, &merged));
-                println!("\nwrote {}", dir.join("summary.json").display());
+                println!(
+                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg}}",
+                    dir.display()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -86,7 +107,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("json.tmp");
+    let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
     Ok(())

@@ -6,6 +6,7 @@
 //! measurement window, for batch-means confidence intervals of a single run.
 
 pub mod stats;
+pub mod timeline;
 
 use crate::engine::SimTime;
 use hdrhistogram::Histogram;

@@ -13,6 +13,7 @@ use crate::cluster::pod::Pod;
 use crate::cluster::service::backing_deployments;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimDuration, SimTime};
+use crate::metrics::timeline::{BINS, LoadSnap, Timeline, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder, Window, is_failure};
 use crate::scenario::spec::{Arrival, LoadPattern, OnError, Scenario, Target};
 use crate::workload::load::{LoadState, NONE};
@@ -33,6 +34,8 @@ pub enum Event {
     CallTimeout { exec: u32, generation: u32 },
     /// End of warm-up: time-weighted statistics restart.
     WarmupEnd,
+    /// A timeline bin boundary: snapshot cumulative counters.
+    Sample,
 }
 
 impl Event {
@@ -43,6 +46,7 @@ impl Event {
             Event::ComputeDone { .. } => 3,
             Event::CallTimeout { .. } => 4,
             Event::WarmupEnd => 5,
+            Event::Sample => 6,
         }
     }
 }
@@ -159,6 +163,7 @@ pub struct Outcome {
     /// Rolling digest of (time, seq, kind) of every event: equal digests ⇒ equal runs.
     pub digest: u64,
     pub window: Window,
+    pub timeline: Timeline,
 }
 
 pub struct World<'s> {
@@ -185,6 +190,8 @@ pub struct World<'s> {
     next_generation: u32,
     digest: u64,
     events: u64,
+    timeline: Timeline,
+    next_sample: u32,
 }
 
 impl<'s> World<'s> {
@@ -270,6 +277,12 @@ impl<'s> World<'s> {
             next_generation: 0,
             digest: 0,
             events: 0,
+            timeline: Timeline {
+                bin_ns: (window.to.0 - window.from.0).div_ceil(BINS as u64).max(1),
+                loads: vec![Vec::with_capacity(BINS + 1); spec.loads.len()],
+                workloads: vec![Vec::with_capacity(BINS + 1); spec.deployments.len()],
+            },
+            next_sample: 0,
         };
         w.header_ix.insert(Vec::new(), 0);
         for (li, l) in spec.loads.iter().enumerate() {
@@ -317,6 +330,7 @@ impl<'s> World<'s> {
         if window.from > SimTime::ZERO {
             w.q.schedule(window.from, Event::WarmupEnd);
         }
+        w.q.schedule(window.from, Event::Sample);
         w
     }
 
@@ -362,10 +376,41 @@ impl<'s> World<'s> {
                         p.reset_stats(t);
                     }
                 }
+                Event::Sample => self.sample(t),
             }
         }
         self.q.advance_to(self.end);
+        // The last boundary is the end of the run (not an event: nothing runs at `end`).
+        while (self.next_sample as usize) <= BINS {
+            self.sample(self.end);
+        }
         self.finish()
+    }
+
+    /// Snapshots cumulative counters at a timeline bin boundary and schedules the next.
+    fn sample(&mut self, t: SimTime) {
+        for (i, r) in self.rec_load.iter().enumerate() {
+            self.timeline.loads[i].push(LoadSnap {
+                finished: r.count,
+                failed: r.failed,
+                latency_sum_ns: r.sum_ns,
+            });
+        }
+        let mut snaps = vec![WorkloadSnap::default(); self.deps.len()];
+        for p in &mut self.pods {
+            p.touch(t);
+            let s = &mut snaps[p.deployment as usize];
+            s.busy_ns += p.stats.busy_ns;
+            s.queue_ns += p.stats.queue_ns;
+        }
+        for (i, s) in snaps.into_iter().enumerate() {
+            self.timeline.workloads[i].push(s);
+        }
+        self.next_sample += 1;
+        let next = SimTime(self.window.from.0 + self.next_sample as u64 * self.timeline.bin_ns);
+        if (self.next_sample as usize) < BINS && next < self.end {
+            self.q.schedule(next, Event::Sample);
+        }
     }
 
     #[inline]
@@ -938,6 +983,7 @@ impl<'s> World<'s> {
             events: self.events,
             digest: self.digest,
             window: self.window,
+            timeline: self.timeline,
         }
     }
 }

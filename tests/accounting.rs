@@ -118,6 +118,18 @@ fn every_request_ends_exactly_once() {
     let direct = &m.loads[1].pooled;
     assert!(direct.requests > 0);
     assert_eq!(direct.codes, vec![(0, direct.requests)]);
+    // The timeline's last snapshot accounts for every finished request.
+    for o in &m.outcomes {
+        for (i, snaps) in o.timeline.loads.iter().enumerate() {
+            assert_eq!(snaps.len(), meshsim::metrics::timeline::BINS + 1);
+            let last = snaps.last().unwrap();
+            assert_eq!(
+                (last.finished, last.failed),
+                (o.loads[i].count, o.loads[i].failed)
+            );
+            assert!(snaps.windows(2).all(|w| w[0].finished <= w[1].finished));
+        }
+    }
     // Merged in-flight equals the per-replication sum.
     let fl: u64 = m.outcomes.iter().map(|o| o.loads_in_flight[0]).sum();
     assert_eq!(m.loads[0].in_flight, fl);
