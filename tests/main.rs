@@ -18,3 +18,5 @@ mod errors;
 mod kubernetes;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
+/// The summary.json contract and the renderers.
+mod report;

@@ -106,12 +106,18 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         loads.insert(l.name.clone(), Value::Object(m));
     }
     top.insert("loads".into(), Value::Object(loads));
+    // services.<name>.<namespace>: nested, so `jq .services.reviews.prod` works.
     let mut services = Map::new();
     for (sv, s) in spec.services.iter().zip(&merged.services) {
-        services.insert(
-            sv.key(),
-            Value::Object(stream_json(s, merged.window_secs, merged.replications)),
-        );
+        let by_ns = services
+            .entry(sv.name.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = by_ns {
+            m.insert(
+                sv.namespace.clone(),
+                Value::Object(stream_json(s, merged.window_secs, merged.replications)),
+            );
+        }
     }
     top.insert("services".into(), Value::Object(services));
     let mut workloads = Map::new();

@@ -1,0 +1,127 @@
+//! The `summary.json` contract (keys other tools rely on) and the renderers.
+
+use crate::common;
+use serde_json::Value;
+
+fn small() -> String {
+    format!(
+        "{}---\n{}",
+        common::server_yaml("web", 2, 2, "{exponential: {mean: 20ms}}"),
+        r#"apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: users}
+spec:
+  target: http://web:8080/
+  open: {rate: 40}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Simulation
+metadata: {name: small}
+spec: {duration: 120s, warmup: 5s, seed: 11, replications: 2}
+"#
+    )
+}
+
+fn check_stream(v: &Value, what: &str) {
+    for k in ["requests", "completed", "failed", "in_flight"] {
+        assert!(v[k].is_u64(), "{what}.{k}: {v}");
+    }
+    assert!(v["codes"].is_object(), "{what}.codes");
+    let lat = &v["latency_ms"];
+    for k in ["mean", "p50", "p90", "p99", "p999", "max"] {
+        let x = lat[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{what}.latency_ms.{k}: {lat}"));
+        // Three decimals at most.
+        assert!(
+            ((x * 1000.0).round() - x * 1000.0).abs() < 1e-6,
+            "{what}.{k} = {x}"
+        );
+    }
+    let ci = lat["mean_ci95"]
+        .as_array()
+        .expect("mean_ci95 is [low, high]");
+    assert_eq!(ci.len(), 2);
+    let (lo, hi, m) = (
+        ci[0].as_f64().unwrap(),
+        ci[1].as_f64().unwrap(),
+        lat["mean"].as_f64().unwrap(),
+    );
+    assert!(lo <= m && m <= hi, "{what}: {lo} ≤ {m} ≤ {hi}");
+    let p = |k: &str| lat[k].as_f64().unwrap();
+    assert!(
+        p("p50") <= p("p90")
+            && p("p90") <= p("p99")
+            && p("p99") <= p("p999")
+            && p("p999") <= p("max")
+    );
+}
+
+#[test]
+fn summary_json_has_the_contract_keys() {
+    let spec = common::load_ok(&small());
+    let m = common::run(&spec);
+    let text = meshsim::report::summary::render(&spec, &m);
+    assert!(text.ends_with('\n'));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["meshsim_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["scenario_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(v["seed"], 11);
+    assert_eq!(v["replications"], 2);
+    assert_eq!(v["duration_s"], 120.0);
+    check_stream(&v["loads"]["users"], "loads.users");
+    check_stream(&v["services"]["web"]["default"], "services.web.default");
+    let w = &v["workloads"]["default/web"];
+    check_stream(w, "workloads.default/web");
+    for k in ["utilisation", "queue_mean"] {
+        assert!(w[k].is_f64(), "{k}");
+    }
+    // ρ = 40 × 0.02 / 4 workers = 0.2.
+    let u = w["utilisation"].as_f64().unwrap();
+    assert!((u - 0.2).abs() < 0.03, "utilisation {u}");
+    // Keys are sorted at every level (byte-stable output).
+    fn sorted(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => {
+                let keys: Vec<&String> = m.keys().collect();
+                keys.windows(2).all(|w| w[0] < w[1]) && m.values().all(sorted)
+            }
+            Value::Array(a) => a.iter().all(sorted),
+            _ => true,
+        }
+    }
+    assert!(sorted(&v));
+    let first_key = text.lines().nth(1).unwrap().trim();
+    assert!(first_key.starts_with("\"digest\""), "{first_key}");
+}
+
+#[test]
+fn terminal_summary_and_plots_render() {
+    let spec = common::load_ok(&small());
+    let m = common::run(&spec);
+    let table = meshsim::report::table::render(&spec, &m);
+    for needle in ["users", "web.default", "default/web", "util", "queue"] {
+        assert!(table.contains(needle), "{needle} missing from\n{table}");
+    }
+    let lat = meshsim::report::plot::latency_svg(&spec, &m).unwrap();
+    assert!(
+        lat.starts_with("<svg") && lat.contains("load users") && lat.contains("svc web.default")
+    );
+    let tl = meshsim::report::plot::timeline_svg(&spec, &m).unwrap();
+    assert!(tl.contains("default/web") && tl.contains("utilisation"));
+    let csv = meshsim::report::plot::timeline_csv(&spec, &m);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        rows[0],
+        "t_s,kind,name,throughput_rps,failed_rps,mean_latency_ms,utilisation,queue"
+    );
+    // 100 bins for the load and 100 for the workload.
+    assert_eq!(rows.len(), 1 + 2 * meshsim::metrics::timeline::BINS);
+    // Throughput over the bins averages to the offered 40/s (±10 %, 230 s of data).
+    let thr: Vec<f64> = rows[1..=100]
+        .iter()
+        .map(|r| r.split(',').nth(3).unwrap().parse().unwrap())
+        .collect();
+    let mean = thr.iter().sum::<f64>() / thr.len() as f64;
+    assert!((mean - 40.0).abs() < 4.0, "{mean}");
+}
