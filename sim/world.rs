@@ -558,8 +558,11 @@ impl<'s> World<'s> {
                 if let Some(q) = qps {
                     next = next.max(last + SimDuration::from_secs_f64(n as f64 / q));
                 }
-                if refused && next == now {
-                    // A refused connect returns at once; don't spin at one instant.
+                if next == now && start == now {
+                    // The answer came back in zero simulated time (refused connection,
+                    // full queue with no network model) and nothing paces the client:
+                    // a real client still spends time in its own loop. Charge 1 ms so
+                    // the run cannot spin forever at one instant.
                     next += SimDuration::from_millis(1);
                 }
                 if self.load_active(li, next) {
@@ -645,6 +648,20 @@ impl<'s> World<'s> {
                             p.touch(now);
                             p.busy += 1;
                             self.execs.items[e as usize].holds_worker = true;
+                        } else if ex.pc == 0 && ex.parent == NONE {
+                            // A new request waiting for its first worker: an admission,
+                            // bounded by the queue limit like a thread-per-request server.
+                            let d = &self.deps[dep];
+                            if d.queue_limit.is_some_and(|l| p.admissions_waiting >= l) {
+                                p.stats.queue_full += 1;
+                                let st = d.full_status;
+                                self.execs.remove(e);
+                                self.server_done(ex.req, st);
+                            } else {
+                                p.admissions_waiting += 1;
+                                p.enqueue(now, e);
+                            }
+                            return;
                         } else {
                             p.enqueue(now, e);
                             return;
@@ -768,7 +785,8 @@ impl<'s> World<'s> {
             Some(w) => {
                 let ex = &mut self.execs.items[w as usize];
                 ex.holds_worker = true;
-                if ex.pc == 0 && ex.parent == NONE && self.deps[p.deployment as usize].hold {
+                if ex.pc == 0 && ex.parent == NONE {
+                    // It was an admission (either server model): see arrive_at_pod / run_exec.
                     p.admissions_waiting -= 1;
                 }
                 self.run_exec(w);

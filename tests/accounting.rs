@@ -134,3 +134,44 @@ fn every_request_ends_exactly_once() {
     let fl: u64 = m.outcomes.iter().map(|o| o.loads_in_flight[0]).sum();
     assert_eq!(m.loads[0].in_flight, fl);
 }
+
+#[test]
+fn released_workers_honour_the_queue_limit_and_instant_answers_do_not_spin() {
+    // Async server (workers released between steps), 1 worker, no waiting room:
+    // of two simultaneous closed-loop requests one is served, one gets 503 at once.
+    // The instant 503 must not make the closed-loop client spin at one instant.
+    let yaml = format!(
+        "{}---\n{}",
+        common::app_yaml("api", 1),
+        r#"apiVersion: meshsim.dev/v1alpha1
+kind: Workload
+metadata: {name: api}
+spec:
+  workers: 1
+  holdWorkerDuringCalls: false
+  queue: {limit: 0, fullStatus: 503}
+  serviceTime: {constant: 10ms}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: two}
+spec:
+  target: http://api:8080/
+  closed: {connections: 2}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Simulation
+metadata: {name: released}
+spec: {duration: 1s}
+"#
+    );
+    let spec = common::load_ok(&yaml);
+    let m = common::run(&spec);
+    let r = &m.loads[0].pooled;
+    let code = |c: u16| r.codes.iter().find(|x| x.0 == c).map(|x| x.1).unwrap_or(0);
+    // The served connection completes one request per 10 ms: 100 in 1 s (the last in flight).
+    assert!((99..=100).contains(&code(200)), "{:?}", r.codes);
+    assert!(code(503) > 0, "{:?}", r.codes);
+    assert_eq!(m.capacity[0].queue_full, code(503));
+    assert_eq!(r.requests, r.completed + r.failed + m.loads[0].in_flight);
+}
