@@ -42,6 +42,9 @@ pub enum Command {
         /// No terminal summary (summary.json is still written).
         #[arg(long, short)]
         quiet: bool,
+        /// Also rerun replication 0 and compare event digests (exit 1 on mismatch).
+        #[arg(long)]
+        check_determinism: bool,
     },
     /// Check a scenario without simulating it.
     Validate {

@@ -48,7 +48,11 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Run {
-            paths, out, quiet, ..
+            paths,
+            out,
+            quiet,
+            check_determinism,
+            ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
                 Ok(s) => s,
@@ -67,6 +71,21 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             let merged = meshsim::batch::run_all(&spec, &progress);
             if show {
                 eprint!("\r{:30}\r", "");
+            }
+            if check_determinism {
+                let again = meshsim::run::replicate(&spec, 0, &mut |_| {});
+                let first = &merged.outcomes[0];
+                if (again.digest, again.events) != (first.digest, first.events) {
+                    eprintln!(
+                        "determinism check FAILED: replication 0 gave digest {:016x} ({} events), then {:016x} ({} events)",
+                        first.digest, first.events, again.digest, again.events
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                eprintln!(
+                    "determinism check passed: replication 0 replayed with the same event digest {:016x} ({} events)",
+                    again.digest, again.events
+                );
             }
             let dir = out.unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
