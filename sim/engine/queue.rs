@@ -142,4 +142,39 @@ mod tests {
         assert_eq!(q.pop_until(SimTime(15)), Some((SimTime(10), 3)));
         assert_eq!(q.len(), 1);
     }
+
+    #[test]
+    fn matches_a_stable_sort_under_random_interleaving() {
+        // Model check against the specification: with pushes and pops interleaved at
+        // random, the pop sequence equals a stable sort of what was pushed by time
+        // (clamped to `now`), i.e. FIFO among equal times.
+        use crate::engine::rng::{Purpose, RngFactory, below};
+        let mut r = RngFactory::new(5, 0).of(Purpose::Placement, "queue-test");
+        for round in 0..50u64 {
+            let mut q = EventQueue::new();
+            let mut model: Vec<(u64, u64)> = Vec::new(); // (time, push order)
+            let mut popped = Vec::new();
+            let mut expected = Vec::new();
+            let mut n = 0u64;
+            for _ in 0..400 {
+                if below(&mut r, 3) < 2 {
+                    // Few distinct times so that ties are common.
+                    let t = q.now().0 + below(&mut r, 4 + round % 5);
+                    q.schedule(SimTime(t), n);
+                    model.push((t, n));
+                    n += 1;
+                } else if let Some((t, e)) = q.pop_until(SimTime::MAX) {
+                    popped.push((t.0, e));
+                    let i = (0..model.len()).min_by_key(|&i| model[i]).unwrap();
+                    expected.push(model.remove(i));
+                }
+            }
+            while let Some((t, e)) = q.pop_until(SimTime::MAX) {
+                popped.push((t.0, e));
+                let i = (0..model.len()).min_by_key(|&i| model[i]).unwrap();
+                expected.push(model.remove(i));
+            }
+            assert_eq!(popped, expected, "round {round}");
+        }
+    }
 }
