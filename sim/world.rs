@@ -159,6 +159,10 @@ pub struct Outcome {
     pub loads_in_flight: Vec<u64>,
     pub services_in_flight: Vec<u64>,
     pub workloads_in_flight: Vec<u64>,
+    /// Per workload: the header sets its pods received inside the window (sorted,
+    /// with counts). Headers only travel today (`forwardHeaders`); this makes
+    /// that observable until routing matches on them.
+    pub headers_received: Vec<Vec<(Vec<(String, String)>, u64)>>,
     pub events: u64,
     /// Rolling digest of (time, seq, kind) of every event: equal digests ⇒ equal runs.
     pub digest: u64,
@@ -187,6 +191,8 @@ pub struct World<'s> {
     rec_dep: Vec<Recorder>,
     headers: Vec<Vec<(String, String)>>,
     header_ix: BTreeMap<Vec<(String, String)>, u32>,
+    /// deployment → header set → requests received in the window.
+    headers_seen: Vec<Vec<u64>>,
     next_generation: u32,
     digest: u64,
     events: u64,
@@ -274,6 +280,7 @@ impl<'s> World<'s> {
             rec_dep: vec![Recorder::default(); spec.deployments.len()],
             headers: vec![Vec::new()],
             header_ix: BTreeMap::new(),
+            headers_seen: vec![Vec::new(); spec.deployments.len()],
             next_generation: 0,
             digest: 0,
             events: 0,
@@ -583,7 +590,7 @@ impl<'s> World<'s> {
     fn arrive_at_pod(&mut self, r: u32, pod: u32) {
         let now = self.now();
         let counted = self.window.contains(now);
-        let (svc, dep) = {
+        let (svc, dep, hs) = {
             let req = &mut self.requests.items[r as usize];
             req.arrive = now;
             req.counted_server = counted;
@@ -591,11 +598,17 @@ impl<'s> World<'s> {
             (
                 req.target.service,
                 self.pods[pod as usize].deployment as usize,
+                req.headers as usize,
             )
         };
         if counted {
             self.rec_svc[svc].requests += 1;
             self.rec_dep[dep].requests += 1;
+            let seen = &mut self.headers_seen[dep];
+            if seen.len() <= hs {
+                seen.resize(hs + 1, 0);
+            }
+            seen[hs] += 1;
         }
         let e = self.execs.insert(Exec {
             req: r,
@@ -990,7 +1003,22 @@ impl<'s> World<'s> {
                 .filter(|&&t| self.window.contains(t))
                 .count() as u64;
         }
+        let headers_received = self
+            .headers_seen
+            .iter()
+            .map(|seen| {
+                let mut v: Vec<(Vec<(String, String)>, u64)> = seen
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(i, n)| (self.headers[i].clone(), *n))
+                    .collect();
+                v.sort();
+                v
+            })
+            .collect();
         Outcome {
+            headers_received,
             loads: self.rec_load,
             services: self.rec_svc,
             workloads: self.rec_dep,

@@ -1006,8 +1006,9 @@ impl Builder {
             }
         }
 
-        // Call graph edges for cycle detection: deployment → deployment, with bound flag.
-        let mut edges: Vec<(usize, usize, bool)> = Vec::new();
+        // Call graph edges for cycle detection: deployment → deployment, with the
+        // bound flag and where the call is written.
+        let mut edges: Vec<Edge> = Vec::new();
         for (i, slot) in scripts.iter().enumerate() {
             let Some((script, origin)) = slot else {
                 continue;
@@ -1021,7 +1022,13 @@ impl Builder {
                     let svc = &services[t.service].0;
                     for (j, (d, _, _)) in deployments.iter().enumerate() {
                         if d.namespace == svc.namespace && selects(&svc.selector, &d.labels) {
-                            edges.push((i, j, rc.max_depth.is_some()));
+                            edges.push(Edge {
+                                from: i,
+                                to: j,
+                                bounded: rc.max_depth.is_some(),
+                                loc: rc.loc,
+                                path: rc.path_in_yaml.clone(),
+                            });
                         }
                     }
                     let mut c = rc.call.clone();
@@ -1073,10 +1080,23 @@ fn resolve_steps(steps: &[RawStep], f: &mut dyn FnMut(&RawCall) -> Option<Call>)
     out
 }
 
+/// One call-graph edge: a call in `from`'s script reaches `to`'s pods.
+struct Edge {
+    from: usize,
+    to: usize,
+    /// The call has `maxDepth`, so a cycle through it ends.
+    bounded: bool,
+    loc: Loc,
+    path: String,
+}
+
 /// An unbounded cycle (no call on it has `maxDepth`) would recurse forever.
+/// The error names one actual cycle (in call order, the shortest through the
+/// lowest-indexed member of each strongly connected component) and points at
+/// its first call.
 fn check_cycles(
     deployments: &[(Deployment, Origin, Loc)],
-    edges: &[(usize, usize, bool)],
+    edges: &[Edge],
     scripts: &[Option<(Vec<RawStep>, Origin)>],
     diags: &mut Diagnostics,
 ) {
@@ -1084,10 +1104,8 @@ fn check_cycles(
     use petgraph::graph::DiGraph;
     let mut g: DiGraph<usize, ()> = DiGraph::new();
     let nodes: Vec<_> = (0..deployments.len()).map(|i| g.add_node(i)).collect();
-    for &(a, b, bounded) in edges {
-        if !bounded {
-            g.add_edge(nodes[a], nodes[b], ());
-        }
+    for e in edges.iter().filter(|e| !e.bounded) {
+        g.add_edge(nodes[e.from], nodes[e.to], ());
     }
     for scc in tarjan_scc(&g) {
         let cyclic = scc.len() > 1 || scc.iter().any(|&n| g.contains_edge(n, n));
@@ -1096,22 +1114,68 @@ fn check_cycles(
         }
         let mut members: Vec<usize> = scc.iter().map(|n| g[*n]).collect();
         members.sort();
-        let names: Vec<String> = members.iter().map(|&i| deployments[i].0.key()).collect();
         let first = members[0];
+        let cycle = shortest_cycle(first, &members, edges);
+        let mut names: Vec<String> = cycle.iter().map(|&i| deployments[i].0.key()).collect();
+        names.push(deployments[first].0.key());
+        let next = cycle.get(1).copied().unwrap_or(first);
+        let call = edges
+            .iter()
+            .find(|e| !e.bounded && e.from == first && e.to == next);
         let origin = scripts[first]
             .as_ref()
             .map(|s| s.1.clone())
             .unwrap_or_else(|| deployments[first].1.clone());
+        let (loc, path) = match call {
+            Some(e) => (e.loc, e.path.as_str()),
+            None => (deployments[first].2, "spec.script"),
+        };
         Cx::new(origin, diags).error_at(
-            deployments[first].2,
-            "spec.script",
+            loc,
+            path,
             format!(
-                "unbounded call cycle {} → {}: set maxDepth on a call in the cycle",
-                names.join(" → "),
-                names[0]
+                "unbounded call cycle {}: set maxDepth on a call in the cycle",
+                names.join(" → ")
             ),
         );
     }
+}
+
+/// The shortest cycle from `start` back to itself over unbounded edges between
+/// `members` (breadth-first, lower indices first, so the choice is deterministic).
+/// Returns the nodes in call order, starting with `start`, without repeating it.
+fn shortest_cycle(start: usize, members: &[usize], edges: &[Edge]) -> Vec<usize> {
+    let succ = |u: usize| -> Vec<usize> {
+        let mut v: Vec<usize> = edges
+            .iter()
+            .filter(|e| !e.bounded && e.from == u && members.binary_search(&e.to).is_ok())
+            .map(|e| e.to)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mut prev: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(u) = queue.pop_front() {
+        for v in succ(u) {
+            if v == start {
+                let mut path = vec![u];
+                let mut x = u;
+                while x != start {
+                    x = prev[&x];
+                    path.push(x);
+                }
+                path.reverse();
+                return path;
+            }
+            if let std::collections::btree_map::Entry::Vacant(e) = prev.entry(v) {
+                e.insert(u);
+                queue.push_back(v);
+            }
+        }
+    }
+    vec![start]
 }
 
 /// Kubernetes Service selection: every selector label present with equal value.
