@@ -147,6 +147,9 @@ struct DeploymentRt {
     error: Option<crate::scenario::spec::ErrorInjection>,
 }
 
+/// Request headers, lowercased names, sorted.
+pub type HeaderSet = Vec<(String, String)>;
+
 /// Results of one replication.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -162,7 +165,7 @@ pub struct Outcome {
     /// Per workload: the header sets its pods received inside the window (sorted,
     /// with counts). Headers only travel today (`forwardHeaders`); this makes
     /// that observable until routing matches on them.
-    pub headers_received: Vec<Vec<(Vec<(String, String)>, u64)>>,
+    pub headers_received: Vec<Vec<(HeaderSet, u64)>>,
     pub events: u64,
     /// Rolling digest of (time, seq, kind) of every event: equal digests ⇒ equal runs.
     pub digest: u64,
@@ -1007,7 +1010,7 @@ impl<'s> World<'s> {
             .headers_seen
             .iter()
             .map(|seen| {
-                let mut v: Vec<(Vec<(String, String)>, u64)> = seen
+                let mut v: Vec<(HeaderSet, u64)> = seen
                     .iter()
                     .enumerate()
                     .filter(|(_, n)| **n > 0)

@@ -146,7 +146,11 @@ fn md1_mean_response_matches_pollaczek_khinchine() {
     let lambda = load.requests as f64 / m.window_secs;
     let wq = load.mean_secs().unwrap() - 1.0;
     let lq = c.queue_mean();
-    assert!((lq - lambda * wq).abs() < 0.01 * lq, "Lq {lq} vs λWq {}", lambda * wq);
+    assert!(
+        (lq - lambda * wq).abs() < 0.01 * lq,
+        "Lq {lq} vs λWq {}",
+        lambda * wq
+    );
 }
 
 #[test]
@@ -263,7 +267,11 @@ fn jackson_held_agrees_with_the_simpy_peer() {
     // Held workers: A is busy for its own service plus B's response, so its
     // occupancy is far above the released network's λ/μ/c = 1.5/4 = 37.5 %.
     let a = gq_deployment(&spec, "a");
-    assert!(m.capacity[a].utilisation() > 0.7, "{}", m.capacity[a].utilisation());
+    assert!(
+        m.capacity[a].utilisation() > 0.7,
+        "{}",
+        m.capacity[a].utilisation()
+    );
     // At most 4 requests can be at B (each holds one of A's 4 workers), so B's
     // queue never exceeds 4 − 2 = 2; likewise C's never exceeds 2 − 1 = 1.
     assert!(m.capacity[gq_deployment(&spec, "b")].queue_max <= 2);

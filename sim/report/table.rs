@@ -6,6 +6,7 @@
 
 use crate::batch::{Merged, Stream};
 use crate::scenario::Scenario;
+use crate::scenario::spec::Step;
 use std::fmt::Write;
 
 fn ms(ns: u64) -> String {
@@ -76,6 +77,14 @@ fn row(out: &mut String, name: &str, s: &Stream, extra: &str) {
     let _ = max;
 }
 
+fn makes_calls(steps: &[Step]) -> bool {
+    steps.iter().any(|s| match s {
+        Step::Compute(_) => false,
+        Step::Call(_) => true,
+        Step::Parallel(bs) => bs.iter().any(|b| makes_calls(b)),
+    })
+}
+
 /// Renders the human summary.
 pub fn render(spec: &Scenario, m: &Merged) -> String {
     let mut out = String::new();
@@ -133,6 +142,21 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                 c.queue_max
             );
             row(&mut out, &d.key(), s, &extra);
+        }
+        // In a call graph a thread-per-request caller's workers stay busy while
+        // it waits: say so, or its utilisation reads as its own compute load.
+        let held: Vec<String> = spec
+            .deployments
+            .iter()
+            .filter(|d| d.behaviour.hold_worker_during_calls && makes_calls(&d.behaviour.script))
+            .map(|d| d.key())
+            .collect();
+        if !held.is_empty() {
+            let _ = writeln!(
+                out,
+                "  a caller's latency includes its calls; so does its util where workers are held while waiting (holdWorkerDuringCalls): {}",
+                held.join(", ")
+            );
         }
         let rejected: u64 = m.capacity.iter().map(|c| c.queue_full).sum();
         if rejected > 0 {
