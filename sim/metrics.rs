@@ -145,6 +145,8 @@ pub struct Capacity {
     pub queue_ns: u128,
     pub queue_max: u32,
     pub queue_full: u64,
+    /// Call tries abandoned at their application timeout (caller side).
+    pub call_timeouts: u64,
     pub window_ns: u128,
 }
 
@@ -172,6 +174,7 @@ impl Capacity {
         self.queue_ns += o.queue_ns;
         self.queue_max = self.queue_max.max(o.queue_max);
         self.queue_full += o.queue_full;
+        self.call_timeouts += o.call_timeouts;
         self.window_ns += o.window_ns;
     }
 }

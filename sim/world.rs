@@ -901,6 +901,8 @@ impl<'s> World<'s> {
             return; // stale: the call answered (or was retried) before the timer fired
         }
         self.requests.items[cs.outstanding as usize].origin = Origin::Abandoned;
+        let pod = self.execs.items[e as usize].pod;
+        self.pods[pod as usize].stats.call_timeouts += 1;
         self.call_try_failed(e);
     }
 
@@ -983,6 +985,7 @@ impl<'s> World<'s> {
             c.queue_ns += p.stats.queue_ns;
             c.queue_max = c.queue_max.max(p.stats.queue_max);
             c.queue_full += p.stats.queue_full;
+            c.call_timeouts += p.stats.call_timeouts;
         }
         let mut loads_in_flight = vec![0u64; self.spec.loads.len()];
         let mut services_in_flight = vec![0u64; self.spec.services.len()];

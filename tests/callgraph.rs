@@ -329,6 +329,11 @@ fn a_timed_out_call_costs_timeout_times_tries_and_the_server_still_does_the_work
     assert_eq!(slow.failed, 0);
     assert_eq!(slow.completed, 2 * 97, "tries arriving at 0..=288 s finish");
     assert_eq!(m.workloads[dep(&spec, "default/slow")].in_flight, 6);
+    // The callers count the tries they gave up on: 100 tries each, all timing
+    // out, but the last one's timer would fire at 300 s, the end of the run.
+    assert_eq!(m.capacity[dep(&spec, "default/twice")].call_timeouts, 99);
+    assert_eq!(m.capacity[dep(&spec, "default/thrice")].call_timeouts, 99);
+    assert_eq!(m.capacity[dep(&spec, "default/inTime")].call_timeouts, 0);
 }
 
 #[test]

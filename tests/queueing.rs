@@ -98,6 +98,12 @@ fn gq_workload_ci(m: &Merged, i: usize, level: f64) -> (f64, f64) {
 
 #[track_caller]
 fn gq_assert_covers(what: &str, ci: (f64, f64), exact: f64) {
+    println!(
+        "{what}: 99.9 % interval [{:.4}, {:.4}] (centre {:.4}), exact {exact:.4}",
+        ci.0,
+        ci.1,
+        (ci.0 + ci.1) / 2.0
+    );
     assert!(
         ci.0 <= exact && exact <= ci.1,
         "{what}: exact {exact} outside the 99.9 % interval [{:.4}, {:.4}]",
@@ -119,7 +125,7 @@ fn gq_coverage(name: &str, exact: f64) -> usize {
         }
     }
     println!(
-        "{name}: 95 % batch-means interval covered {exact} in {hits}/{seeds} seeds ({:.1} %)",
+        "{name}: 95 % batch-means interval covered {exact:.4} in {hits}/{seeds} seeds ({:.1} %)",
         100.0 * hits as f64 / seeds as f64
     );
     hits
@@ -258,6 +264,11 @@ fn jackson_held_agrees_with_the_simpy_peer() {
     let t999 = meshsim::metrics::stats::t_quantile(0.9995, 19.0);
     let half = t999 * (se_m * se_m + se_p * se_p).sqrt();
     let diff = mean - SIMPY_HELD_MEAN;
+    println!(
+        "held Jackson: meshsim {mean:.4} ± {:.4} (95 %), SimPy {SIMPY_HELD_MEAN} ± {SIMPY_HELD_HALF95}; \
+         difference {diff:+.4}, 99.9 % bound {half:.4}",
+        t95 * se_m
+    );
     assert!(
         diff.abs() <= half,
         "meshsim {mean:.4} ± {:.4} vs SimPy {SIMPY_HELD_MEAN} ± {SIMPY_HELD_HALF95} (95 %): \

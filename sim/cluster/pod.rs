@@ -34,6 +34,8 @@ pub struct PodStats {
     pub queue_ns: u128,
     pub queue_max: u32,
     pub queue_full: u64,
+    /// Call tries this pod's scripts gave up on (application timeout).
+    pub call_timeouts: u64,
 }
 
 impl Pod {

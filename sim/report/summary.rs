@@ -74,6 +74,7 @@ fn capacity_json(m: &mut Map<String, Value>, c: &Capacity) {
     m.insert("queue_mean".into(), r3(c.queue_mean()));
     m.insert("queue_max".into(), json!(c.queue_max));
     m.insert("queue_full_rejections".into(), json!(c.queue_full));
+    m.insert("call_timeouts".into(), json!(c.call_timeouts));
 }
 
 /// Renders the summary as pretty JSON with a trailing newline.

@@ -158,6 +158,20 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                 held.join(", ")
             );
         }
+        let timeouts: Vec<String> = spec
+            .deployments
+            .iter()
+            .zip(&m.capacity)
+            .filter(|(_, c)| c.call_timeouts > 0)
+            .map(|(d, c)| format!("{} {}", d.key(), c.call_timeouts))
+            .collect();
+        if !timeouts.is_empty() {
+            let _ = writeln!(
+                out,
+                "  call tries abandoned at the caller's timeout: {}",
+                timeouts.join(", ")
+            );
+        }
         let rejected: u64 = m.capacity.iter().map(|c| c.queue_full).sum();
         if rejected > 0 {
             let _ = writeln!(out, "  queue-full rejections: {rejected}");
