@@ -69,7 +69,6 @@ fn mm4_ci_coverage_over_200_seeds() {
 // Run them with
 // `cargo test --release -- --ignored --test-threads=1 coverage` (~5 min).
 
-
 fn gq_scenario(name: &str, seed: Option<u64>) -> Scenario {
     let path = common::root().join(format!("scenarios/queueing/{name}.yaml"));
     let ov = Overrides {
