@@ -847,15 +847,24 @@ impl<'s> World<'s> {
         let call = &self.deps[dep].program.calls[cs.call as usize];
         let (target, timeout) = (call.target, call.timeout);
         let parent_req = self.requests.items[ex.req as usize];
-        let headers = if call.forward_headers.is_empty() || parent_req.headers == 0 {
+        let forwards = !call.forward_headers.is_empty() && parent_req.headers != 0;
+        let headers = if !forwards && call.headers.is_empty() {
             0
         } else {
-            let fwd: Vec<(String, String)> = self.headers[parent_req.headers as usize]
-                .iter()
-                .filter(|(k, _)| call.forward_headers.contains(k))
-                .cloned()
-                .collect();
-            self.intern_headers(fwd)
+            let mut set: Vec<(String, String)> = if forwards {
+                self.headers[parent_req.headers as usize]
+                    .iter()
+                    .filter(|(k, _)| call.forward_headers.contains(k))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            for (k, v) in &call.headers {
+                set.retain(|(f, _)| f != k);
+                set.push((k.clone(), v.clone()));
+            }
+            self.intern_headers(set)
         };
         self.next_generation = self.next_generation.wrapping_add(1);
         let generation = self.next_generation;

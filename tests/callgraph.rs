@@ -208,16 +208,17 @@ fn forward_headers_copies_only_the_named_incoming_headers_hop_by_hop() {
     let text = [
         app("ratings", "default", "{serviceTime: {constant: 1ms}}"),
         app("audit", "default", "{serviceTime: {constant: 1ms}}"),
-        // reviews forwards end-user (any case) to ratings, nothing to audit.
+        // reviews forwards end-user (any case) to ratings; to audit it forwards
+        // nothing but sets a constant end-user (isotope's extra-header).
         app(
             "reviews",
             "default",
-            "{script: [{call: {host: ratings, forwardHeaders: [End-User]}}, {call: {host: audit}}]}",
+            "{script: [{call: {host: ratings, forwardHeaders: [End-User]}}, {call: {host: audit, headers: {End-User: system}}}]}",
         ),
         app(
             "productpage",
             "default",
-            "{script: [{call: {host: reviews, forwardHeaders: [end-user, x-request-id]}}]}",
+            r#"{script: [{call: {host: reviews, forwardHeaders: [end-user, x-request-id], headers: {x-b3-sampled: "1"}}}]}"#,
         ),
         r#"apiVersion: meshsim.dev/v1alpha1
 kind: Load
@@ -261,19 +262,25 @@ spec:
             ])
         ]
     );
+    // Constant headers are added to forwarded ones.
     assert_eq!(
         seen("default/reviews"),
         vec![
-            none.clone(),
-            h(&[("end-user", "jason"), ("x-request-id", "abc")])
+            h(&[
+                ("end-user", "jason"),
+                ("x-b3-sampled", "1"),
+                ("x-request-id", "abc")
+            ]),
+            h(&[("x-b3-sampled", "1")]),
         ]
     );
     // Each hop forwards only what it names: x-request-id stops at reviews.
     assert_eq!(
         seen("default/ratings"),
-        vec![none.clone(), h(&[("end-user", "jason")])]
+        vec![none, h(&[("end-user", "jason")])]
     );
-    assert_eq!(seen("default/audit"), vec![none]);
+    // A constant header replaces the incoming one of the same name.
+    assert_eq!(seen("default/audit"), vec![h(&[("end-user", "system")])]);
 }
 
 // === timeouts, retries, errors ===
@@ -409,6 +416,37 @@ spec: {selector: {app: ghost}, ports: [{name: http, port: 8080}]}
 }
 
 // === held vs released workers ===
+
+#[test]
+fn parallel_computes_share_a_held_worker_and_queue_for_released_ones() {
+    // [parallel [compute 100 ms, compute 100 ms], compute 10 ms], one request a second.
+    let run = |workers: u32, hold: bool| {
+        let text = [
+            app(
+                "s",
+                "default",
+                &format!(
+                    "{{workers: {workers}, holdWorkerDuringCalls: {hold}, script: [{{parallel: [{{compute: {{constant: 100ms}}}}, {{compute: {{constant: 100ms}}}}]}}, {{compute: {{constant: 10ms}}}}]}}"
+                ),
+            ),
+            open("steady", "s:8080", 1.0, "constant"),
+            sim("100s", "0s"),
+        ]
+        .concat();
+        let (spec, m) = run_text(&text);
+        all_exactly(
+            load(&spec, &m, "steady"),
+            if workers == 1 && !hold { 210 } else { 110 } * MS,
+        );
+        m.capacity[0].utilisation()
+    };
+    // Released: each branch needs a worker; with one they run one after the other.
+    assert!((run(1, false) - 0.21).abs() < 1e-9);
+    assert!((run(2, false) - 0.105).abs() < 1e-9);
+    // Held: the branches run under the request's one worker, with no CPU
+    // contention between them (an admitted simplification, see lib.rs).
+    assert!((run(1, true) - 0.11).abs() < 1e-9);
+}
 
 /// front (10 workers or 1): 100 ms of compute, then a 900 ms call to back.
 fn hold_scenario(hold: bool, workers: u32, rate: f64) -> String {

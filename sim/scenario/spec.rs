@@ -104,6 +104,9 @@ pub struct Call {
     pub method: String,
     /// Incoming request headers copied onto the call (e.g. `end-user`).
     pub forward_headers: Vec<String>,
+    /// Constant headers the call adds (lowercased names; isotope's `extra-header`).
+    /// They replace a forwarded header of the same name.
+    pub headers: Vec<(String, String)>,
     /// Probability that the call is made at all.
     pub chance: Chance,
     /// Application-level timeout per try (None = wait forever).

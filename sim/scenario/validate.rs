@@ -1399,6 +1399,7 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
             "path",
             "method",
             "forwardHeaders",
+            "headers",
             "probability",
             "timeout",
             "retries",
@@ -1432,6 +1433,13 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
                 .collect()
         })
         .unwrap_or_default();
+    let headers: Vec<(String, String)> = v
+        .get("headers")
+        .and_then(|h| cx.string_map(&h))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
     let chance = v
         .get("probability")
         .and_then(|p| cx.probability(&p))
@@ -1475,6 +1483,7 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
             path,
             method,
             forward_headers,
+            headers,
             chance,
             timeout,
             retries,
