@@ -756,3 +756,76 @@ fn queue_limit_bounds_admissions_for_released_workers_too() {
     }
     assert_eq!(outs[0], outs[1]);
 }
+
+/// bookinfo.yaml with only reviews `version` left running and ratings taking
+/// a constant `ratings` (the istio.io fault-injection and request-timeout
+/// tasks delay ratings with a VirtualService; here the delay is ratings' own
+/// service time, which productpage and reviews cannot tell apart).
+fn bookinfo_variant(version: &str, ratings: &str) -> (Scenario, Merged) {
+    let path = common::root().join("scenarios/examples/bookinfo.yaml");
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for v in ["v1", "v2", "v3"].into_iter().filter(|v| *v != version) {
+        let from = format!(
+            "  name: reviews-{v}\n  labels:\n    app: reviews\n    version: {v}\nspec:\n  replicas: 1\n"
+        );
+        assert!(text.contains(&from), "bookinfo.yaml changed: {from}");
+        text = text.replace(&from, &from.replace("replicas: 1", "replicas: 0"));
+    }
+    let tail =
+        "serviceTime: {empirical: {0: 1ms, 50: 3ms, 99: 30ms, 99.5: 2s, 99.9: 8s, 100: 12s}}";
+    assert!(text.contains(tail), "bookinfo.yaml changed: ratings");
+    text = text.replace(tail, &format!("serviceTime: {{constant: {ratings}}}"));
+    text = text.replace("duration: 600s", "duration: 120s");
+    run_text(&text)
+}
+
+#[test]
+fn bookinfo_ratings_delays_play_out_as_the_istio_docs_describe() {
+    // Reviews v2 waits 10 s for ratings, so a 7 s delay is tolerated there —
+    // but productpage gives up on reviews after 3 s, twice: the page takes
+    // ≈ 6 s and shows reviews as unavailable (still a 200 page).
+    let (spec, m) = bookinfo_variant("v2", "7s");
+    let page = load(&spec, &m, "jason");
+    assert!(page.count > 5);
+    assert!(page.hist.min() >= 6_000 * MS && page.hist.max() < 6_100 * MS);
+    assert_eq!(page.failed, 0);
+    let pp = dep(&spec, "default/productpage-v1");
+    let pages = m.workloads[pp].pooled.count;
+    let timeouts = m.capacity[pp].call_timeouts;
+    assert!(
+        timeouts.abs_diff(2 * pages) <= 20,
+        "{timeouts} vs {pages} pages"
+    );
+    // reviews v2 itself answers fine after ≈ 7 s: nobody is listening anymore.
+    let v2 = workload(&spec, &m, "default/reviews-v2");
+    assert!(v2.hist.min() >= 7_000 * MS && v2.failed == 0);
+    assert_eq!(
+        m.capacity[dep(&spec, "default/reviews-v2")].call_timeouts,
+        0
+    );
+
+    // All traffic on reviews v3 and a delay under its 2.5 s: the page works,
+    // about 2 s slower.
+    let (spec, m) = bookinfo_variant("v3", "2s");
+    let page = load(&spec, &m, "users");
+    assert!(page.hist.min() >= 2_000 * MS && page.hist.max() < 2_100 * MS);
+    assert_eq!(
+        m.capacity[dep(&spec, "default/reviews-v3")].call_timeouts,
+        0
+    );
+    assert_eq!(
+        m.capacity[dep(&spec, "default/productpage-v1")].call_timeouts,
+        0
+    );
+
+    // v3 with the 7 s delay: v3 gives up at 2.5 s and answers without ratings,
+    // within productpage's 3 s, so the page takes ≈ 2.5 s.
+    let (spec, m) = bookinfo_variant("v3", "7s");
+    let page = load(&spec, &m, "users");
+    assert!(page.hist.min() >= 2_500 * MS && page.hist.max() < 2_600 * MS);
+    assert_eq!(
+        m.capacity[dep(&spec, "default/productpage-v1")].call_timeouts,
+        0
+    );
+    assert!(m.capacity[dep(&spec, "default/reviews-v3")].call_timeouts > 100);
+}
