@@ -7,6 +7,7 @@
 //! Directories are read recursively in sorted byte order of the path so that the
 //! same tree always loads the same way.
 
+pub mod cluster_spec;
 pub mod decode;
 pub mod diag;
 pub mod raw;

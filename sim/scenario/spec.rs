@@ -27,6 +27,71 @@ pub struct Scenario {
     pub not_simulated: Vec<String>,
     /// Warnings found while loading (already rendered with their location).
     pub warnings: Vec<String>,
+    /// Nodes, placement and ingress (`sim/scenario/cluster_spec.rs`).
+    pub network: Network,
+}
+
+/// The cluster network of a scenario: nodes, where pods run, the ingress
+/// controller. Without a `Cluster` object: one implicit node, zero latency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub cluster: crate::cluster::node::ClusterNet,
+    /// Whether a `Cluster` object was given.
+    pub explicit: bool,
+    /// Node of each replica of each deployment (`NO_NODE` = Pending).
+    pub placement: Vec<Vec<crate::cluster::node::NodeIx>>,
+    /// The modelled ingress-nginx controller Deployment, when a Load uses an Ingress.
+    pub ingress_controller: Option<DeploymentIx>,
+    pub ingresses: Vec<crate::cluster::ingress::IngressSpec>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            cluster: crate::cluster::node::ClusterNet::implicit(),
+            explicit: false,
+            placement: Vec::new(),
+            ingress_controller: None,
+            ingresses: Vec::new(),
+        }
+    }
+}
+
+/// How a load's connections enter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EntryKind {
+    /// An in-cluster client through the Service's ClusterIP.
+    #[default]
+    ClusterIP,
+    /// An outside client connecting to `<node>:<nodePort>`.
+    NodePort,
+    /// An outside client connecting to the cloud load balancer's external IP.
+    LoadBalancer,
+}
+
+/// Where a load's requests enter the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: EntryKind,
+    /// ClusterIP: the client's node (None = outside, e.g. the implicit node's
+    /// zero-latency neighbour); NodePort: the receiving node.
+    pub node: Option<crate::cluster::node::NodeIx>,
+    /// LoadBalancer with `cloud: none`: the external IP is pending.
+    pub pending: bool,
+    /// Requests for an Ingress host: what the ingress controller does with them.
+    pub ingress: Option<IngressHop>,
+}
+
+/// The ingress controller's routing decision for one load (fixed host + path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IngressHop {
+    /// None = answered by the controller itself with `status`.
+    pub backend: Option<Target>,
+    /// 404 (no rule matched) or 503 (backend Service missing).
+    pub status: u16,
+    pub forwarded_path: String,
+    /// `namespace/name` of the Ingress that matched.
+    pub matched: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +111,8 @@ pub struct Deployment {
     pub replicas: u32,
     /// Pod template labels.
     pub labels: BTreeMap<String, String>,
+    /// Pod template `nodeSelector`.
+    pub node_selector: BTreeMap<String, String>,
     pub ports: Vec<ContainerPort>,
     pub behaviour: Behaviour,
 }
@@ -78,6 +145,11 @@ pub struct Behaviour {
     pub script: Vec<Step>,
     /// After the script, answer `status` with this probability.
     pub error: Option<ErrorInjection>,
+    /// Keep-alive connections per destination when calling without a sidecar
+    /// (None = a new connection per call).
+    pub pool_size: Option<u32>,
+    /// The last N replicas never pass their readiness probe (not endpoints).
+    pub not_ready: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +213,8 @@ pub struct Service {
     pub selector: BTreeMap<String, String>,
     pub ports: Vec<ServicePort>,
     pub service_type: ServiceType,
+    /// Node ports, externalTrafficPolicy, session affinity.
+    pub net: crate::cluster::nodeport::ServiceNet,
 }
 
 impl Service {
@@ -182,6 +256,8 @@ pub struct Load {
     pub start: SimDuration,
     /// None = until the end of the run.
     pub stop: Option<SimDuration>,
+    /// How its connections enter the cluster.
+    pub entry: Entry,
 }
 
 #[derive(Clone, Debug, PartialEq)]

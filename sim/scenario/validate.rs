@@ -6,6 +6,7 @@
 //! is simulated faithfully. meshsim's own kinds are strict: unknown fields are
 //! errors, because a typo there would silently change the experiment.
 
+use super::cluster_spec;
 use super::decode::{Cx, V};
 use super::diag::{Diagnostics, Origin};
 use super::raw::{Document, Loc, Value};
@@ -25,7 +26,6 @@ const KNOWN_NOT_SIMULATED: &[&str] = &[
     "DestinationRule",
     "ServiceEntry",
     "Sidecar",
-    "Ingress",
     "IngressClass",
     "PeerAuthentication",
     "AuthorizationPolicy",
@@ -295,16 +295,20 @@ pub fn build(
             (true, "Simulation") => b.simulation(o, &mut cx),
             (true, "Workload") => b.workload(o, &mut cx),
             (true, "Load") => b.load(o, &mut cx),
+            (true, "Cluster") => b.cluster(o, &mut cx),
             (true, other) => cx.error_at(
                 o.node.get("kind").map(|k| k.loc()).unwrap_or(o.node.loc()),
                 &format!("{}kind", prefix(&o.node)),
-                format!("{other:?} is not a meshsim kind (Simulation, Workload, Load)"),
+                format!("{other:?} is not a meshsim kind (Simulation, Workload, Load, Cluster)"),
             ),
             (false, "Namespace") => {
                 b.namespaces.insert(o.name.clone());
             }
             (false, "Deployment") => b.deployment(o, &mut cx),
             (false, "Service") => b.service(o, &mut cx),
+            (false, "Ingress") if o.api_version == "networking.k8s.io/v1" => {
+                b.ingresses.extend(cluster_spec::ingress(o, &mut cx))
+            }
             (false, k) => {
                 let what = if KNOWN_NOT_SIMULATED.contains(&k) {
                     "not simulated yet"
@@ -341,6 +345,8 @@ struct Builder {
     workloads: Vec<RawWorkload>,
     loads: Vec<RawLoad>,
     not_simulated: Vec<String>,
+    cluster: Option<(crate::cluster::node::ClusterNet, Origin)>,
+    ingresses: Vec<crate::cluster::ingress::IngressSpec>,
 }
 
 #[derive(Default)]
@@ -388,9 +394,22 @@ struct RawLoad {
     loc: Loc,
     path_in_yaml: String,
     load: Load,
+    entry: cluster_spec::RawEntry,
 }
 
 impl Builder {
+    fn cluster(&mut self, o: &Object, cx: &mut Cx) {
+        if let Some((_, prev)) = &self.cluster {
+            let msg = format!(
+                "a scenario has one Cluster; another is in {} document {}",
+                prev.file, prev.document
+            );
+            cx.error_at(o.node.loc(), "", msg);
+        } else if let Some(c) = cluster_spec::cluster(o, cx) {
+            self.cluster = Some((c, o.origin.clone()));
+        }
+    }
+
     fn simulation(&mut self, o: &Object, cx: &mut Cx) {
         let spec = cx.req(&o.node, "spec");
         if let Some(prev) = &self.sim {
@@ -476,6 +495,7 @@ impl Builder {
                 name: o.name.clone(),
                 namespace: o.namespace.clone(),
                 replicas,
+                node_selector: cluster_spec::node_selector(cx, template.as_ref()),
                 labels,
                 ports,
                 behaviour: default_behaviour(),
@@ -565,6 +585,7 @@ impl Builder {
                 namespace: o.namespace.clone(),
                 selector,
                 ports,
+                net: cluster_spec::service_net(cx, &spec, service_type),
                 service_type,
             },
             o.origin.clone(),
@@ -588,9 +609,12 @@ impl Builder {
                 "serviceTime",
                 "script",
                 "errors",
+                cluster_spec::WORKLOAD_FIELDS[0],
+                cluster_spec::WORKLOAD_FIELDS[1],
             ],
         );
         let mut beh = default_behaviour();
+        cluster_spec::workload_net(cx, &spec, &mut beh);
         beh.source = Some(format!("{}/{}", o.namespace, o.name));
         if let Some(w) = spec.get("workers") {
             beh.workers = cx.int_in(&w, 1, 1_000_000).unwrap_or(1) as u32;
@@ -672,9 +696,18 @@ impl Builder {
         cx.known_fields(
             &spec,
             &[
-                "target", "method", "headers", "open", "closed", "start", "stop",
+                "target",
+                "method",
+                "headers",
+                "open",
+                "closed",
+                "start",
+                "stop",
+                cluster_spec::LOAD_FIELDS[0],
+                cluster_spec::LOAD_FIELDS[1],
             ],
         );
+        let entry = cluster_spec::load_entry(cx, &spec);
         let (host, port, path, tloc, tpath) = match cx.req(&spec, "target") {
             Some(t) => match target(cx, &t) {
                 Some((h, p, path)) => (h, p, path, t.loc(), t.path.clone()),
@@ -767,6 +800,7 @@ impl Builder {
             port,
             loc: tloc,
             path_in_yaml: tpath,
+            entry,
             load: Load {
                 name: o.name.clone(),
                 namespace: o.namespace.clone(),
@@ -780,6 +814,7 @@ impl Builder {
                 pattern,
                 start,
                 stop,
+                entry: Entry::default(),
             },
         });
     }
@@ -799,6 +834,8 @@ impl Builder {
             workloads,
             loads,
             not_simulated,
+            cluster,
+            mut ingresses,
         } = self;
         // --- run settings
         let (sim, sim_origin) = match sim {
@@ -839,6 +876,25 @@ impl Builder {
                 None
             }
         };
+
+        // --- ingress-nginx controller (only when a load goes through an Ingress)
+        let cluster_net = cluster
+            .as_ref()
+            .map(|c| c.0.clone())
+            .unwrap_or_else(crate::cluster::node::ClusterNet::implicit);
+        let hosts: Vec<(&str, &str)> = loads
+            .iter()
+            .map(|l| (l.host.as_str(), l.load.namespace.as_str()))
+            .collect();
+        let mut services = services;
+        let controller = cluster_spec::add_ingress_controller(
+            &cluster_net,
+            &mut ingresses,
+            &hosts,
+            &mut deployments,
+            &mut services,
+            default_behaviour(),
+        );
 
         // --- workloads → deployments
         let mut claimed: Vec<Option<String>> = vec![None; deployments.len()];
@@ -995,11 +1051,30 @@ impl Builder {
         };
 
         let mut out_loads = Vec::new();
-        for l in loads {
-            match resolve(&l.host, l.port, &l.load.namespace) {
+        for mut l in loads {
+            let resolved = cluster_spec::ingress_load(
+                &mut l.load,
+                &l.host,
+                l.port,
+                controller,
+                &ingresses,
+                &services,
+                &resolve,
+            )
+            .unwrap_or_else(|| resolve(&l.host, l.port, &l.load.namespace));
+            match resolved {
                 Ok(t) => {
                     let mut load = l.load;
                     load.target = t;
+                    let mut cx = Cx::new(l.origin.clone(), diags);
+                    cluster_spec::resolve_entry(
+                        &mut cx,
+                        &cluster_net,
+                        cluster.is_some(),
+                        &l.entry,
+                        &mut load,
+                        &services,
+                    );
                     out_loads.push(load);
                 }
                 Err(e) => Cx::new(l.origin.clone(), diags).error_at(l.loc, &l.path_in_yaml, e),
@@ -1043,6 +1118,15 @@ impl Builder {
             deployments[i].0.behaviour.script = resolved;
         }
         check_cycles(&deployments, &edges, &scripts, diags);
+        let mut services = services;
+        let network = cluster_spec::network(
+            cluster,
+            ingresses,
+            controller,
+            &deployments,
+            &mut services,
+            diags,
+        );
 
         if diags.has_errors() {
             return None;
@@ -1057,6 +1141,7 @@ impl Builder {
             loads: out_loads,
             not_simulated,
             warnings: Vec::new(),
+            network,
         })
     }
 }
@@ -1206,6 +1291,8 @@ fn default_behaviour() -> Behaviour {
         hold_worker_during_calls: true,
         script: Vec::new(),
         error: None,
+        pool_size: None,
+        not_ready: 0,
     }
 }
 
