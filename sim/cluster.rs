@@ -6,6 +6,7 @@
 pub mod ingress;
 pub mod kube_proxy;
 pub mod load_balancer;
+pub mod network;
 pub mod node;
 pub mod nodeport;
 pub mod pod;

@@ -9,8 +9,15 @@
 //! a hop that takes no time.
 
 use crate::cluster::kube_proxy::{self, Pick};
+use crate::cluster::load_balancer;
+use crate::cluster::network::Latency;
+use crate::cluster::node::{NO_NODE, NodeIx};
+use crate::cluster::nodeport;
 use crate::cluster::pod::Pod;
 use crate::cluster::service::backing_deployments;
+use crate::cluster::session_affinity::AffinityTable;
+use crate::scenario::spec::{EntryKind, ServiceType};
+use std::collections::VecDeque;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimDuration, SimTime};
 use crate::metrics::timeline::{BINS, LoadSnap, Timeline, WorkloadSnap};
@@ -36,6 +43,10 @@ pub enum Event {
     WarmupEnd,
     /// A timeline bin boundary: snapshot cumulative counters.
     Sample,
+    /// A request reaches its pod after network hops / handshake.
+    Deliver { req: u32 },
+    /// A response reaches its client after network hops.
+    Respond { req: u32, status: u16 },
 }
 
 impl Event {
@@ -47,6 +58,8 @@ impl Event {
             Event::CallTimeout { .. } => 4,
             Event::WarmupEnd => 5,
             Event::Sample => 6,
+            Event::Deliver { .. } => 7,
+            Event::Respond { .. } => 8,
         }
     }
 }
@@ -64,6 +77,8 @@ enum Origin {
     },
     /// The caller gave up (timeout); the server still finishes the work.
     Abandoned,
+    /// An ingress controller's upstream request on behalf of request `parent`.
+    Proxy { parent: u32 },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +96,15 @@ struct Request {
     headers: u32,
     live: bool,
     at_server: bool,
+    /// Client node (NO_NODE = outside the cluster).
+    from: NodeIx,
+    /// Node that received a node-port connection (NO_NODE = none).
+    via: NodeIx,
+    /// Client index (loads, then pods): network stream owner.
+    client: u32,
+    /// Caller pool and connection (NONE = not pooled / not yet assigned).
+    pool: u32,
+    pconn: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -145,6 +169,22 @@ struct DeploymentRt {
     queue_limit: Option<u32>,
     full_status: u16,
     error: Option<crate::scenario::spec::ErrorInjection>,
+    pool_size: Option<u32>,
+}
+
+/// A caller pod's keep-alive pool towards one Service port (no sidecar).
+struct Pool {
+    size: u32,
+    conns: Vec<PConn>,
+    /// Requests waiting for a free connection.
+    waiting: VecDeque<u32>,
+}
+
+#[derive(Clone, Copy)]
+struct PConn {
+    pod: u32,
+    via: NodeIx,
+    busy: bool,
 }
 
 /// Request headers, lowercased names, sorted.
@@ -166,6 +206,8 @@ pub struct Outcome {
     /// with counts). Headers only travel today (`forwardHeaders`); this makes
     /// that observable until routing matches on them.
     pub headers_received: Vec<Vec<(HeaderSet, u64)>>,
+    /// Requests that arrived at each pod inside the window (pods in deployment order).
+    pub pod_requests: Vec<u64>,
     pub events: u64,
     /// Rolling digest of (time, seq, kind) of every event: equal digests ⇒ equal runs.
     pub digest: u64,
@@ -201,6 +243,27 @@ pub struct World<'s> {
     events: u64,
     timeline: Timeline,
     next_sample: u32,
+    /// Node of each pod.
+    node_of: Vec<NodeIx>,
+    /// Hop latency (None = every hop is instant: inline path).
+    lat: Option<Latency>,
+    /// Network streams per client (loads, then pods); empty when `lat` is None.
+    net_rng: Vec<SimRng>,
+    /// Cloud load balancer streams per load.
+    lb_rng: Vec<SimRng>,
+    /// service → port → nodes the cloud LB sends to.
+    lb_nodes: Vec<Vec<Vec<NodeIx>>>,
+    /// service → port → ClientIP affinity (None = no affinity).
+    affinity: Vec<Vec<Option<AffinityTable>>>,
+    /// The ingress-nginx controller deployment (NONE = none).
+    ingress_ctrl: u32,
+    /// Round-robin position per (controller pod, backend).
+    rr: Vec<(u32, Target, u32)>,
+    pools: Vec<Pool>,
+    /// pod → (destination, pool index).
+    pool_ix: Vec<Vec<(Target, u32)>>,
+    scratch: Vec<u32>,
+    pod_requests: Vec<u64>,
 }
 
 impl<'s> World<'s> {
@@ -225,12 +288,23 @@ impl<'s> World<'s> {
             })
             .collect();
         let mut pods_of_dep: Vec<Vec<u32>> = Vec::new();
+        let mut node_of: Vec<NodeIx> = Vec::new();
         for (di, d) in spec.deployments.iter().enumerate() {
             let mut mine = Vec::new();
             for r in 0..d.replicas {
                 let key = format!("{}/{}/{}", d.namespace, d.name, r);
                 mine.push(pods.len() as u32);
-                pods.push(Pod::new(di as u32, r, d.behaviour.workers));
+                let mut pod = Pod::new(di as u32, r, d.behaviour.workers);
+                let node = spec
+                    .network
+                    .placement
+                    .get(di)
+                    .and_then(|p| p.get(r as usize).copied())
+                    .unwrap_or(0);
+                // Pending pods and pods failing readiness are not endpoints.
+                pod.ready = node != NO_NODE && r < d.replicas.saturating_sub(d.behaviour.not_ready);
+                node_of.push(node);
+                pods.push(pod);
                 svc_rng.push(f.of(Purpose::ServiceTime, &key));
                 beh_rng.push(f.of(Purpose::Behaviour, &key));
                 kp_rng.push(f.of(Purpose::KubeProxy, &format!("pod/{key}")));
@@ -246,6 +320,7 @@ impl<'s> World<'s> {
                 queue_limit: d.behaviour.queue_limit,
                 full_status: d.behaviour.queue_full_status,
                 error: d.behaviour.error,
+                pool_size: d.behaviour.pool_size,
             })
             .collect();
         let endpoints = spec
@@ -257,6 +332,7 @@ impl<'s> World<'s> {
                         let mut eps: Vec<u32> = backing_deployments(s, pi, &spec.deployments)
                             .into_iter()
                             .flat_map(|d| pods_of_dep[d].iter().copied())
+                            .filter(|&p| pods[p as usize].ready)
                             .collect();
                         eps.sort_unstable();
                         eps
@@ -264,6 +340,65 @@ impl<'s> World<'s> {
                     .collect()
             })
             .collect();
+        let net = &spec.network.cluster;
+        let lat = Latency::new(net);
+        let mut clients: Vec<String> = spec
+            .loads
+            .iter()
+            .map(|l| format!("load/{}/{}", l.namespace, l.name))
+            .collect();
+        for d in &spec.deployments {
+            for r in 0..d.replicas {
+                clients.push(format!("pod/{}/{}/{}", d.namespace, d.name, r));
+            }
+        }
+        let net_rng = if lat.is_some() {
+            clients.iter().map(|c| f.of(Purpose::Network, c)).collect()
+        } else {
+            Vec::new()
+        };
+        let lb_rng = spec
+            .loads
+            .iter()
+            .map(|l| {
+                f.of(
+                    Purpose::CloudLoadBalancer,
+                    &format!("load/{}/{}", l.namespace, l.name),
+                )
+            })
+            .collect();
+        let endpoints: Vec<Vec<Vec<u32>>> = endpoints;
+        let lb_nodes = spec
+            .services
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                (0..s.ports.len())
+                    .map(|pi| {
+                        if s.service_type == ServiceType::LoadBalancer {
+                            load_balancer::healthy_nodes(
+                                net.nodes.len(),
+                                s.net.local,
+                                &endpoints[si][pi],
+                                &node_of,
+                            )
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let affinity = spec
+            .services
+            .iter()
+            .map(|s| {
+                (0..s.ports.len())
+                    .map(|_| s.net.affinity.map(|_| AffinityTable::new(clients.len())))
+                    .collect()
+            })
+            .collect();
+        let n_pods = pods.len();
         let mut w = World {
             spec,
             q: EventQueue::new(),
@@ -293,6 +428,18 @@ impl<'s> World<'s> {
                 workloads: vec![Vec::with_capacity(BINS + 1); spec.deployments.len()],
             },
             next_sample: 0,
+            node_of,
+            lat,
+            net_rng,
+            lb_rng,
+            lb_nodes,
+            affinity,
+            ingress_ctrl: spec.network.ingress_controller.map_or(NONE, |d| d as u32),
+            rr: Vec::new(),
+            pools: Vec::new(),
+            pool_ix: vec![Vec::new(); n_pods],
+            scratch: Vec::new(),
+            pod_requests: vec![0; n_pods],
         };
         w.header_ix.insert(Vec::new(), 0);
         for (li, l) in spec.loads.iter().enumerate() {
@@ -387,6 +534,11 @@ impl<'s> World<'s> {
                     }
                 }
                 Event::Sample => self.sample(t),
+                Event::Deliver { req } => {
+                    let pod = self.requests.items[req as usize].pod;
+                    self.arrive_at_pod(req, pod);
+                }
+                Event::Respond { req, status } => self.complete(req, status),
             }
         }
         self.q.advance_to(self.end);
@@ -474,18 +626,28 @@ impl<'s> World<'s> {
     /// Sends a load request with intended start `start` on `conn` (NONE = a new
     /// connection just for it).
     fn issue_load_request(&mut self, li: usize, conn: u32, start: SimTime) {
-        let target = self.spec.loads[li].target;
-        let pod = if conn == NONE {
-            self.pick_endpoint(target, li)
+        let l = &self.spec.loads[li];
+        let target = l.target;
+        let (kind, node, pending) = (l.entry.kind, l.entry.node.unwrap_or(0), l.entry.pending);
+        let from = if kind == EntryKind::ClusterIP {
+            node
+        } else {
+            NO_NODE
+        };
+        let (pod, via, new_conn) = if conn == NONE {
+            let (p, v) = self.open_conn(target, li, kind, node, pending);
+            (p, v, true)
         } else {
             let c = &mut self.loads[li].conns[conn as usize];
             c.busy = true;
             if c.pod == NONE {
-                let p = self.pick_endpoint(target, li);
-                self.loads[li].conns[conn as usize].pod = p;
-                p
+                let (p, v) = self.open_conn(target, li, kind, node, pending);
+                let c = &mut self.loads[li].conns[conn as usize];
+                c.pod = p;
+                c.via = v;
+                (p, v, true)
             } else {
-                c.pod
+                (c.pod, c.via, false)
             }
         };
         let headers = self.loads[li].header_set;
@@ -505,28 +667,96 @@ impl<'s> World<'s> {
             headers,
             live: true,
             at_server: false,
+            from,
+            via,
+            client: li as u32,
+            pool: NONE,
+            pconn: NONE,
         });
-        self.dispatch(r);
+        self.dispatch(r, new_conn);
     }
 
+    /// Opens a connection from `client` to `target`, entering as `kind` (at
+    /// `node` for NodePort): the pod kube-proxy DNATs it to (NONE = refused or
+    /// dropped) and the node that received it (NO_NODE = straight to the pod).
     #[inline]
-    fn pick_endpoint(&mut self, target: Target, client: usize) -> u32 {
-        let eps = &self.endpoints[target.service][target.port];
-        match kube_proxy::pick(eps, &mut self.kp_rng[client]) {
-            Pick::Endpoint(p) => p,
-            Pick::NoEndpoints => NONE,
+    fn open_conn(
+        &mut self,
+        target: Target,
+        client: usize,
+        kind: EntryKind,
+        node: NodeIx,
+        pending: bool,
+    ) -> (u32, NodeIx) {
+        let (s, p) = (target.service, target.port);
+        let svc = &self.spec.services[s];
+        let (via, local) = match kind {
+            EntryKind::ClusterIP => (NO_NODE, false),
+            EntryKind::NodePort => (node, svc.net.local),
+            EntryKind::LoadBalancer => {
+                if pending {
+                    return (NONE, NO_NODE);
+                }
+                match load_balancer::pick_node(&self.lb_nodes[s][p], &mut self.lb_rng[client]) {
+                    Some(n) => (n, svc.net.local),
+                    None => return (NONE, NO_NODE),
+                }
+            }
+        };
+        let affinity = svc.net.affinity;
+        let cands = nodeport::candidates(
+            &self.endpoints[s][p],
+            local,
+            via,
+            &self.node_of,
+            &mut self.scratch,
+        );
+        if let Some(timeout) = affinity {
+            let now = self.q.now();
+            let table = self.affinity[s][p].as_mut().expect("affinity table");
+            if let Some(pod) = table.lookup(client, now, timeout, cands) {
+                table.remember(client, pod, now);
+                return (pod, via);
+            }
+            let pod = match kube_proxy::pick(cands, &mut self.kp_rng[client]) {
+                Pick::Endpoint(p) => p,
+                Pick::NoEndpoints => return (NONE, via),
+            };
+            table.remember(client, pod, now);
+            return (pod, via);
+        }
+        match kube_proxy::pick(cands, &mut self.kp_rng[client]) {
+            Pick::Endpoint(p) => (p, via),
+            Pick::NoEndpoints => (NONE, via),
         }
     }
 
-    /// Delivers a request to its pod, or fails it if the connection could not be made.
-    fn dispatch(&mut self, r: u32) {
-        let pod = self.requests.items[r as usize].pod;
-        if pod == NONE {
-            // Connection refused: no HTTP response at all.
+    /// Delivers a request to its pod (after the network path, if it takes
+    /// time), or fails it if the connection could not be made.
+    fn dispatch(&mut self, r: u32, new_conn: bool) {
+        let req = self.requests.items[r as usize];
+        if req.pod == NONE {
+            // Connection refused or dropped: no HTTP response at all.
             self.complete(r, 0);
-        } else {
-            self.arrive_at_pod(r, pod);
+            return;
         }
+        if let Some(lat) = &self.lat {
+            let to = self.node_of[req.pod as usize];
+            let d = lat.path(
+                &self.spec.network.cluster,
+                req.from,
+                req.via,
+                to,
+                new_conn,
+                &mut self.net_rng[req.client as usize],
+            );
+            if d > SimDuration::ZERO {
+                let t = self.now() + d;
+                self.q.schedule(t, Event::Deliver { req: r });
+                return;
+            }
+        }
+        self.arrive_at_pod(r, req.pod);
     }
 
     fn load_response(&mut self, li: usize, conn: u32, start: SimTime, counted: bool, status: u16) {
@@ -612,6 +842,11 @@ impl<'s> World<'s> {
                 seen.resize(hs + 1, 0);
             }
             seen[hs] += 1;
+            self.pod_requests[pod as usize] += 1;
+        }
+        if dep as u32 == self.ingress_ctrl {
+            self.proxy(r, pod);
+            return;
         }
         let e = self.execs.insert(Exec {
             req: r,
@@ -834,7 +1069,77 @@ impl<'s> World<'s> {
             self.rec_svc[svc].record(b, lat, status);
             self.rec_dep[dep].record(b, lat, status);
         }
+        if let Some(lat) = &self.lat {
+            let req = self.requests.items[r as usize];
+            let d = lat.path(
+                &self.spec.network.cluster,
+                self.node_of[req.pod as usize],
+                req.via,
+                req.from,
+                false,
+                &mut self.net_rng[req.client as usize],
+            );
+            if d > SimDuration::ZERO {
+                self.q.schedule(now + d, Event::Respond { req: r, status });
+                return;
+            }
+        }
         self.complete(r, status);
+    }
+
+    /// The ingress controller pod `pod` forwards `r` (see `cluster::ingress`):
+    /// round robin over the backend's ready endpoints, on warm keep-alive
+    /// upstream connections (no kube-proxy, no handshake).
+    fn proxy(&mut self, r: u32, pod: u32) {
+        let parent = self.requests.items[r as usize];
+        let hop = match parent.origin {
+            Origin::Load { load, .. } => self.spec.loads[load as usize].entry.ingress.as_ref(),
+            _ => None,
+        };
+        let Some(hop) = hop else {
+            self.server_done(r, 404);
+            return;
+        };
+        let Some(t) = hop.backend else {
+            let st = hop.status;
+            self.server_done(r, st);
+            return;
+        };
+        let eps = &self.endpoints[t.service][t.port];
+        if eps.is_empty() {
+            self.server_done(r, 503);
+            return;
+        }
+        let slot = match self.rr.iter().position(|e| e.0 == pod && e.1 == t) {
+            Some(i) => i,
+            None => {
+                self.rr.push((pod, t, 0));
+                self.rr.len() - 1
+            }
+        };
+        let k = self.rr[slot].2;
+        self.rr[slot].2 = k.wrapping_add(1);
+        let backend = eps[k as usize % eps.len()];
+        let now = self.now();
+        let child = self.requests.insert(Request {
+            origin: Origin::Proxy { parent: r },
+            target: t,
+            pod: backend,
+            start: now,
+            arrive: now,
+            counted_client: false,
+            counted_server: false,
+            depth: parent.depth.saturating_add(1),
+            headers: parent.headers,
+            live: true,
+            at_server: false,
+            from: self.node_of[pod as usize],
+            via: NO_NODE,
+            client: (self.spec.loads.len() + pod as usize) as u32,
+            pool: NONE,
+            pconn: NONE,
+        });
+        self.dispatch(child, false);
     }
 
     // === calls ===
@@ -869,7 +1174,18 @@ impl<'s> World<'s> {
         self.next_generation = self.next_generation.wrapping_add(1);
         let generation = self.next_generation;
         let client = self.spec.loads.len() + ex.pod as usize;
-        let pod = self.pick_endpoint(target, client);
+        let from = self.node_of[ex.pod as usize];
+        let (mut pod, mut via, mut new_conn, mut pool, mut pconn) = (NONE, NO_NODE, true, NONE, NONE);
+        match self.deps[dep].pool_size {
+            None => (pod, via) = self.open_conn(target, client, EntryKind::ClusterIP, 0, false),
+            Some(size) => {
+                pool = self.pool_for(ex.pod, target, size);
+                if let Some(ci) = self.idle_pconn(pool) {
+                    pconn = ci;
+                    (pod, via, new_conn) = self.take_pconn(pool, ci, target, client);
+                }
+            }
+        }
         let r = self.requests.insert(Request {
             origin: Origin::Call {
                 exec: e,
@@ -885,6 +1201,11 @@ impl<'s> World<'s> {
             headers,
             live: true,
             at_server: false,
+            from,
+            via,
+            client: client as u32,
+            pool,
+            pconn,
         });
         if let Some(cs) = &mut self.execs.items[e as usize].call {
             cs.generation = generation;
@@ -899,7 +1220,87 @@ impl<'s> World<'s> {
                 },
             );
         }
-        self.dispatch(r);
+        if pool != NONE && pconn == NONE {
+            // Every connection of the pool is busy: wait for one.
+            self.pools[pool as usize].waiting.push_back(r);
+            return;
+        }
+        self.dispatch(r, new_conn);
+    }
+
+    /// The pool of `pod` towards `target` (created on first use).
+    fn pool_for(&mut self, pod: u32, target: Target, size: u32) -> u32 {
+        if let Some(&(_, i)) = self.pool_ix[pod as usize].iter().find(|e| e.0 == target) {
+            return i;
+        }
+        self.pools.push(Pool {
+            size,
+            conns: Vec::new(),
+            waiting: VecDeque::new(),
+        });
+        let i = self.pools.len() as u32 - 1;
+        self.pool_ix[pod as usize].push((target, i));
+        i
+    }
+
+    /// An idle connection of the pool (lowest first), or a new one if below size.
+    fn idle_pconn(&mut self, pool: u32) -> Option<u32> {
+        let p = &mut self.pools[pool as usize];
+        if let Some(i) = p.conns.iter().position(|c| !c.busy) {
+            return Some(i as u32);
+        }
+        if (p.conns.len() as u32) < p.size {
+            p.conns.push(PConn {
+                pod: NONE,
+                via: NO_NODE,
+                busy: false,
+            });
+            return Some(p.conns.len() as u32 - 1);
+        }
+        None
+    }
+
+    /// Marks connection `ci` busy, opening it (kube-proxy pick) if needed:
+    /// (pod, via, new connection).
+    fn take_pconn(&mut self, pool: u32, ci: u32, target: Target, client: usize) -> (u32, NodeIx, bool) {
+        let c = self.pools[pool as usize].conns[ci as usize];
+        let (pod, via, new_conn) = if c.pod == NONE {
+            let (p, v) = self.open_conn(target, client, EntryKind::ClusterIP, 0, false);
+            (p, v, true)
+        } else {
+            (c.pod, c.via, false)
+        };
+        let c = &mut self.pools[pool as usize].conns[ci as usize];
+        c.busy = true;
+        c.pod = pod;
+        c.via = via;
+        (pod, via, new_conn)
+    }
+
+    /// A pooled request finished: free its connection and hand it to the next waiter.
+    fn release_pconn(&mut self, pool: u32, ci: u32, status: u16) {
+        let c = &mut self.pools[pool as usize].conns[ci as usize];
+        c.busy = false;
+        if status == 0 {
+            c.pod = NONE; // reconnect next time
+        }
+        while let Some(w) = self.pools[pool as usize].waiting.pop_front() {
+            let req = self.requests.items[w as usize];
+            if req.origin == Origin::Abandoned {
+                // The caller gave up while it waited: never sent.
+                self.requests.items[w as usize].live = false;
+                self.requests.remove(w);
+                continue;
+            }
+            let target = req.target;
+            let (pod, via, new_conn) = self.take_pconn(pool, ci, target, req.client as usize);
+            let q = &mut self.requests.items[w as usize];
+            q.pod = pod;
+            q.via = via;
+            q.pconn = ci;
+            self.dispatch(w, new_conn);
+            break;
+        }
     }
 
     fn on_call_timeout(&mut self, e: u32, generation: u32) {
@@ -965,12 +1366,17 @@ impl<'s> World<'s> {
         let req = self.requests.items[r as usize];
         self.requests.items[r as usize].live = false;
         self.requests.remove(r);
+        if req.pconn != NONE {
+            self.release_pconn(req.pool, req.pconn, status);
+        }
         match req.origin {
             Origin::Load { load, conn } => {
                 self.load_response(load as usize, conn, req.start, req.counted_client, status)
             }
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
             Origin::Abandoned => {}
+            // nginx answers 502 when the upstream connection fails.
+            Origin::Proxy { parent } => self.server_done(parent, if status == 0 { 502 } else { status }),
         }
     }
 
@@ -1041,6 +1447,7 @@ impl<'s> World<'s> {
             loads_in_flight,
             services_in_flight,
             workloads_in_flight,
+            pod_requests: self.pod_requests,
             events: self.events,
             digest: self.digest,
             window: self.window,

@@ -32,6 +32,8 @@ pub enum Purpose {
     Placement,
     /// Network hop latencies on behalf of one sender.
     Network,
+    /// A cloud load balancer's choice of node, per client connection.
+    CloudLoadBalancer,
 }
 
 impl Purpose {
@@ -44,6 +46,7 @@ impl Purpose {
             Purpose::KubeProxy => "kube-proxy",
             Purpose::Placement => "placement",
             Purpose::Network => "network",
+            Purpose::CloudLoadBalancer => "cloud-lb",
         }
     }
 }

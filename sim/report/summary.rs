@@ -77,6 +77,79 @@ fn capacity_json(m: &mut Map<String, Value>, c: &Capacity) {
     m.insert("call_timeouts".into(), json!(c.call_timeouts));
 }
 
+/// Per-pod traffic (node, share of its workload's requests) and load entry
+/// points: only for scenarios with a `Cluster` or an Ingress, so other
+/// summaries keep their shape.
+fn network_json(
+    spec: &Scenario,
+    merged: &Merged,
+    workloads: &mut Map<String, Value>,
+    loads: &mut Map<String, Value>,
+) {
+    let net = &spec.network;
+    let mut pod = 0usize;
+    for (di, d) in spec.deployments.iter().enumerate() {
+        let mut pods = Map::new();
+        let counts: Vec<u64> = (0..d.replicas as usize)
+            .map(|r| {
+                merged
+                    .outcomes
+                    .iter()
+                    .map(|o| o.pod_requests.get(pod + r).copied().unwrap_or(0))
+                    .sum()
+            })
+            .collect();
+        let total: u64 = counts.iter().sum();
+        for (r, n) in counts.iter().enumerate() {
+            let node = net
+                .placement
+                .get(di)
+                .and_then(|p| p.get(r))
+                .and_then(|&n| net.cluster.nodes.get(n as usize))
+                .map_or("<pending>".to_string(), |n| n.name.clone());
+            pods.insert(
+                format!("{}-{r}", d.name),
+                json!({
+                    "node": node,
+                    "requests": n,
+                    "share": r3(if total > 0 { *n as f64 / total as f64 } else { 0.0 }),
+                }),
+            );
+        }
+        pod += d.replicas as usize;
+        if let Some(Value::Object(m)) = workloads.get_mut(&d.key()) {
+            m.insert("pods".into(), Value::Object(pods));
+        }
+    }
+    for l in &spec.loads {
+        let mut e = Map::new();
+        e.insert("kind".into(), json!(format!("{:?}", l.entry.kind)));
+        if let Some(n) = l.entry.node.and_then(|n| net.cluster.nodes.get(n as usize)) {
+            e.insert("node".into(), json!(n.name));
+        }
+        if l.entry.pending {
+            e.insert("external_ip".into(), json!("<pending>"));
+        }
+        if let Some(h) = &l.entry.ingress {
+            e.insert("ingress".into(), json!(h.matched));
+            e.insert("forwarded_path".into(), json!(h.forwarded_path));
+            e.insert(
+                "backend".into(),
+                match h.backend {
+                    Some(t) => {
+                        let s = &spec.services[t.service];
+                        json!(format!("{}:{}", s.key(), s.ports[t.port].port))
+                    }
+                    None => json!(format!("controller answers {}", h.status)),
+                },
+            );
+        }
+        if let Some(Value::Object(m)) = loads.get_mut(&l.name) {
+            m.insert("entry".into(), Value::Object(e));
+        }
+    }
+}
+
 /// Renders the summary as pretty JSON with a trailing newline.
 pub fn render(spec: &Scenario, merged: &Merged) -> String {
     let mut top = Map::new();
@@ -106,7 +179,6 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         );
         loads.insert(l.name.clone(), Value::Object(m));
     }
-    top.insert("loads".into(), Value::Object(loads));
     // services.<name>.<namespace>: nested, so `jq .services.reviews.prod` works.
     let mut services = Map::new();
     for (sv, s) in spec.services.iter().zip(&merged.services) {
@@ -132,6 +204,10 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         capacity_json(&mut m, c);
         workloads.insert(d.key(), Value::Object(m));
     }
+    if spec.network.explicit || spec.network.ingress_controller.is_some() {
+        network_json(spec, merged, &mut workloads, &mut loads);
+    }
+    top.insert("loads".into(), Value::Object(loads));
     top.insert("workloads".into(), Value::Object(workloads));
     top.insert("warnings".into(), json!(spec.warnings));
     top.insert("not_simulated".into(), json!(spec.not_simulated));

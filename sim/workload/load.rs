@@ -20,6 +20,9 @@ pub const NONE: u32 = u32::MAX;
 pub struct Conn {
     /// `NONE` until opened (or after a failed open).
     pub pod: u32,
+    /// Node that received the connection (node port / load balancer entry);
+    /// `NO_NODE` when it went straight to the pod.
+    pub via: u16,
     pub busy: bool,
     /// Closed loop: when the last request on it was sent (for the QPS cap).
     pub last_send: SimTime,
@@ -52,6 +55,7 @@ impl LoadState {
             conns: (0..conns)
                 .map(|_| Conn {
                     pod: NONE,
+                    via: crate::cluster::node::NO_NODE,
                     busy: false,
                     last_send: SimTime::ZERO,
                 })
