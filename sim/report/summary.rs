@@ -118,7 +118,7 @@ fn network_json(
         }
         pod += d.replicas as usize;
         if let Some(Value::Object(m)) = workloads.get_mut(&d.key()) {
-            m.insert("pods".into(), Value::Object(pods));
+            m.insert("pod_traffic".into(), Value::Object(pods));
         }
     }
     for l in &spec.loads {

@@ -957,7 +957,7 @@ impl Builder {
             }
         }
         for (i, (d, origin, loc)) in deployments.iter().enumerate() {
-            if claimed[i].is_none() {
+            if claimed[i].is_none() && controller != Some(i) {
                 Cx::new(origin.clone(), diags).warn_at(
                     *loc,
                     "",
