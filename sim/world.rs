@@ -16,17 +16,17 @@ use crate::cluster::nodeport;
 use crate::cluster::pod::Pod;
 use crate::cluster::service::backing_deployments;
 use crate::cluster::session_affinity::AffinityTable;
-use crate::scenario::spec::{EntryKind, ServiceType};
-use std::collections::VecDeque;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimDuration, SimTime};
 use crate::metrics::timeline::{BINS, LoadSnap, Timeline, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder, Window, is_failure};
 use crate::scenario::spec::{Arrival, LoadPattern, OnError, Scenario, Target};
+use crate::scenario::spec::{EntryKind, ServiceType};
 use crate::workload::load::{LoadState, NONE};
 use crate::workload::script::{Op, Program};
 use rand_distr::{Distribution, Exp1};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// Everything that can happen. Ids only; 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +78,9 @@ enum Origin {
     /// The caller gave up (timeout); the server still finishes the work.
     Abandoned,
     /// An ingress controller's upstream request on behalf of request `parent`.
-    Proxy { parent: u32 },
+    Proxy {
+        parent: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1175,7 +1177,8 @@ impl<'s> World<'s> {
         let generation = self.next_generation;
         let client = self.spec.loads.len() + ex.pod as usize;
         let from = self.node_of[ex.pod as usize];
-        let (mut pod, mut via, mut new_conn, mut pool, mut pconn) = (NONE, NO_NODE, true, NONE, NONE);
+        let (mut pod, mut via, mut new_conn, mut pool, mut pconn) =
+            (NONE, NO_NODE, true, NONE, NONE);
         match self.deps[dep].pool_size {
             None => (pod, via) = self.open_conn(target, client, EntryKind::ClusterIP, 0, false),
             Some(size) => {
@@ -1262,7 +1265,13 @@ impl<'s> World<'s> {
 
     /// Marks connection `ci` busy, opening it (kube-proxy pick) if needed:
     /// (pod, via, new connection).
-    fn take_pconn(&mut self, pool: u32, ci: u32, target: Target, client: usize) -> (u32, NodeIx, bool) {
+    fn take_pconn(
+        &mut self,
+        pool: u32,
+        ci: u32,
+        target: Target,
+        client: usize,
+    ) -> (u32, NodeIx, bool) {
         let c = self.pools[pool as usize].conns[ci as usize];
         let (pod, via, new_conn) = if c.pod == NONE {
             let (p, v) = self.open_conn(target, client, EntryKind::ClusterIP, 0, false);
@@ -1376,7 +1385,9 @@ impl<'s> World<'s> {
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
             Origin::Abandoned => {}
             // nginx answers 502 when the upstream connection fails.
-            Origin::Proxy { parent } => self.server_done(parent, if status == 0 { 502 } else { status }),
+            Origin::Proxy { parent } => {
+                self.server_done(parent, if status == 0 { 502 } else { status })
+            }
         }
     }
 
