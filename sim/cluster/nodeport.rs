@@ -34,17 +34,19 @@ pub struct ServiceNet {
     pub affinity: Option<SimDuration>,
 }
 
+/// The node ports one Service wants: (slot, explicit value).
+pub type PortWants = Vec<(usize, Option<u16>)>;
+/// Chosen node ports of one Service: (slot, port).
+pub type PortsGot = Vec<(usize, u16)>;
+
 /// Allocates every unset node port. `wants[i]` = (sort key, ports wanted as
 /// (slot, explicit value)); returns the chosen value per slot, plus the slots
 /// whose explicit value was already taken (the API server rejects those:
 /// "provided port is already allocated").
-#[allow(clippy::type_complexity)]
-pub fn allocate(
-    wants: &[(String, Vec<(usize, Option<u16>)>)],
-) -> (Vec<Vec<(usize, u16)>>, Vec<(usize, usize, u16)>) {
+pub fn allocate(wants: &[(String, PortWants)]) -> (Vec<PortsGot>, Vec<(usize, usize, u16)>) {
     let mut used = vec![false; (NODE_PORT_MAX - NODE_PORT_MIN) as usize + 1];
     let mut conflicts = Vec::new();
-    let mut out: Vec<Vec<(usize, u16)>> = vec![Vec::new(); wants.len()];
+    let mut out: Vec<PortsGot> = vec![Vec::new(); wants.len()];
     for (i, (_, ports)) in wants.iter().enumerate() {
         for &(slot, p) in ports {
             if let Some(p) = p {

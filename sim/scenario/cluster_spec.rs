@@ -11,15 +11,14 @@ use super::decode::{Cx, V};
 use super::diag::{Diagnostics, Origin};
 use super::raw::{Loc, Value};
 use super::spec::*;
-use super::validate::{Object, dist, kube_dns, selects};
+use super::validate::{Object, dist, kube_dns};
 use crate::cluster::ingress::{
     BackendRef, IngressPath, IngressRule, IngressSpec, PathType, PortRef, Regex, route,
 };
 use crate::cluster::node::{
-    Cloud, ClusterNet, HOSTNAME_LABEL, HopLatency, IngressControllerSpec, NO_NODE, Node, NodeIx,
-    ZONE_LABEL,
+    Cloud, ClusterNet, HOSTNAME_LABEL, HopLatency, IngressControllerSpec, NO_NODE, Node, ZONE_LABEL,
 };
-use crate::cluster::nodeport::{NODE_PORT_MAX, NODE_PORT_MIN, ServiceNet, allocate};
+use crate::cluster::nodeport::{NODE_PORT_MAX, NODE_PORT_MIN, PortWants, ServiceNet, allocate};
 use crate::cluster::topology::place;
 use crate::engine::SimDuration;
 use std::collections::BTreeMap;
@@ -702,7 +701,7 @@ pub fn network(
     }
     // Node ports: each port of a NodePort/LoadBalancer Service, then the
     // healthCheckNodePort of LoadBalancer + Local.
-    let wants: Vec<(String, Vec<(usize, Option<u16>)>)> = services
+    let wants: Vec<(String, PortWants)> = services
         .iter()
         .map(|(s, _, _)| {
             let mut w = Vec::new();
@@ -745,7 +744,6 @@ pub fn network(
             }
         }
     }
-    let _ = selects;
     Network {
         cluster,
         explicit,
@@ -754,6 +752,3 @@ pub fn network(
         ingresses,
     }
 }
-
-/// The node index type, re-exported for the world.
-pub type Ix = NodeIx;

@@ -1118,7 +1118,6 @@ impl Builder {
             deployments[i].0.behaviour.script = resolved;
         }
         check_cycles(&deployments, &edges, &scripts, diags);
-        let mut services = services;
         let network = cluster_spec::network(
             cluster,
             ingresses,
