@@ -418,3 +418,42 @@ fn network_runs_are_deterministic() {
         meshsim::report::summary::render(&spec, &b)
     );
 }
+
+#[test]
+fn every_request_ends_exactly_once_through_the_network() {
+    // Hops, handshakes, pools, drops and the ingress proxy must not lose or
+    // double-count a request (short runs so some are still in flight).
+    let seed = common::shared().join("seed/01-kubernetes-ingress.yaml");
+    let ov = Overrides {
+        duration: Some(meshsim::engine::SimDuration::from_millis(2_003)),
+        ..Overrides::default()
+    };
+    let mut specs = Vec::new();
+    for f in [
+        "keepalive-pinning.yaml",
+        "nodeport-local.yaml",
+        "loadbalancer-local.yaml",
+        "ingress-seed.yaml",
+    ] {
+        let p = common::root().join("scenarios/kubernetes").join(f);
+        let mut paths = vec![p.as_path()];
+        if f == "ingress-seed.yaml" {
+            paths.insert(0, seed.as_path());
+        }
+        specs.push(common::load_paths(&paths, &ov));
+    }
+    for spec in &specs {
+        let m = common::run(spec);
+        for o in &m.outcomes {
+            for (recs, fl) in [
+                (&o.loads, &o.loads_in_flight),
+                (&o.services, &o.services_in_flight),
+                (&o.workloads, &o.workloads_in_flight),
+            ] {
+                for (r, f) in recs.iter().zip(fl.iter()) {
+                    assert_eq!(r.requests, r.completed + r.failed + f, "{}", spec.name);
+                }
+            }
+        }
+    }
+}
