@@ -203,8 +203,16 @@ fn loadbalancer_without_cloud_stays_pending() {
 #[test]
 fn seed_ingress_routes_hello_world_to_web_round_robin() {
     let seed = common::shared().join("seed/01-kubernetes-ingress.yaml");
-    let scen = common::root().join("scenarios/kubernetes/ingress-seed.yaml");
-    let spec = common::load_paths(&[&seed, &scen], &Overrides::default());
+    let dir = common::root().join("scenarios/kubernetes/ingress");
+    assert_eq!(
+        std::fs::read(&seed).unwrap(),
+        std::fs::read(dir.join("01-kubernetes-ingress.yaml")).unwrap(),
+        "the scenario's copy of the seed Ingress must stay verbatim"
+    );
+    // The shared seed file itself, unchanged, plus the rest of the scenario.
+    let spec = common::load_paths(&[&seed, &dir.join("web.yaml")], &Overrides::default());
+    let whole = common::load_paths(&[&dir], &Overrides::default());
+    assert_eq!(whole.loads, spec.loads);
     let l = &spec.loads[load_ix(&spec, "browser")];
     let hop = l
         .entry
@@ -433,11 +441,11 @@ fn every_request_ends_exactly_once_through_the_network() {
         "keepalive-pinning.yaml",
         "nodeport-local.yaml",
         "loadbalancer-local.yaml",
-        "ingress-seed.yaml",
+        "ingress/web.yaml",
     ] {
         let p = common::root().join("scenarios/kubernetes").join(f);
         let mut paths = vec![p.as_path()];
-        if f == "ingress-seed.yaml" {
+        if f.starts_with("ingress/") {
             paths.insert(0, seed.as_path());
         }
         specs.push(common::load_paths(&paths, &ov));
