@@ -34,7 +34,11 @@
 //!
 //! ## Fidelity gaps (admitted simplifications)
 //! * No TCP: a connection is a pinned choice of pod; handshake and network hop
-//!   latencies are zero until a cluster network model is configured.
+//!   latencies are drawn from the `Cluster` object's distributions (zero
+//!   without one). No bandwidth, loss or congestion; a dropped connection
+//!   (NodePort `Local` on a node without a pod) fails at once instead of after
+//!   the client's connect timeout. Health checks, probes and endpoint
+//!   propagation are steady state (a pod is ready or not for the whole run).
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.
 //! * Istio objects (VirtualService, DestinationRule, Gateway, ServiceEntry,
