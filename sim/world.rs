@@ -692,15 +692,16 @@ impl<'s> World<'s> {
     ) -> (u32, NodeIx) {
         let (s, p) = (target.service, target.port);
         let svc = &self.spec.services[s];
-        let (via, local) = match kind {
-            EntryKind::ClusterIP => (NO_NODE, false),
-            EntryKind::NodePort => (node, svc.net.local),
+        // `at`: the node whose kube-proxy rules apply (client's or receiving node).
+        let (via, local, at) = match kind {
+            EntryKind::ClusterIP => (NO_NODE, svc.net.internal_local, node),
+            EntryKind::NodePort => (node, svc.net.local, node),
             EntryKind::LoadBalancer => {
                 if pending {
                     return (NONE, NO_NODE);
                 }
                 match load_balancer::pick_node(&self.lb_nodes[s][p], &mut self.lb_rng[client]) {
-                    Some(n) => (n, svc.net.local),
+                    Some(n) => (n, svc.net.local, n),
                     None => return (NONE, NO_NODE),
                 }
             }
@@ -709,7 +710,7 @@ impl<'s> World<'s> {
         let cands = nodeport::candidates(
             &self.endpoints[s][p],
             local,
-            via,
+            at,
             &self.node_of,
             &mut self.scratch,
         );
@@ -1180,12 +1181,12 @@ impl<'s> World<'s> {
         let (mut pod, mut via, mut new_conn, mut pool, mut pconn) =
             (NONE, NO_NODE, true, NONE, NONE);
         match self.deps[dep].pool_size {
-            None => (pod, via) = self.open_conn(target, client, EntryKind::ClusterIP, 0, false),
+            None => (pod, via) = self.open_conn(target, client, EntryKind::ClusterIP, from, false),
             Some(size) => {
                 pool = self.pool_for(ex.pod, target, size);
                 if let Some(ci) = self.idle_pconn(pool) {
                     pconn = ci;
-                    (pod, via, new_conn) = self.take_pconn(pool, ci, target, client);
+                    (pod, via, new_conn) = self.take_pconn(pool, ci, target, client, from);
                 }
             }
         }
@@ -1271,10 +1272,11 @@ impl<'s> World<'s> {
         ci: u32,
         target: Target,
         client: usize,
+        from: NodeIx,
     ) -> (u32, NodeIx, bool) {
         let c = self.pools[pool as usize].conns[ci as usize];
         let (pod, via, new_conn) = if c.pod == NONE {
-            let (p, v) = self.open_conn(target, client, EntryKind::ClusterIP, 0, false);
+            let (p, v) = self.open_conn(target, client, EntryKind::ClusterIP, from, false);
             (p, v, true)
         } else {
             (c.pod, c.via, false)
@@ -1302,7 +1304,8 @@ impl<'s> World<'s> {
                 continue;
             }
             let target = req.target;
-            let (pod, via, new_conn) = self.take_pconn(pool, ci, target, req.client as usize);
+            let (pod, via, new_conn) =
+                self.take_pconn(pool, ci, target, req.client as usize, req.from);
             let q = &mut self.requests.items[w as usize];
             q.pod = pod;
             q.via = via;

@@ -465,3 +465,53 @@ fn every_request_ends_exactly_once_through_the_network() {
         }
     }
 }
+
+#[test]
+fn internal_traffic_policy_local_keeps_calls_on_the_node() {
+    // 2 web pods spread over nodes a and b; a client on node b only reaches
+    // the pod on b.
+    let web = common::server_yaml("web", 2, 1, "{constant: 1ms}").replace(
+        "  selector: {app: web}\n  ports",
+        "  selector: {app: web}\n  internalTrafficPolicy: Local\n  ports",
+    );
+    let load = "---\napiVersion: meshsim.dev/v1alpha1\nkind: Load\nmetadata: {name: l}\nspec:\n  target: http://web:8080/\n  node: b\n  open: {rate: 50}\n";
+    let spec = common::load_ok(&format!("{web}---\n{CLUSTER}{load}"));
+    assert_eq!(spec.network.placement, vec![vec![0, 1]]);
+    let m = common::run(&spec);
+    let c = pod_counts(&spec, &m, "web");
+    assert!(c[0] == 0 && c[1] > 300, "{c:?}");
+}
+
+#[test]
+fn a_full_pool_queues_calls_and_timeouts_abandon_waiters() {
+    // One keep-alive connection, a slow backend, a short call timeout: calls
+    // wait for the connection; waiters that time out are never sent.
+    let text = format!(
+        "{}---\n{}",
+        common::server_yaml("slow", 1, 8, "{constant: 50ms}"),
+        common::server_yaml("front", 1, 100, "{constant: 1ms}")
+            .replace("  workers: 100\n  serviceTime: {constant: 1ms}\n", "  workers: 100\n  poolSize: 1\n  script:\n  - call: {host: slow, port: 8080, timeout: 120ms}\n")
+    ) + "---\napiVersion: meshsim.dev/v1alpha1\nkind: Load\nmetadata: {name: l}\nspec:\n  target: http://front:8080/\n  open: {rate: 40}\n---\napiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {name: s}\nspec: {duration: 60s, seed: 5}\n";
+    let spec = common::load_ok(&text);
+    let m = common::run(&spec);
+    let l = &m.loads[0].pooled;
+    let slow = &m.workloads[spec
+        .deployments
+        .iter()
+        .position(|d| d.name == "slow")
+        .unwrap()]
+    .pooled;
+    // One connection serialises calls: at most 20/s reach the slow pod.
+    assert!(
+        slow.requests as f64 <= 20.0 * 60.0 * 1.01,
+        "{}",
+        slow.requests
+    );
+    assert!(l.failed > 0 && l.completed > 0, "{:?}", l.codes);
+    for o in &m.outcomes {
+        assert_eq!(
+            o.loads[0].requests,
+            o.loads[0].completed + o.loads[0].failed + o.loads_in_flight[0]
+        );
+    }
+}

@@ -32,6 +32,9 @@ pub struct ServiceNet {
     pub health_check_node_port: Option<u16>,
     /// `sessionAffinity: ClientIP` with its timeout.
     pub affinity: Option<SimDuration>,
+    /// `internalTrafficPolicy: Local`: in-cluster clients use only endpoints on
+    /// their own node (none there ⇒ the connection is dropped).
+    pub internal_local: bool,
 }
 
 /// The node ports one Service wants: (slot, explicit value).

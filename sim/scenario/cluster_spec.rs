@@ -191,6 +191,9 @@ pub fn service_net(cx: &mut Cx, spec: &V, ty: ServiceType) -> ServiceNet {
         }
         net.local = local;
     }
+    if let Some(p) = spec.get("internalTrafficPolicy") {
+        net.internal_local = traffic_policy(cx, &p).unwrap_or(false);
+    }
     if let Some(Value::Seq(items)) = spec.get("ports").map(|p| &p.node.value) {
         for (i, n) in items.iter().enumerate() {
             let pv = V {
@@ -520,6 +523,7 @@ pub fn add_ingress_controller(
                 node_ports: vec![None],
                 health_check_node_port: None,
                 affinity: None,
+                internal_local: false,
             },
         },
         origin,
