@@ -184,7 +184,7 @@ fn push_object<'a>(
         .to_string();
     origin.object = Some(if name.is_empty() {
         kind.clone()
-    } else if kind == "Namespace" || kind == "Simulation" {
+    } else if matches!(kind.as_str(), "Namespace" | "Simulation" | "Cluster") {
         format!("{kind} {name}")
     } else {
         format!("{kind} {namespace}/{name}")
@@ -256,7 +256,7 @@ pub fn build(
         if o.name.is_empty() {
             continue;
         }
-        let ns = if o.kind == "Namespace" || o.kind == "Simulation" {
+        let ns = if matches!(o.kind.as_str(), "Namespace" | "Simulation" | "Cluster") {
             String::new()
         } else {
             o.namespace.clone()
