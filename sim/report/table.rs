@@ -172,6 +172,53 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                 timeouts.join(", ")
             );
         }
+        // How evenly each multi-pod workload's requests spread over its pods
+        // (kube-proxy pins connections, so this is often the surprise).
+        let mut first_pod = 0usize;
+        for d in &spec.deployments {
+            let n = d.replicas as usize;
+            if n > 1 {
+                let counts: Vec<u64> = (0..n)
+                    .map(|r| {
+                        m.outcomes
+                            .iter()
+                            .map(|o| o.pod_requests.get(first_pod + r).copied().unwrap_or(0))
+                            .sum()
+                    })
+                    .collect();
+                let total: u64 = counts.iter().sum();
+                if total > 0 {
+                    let nodes = spec
+                        .network
+                        .placement
+                        .get(first_pod_deployment(spec, first_pod));
+                    let parts: Vec<String> = counts
+                        .iter()
+                        .enumerate()
+                        .map(|(r, c)| {
+                            let node = nodes
+                                .and_then(|p| p.get(r))
+                                .filter(|_| spec.network.cluster.nodes.len() > 1)
+                                .and_then(|&i| spec.network.cluster.nodes.get(i as usize))
+                                .map(|n| format!(" on {}", n.name))
+                                .unwrap_or_default();
+                            format!(
+                                "{}-{r} {:.1}%{node}",
+                                d.name,
+                                *c as f64 * 100.0 / total as f64
+                            )
+                        })
+                        .collect();
+                    let reps = if m.replications > 1 {
+                        " (all replications)"
+                    } else {
+                        ""
+                    };
+                    let _ = writeln!(out, "  {} pod shares{reps}: {}", d.key(), parts.join(" · "));
+                }
+            }
+            first_pod += n;
+        }
         let rejected: u64 = m.capacity.iter().map(|c| c.queue_full).sum();
         if rejected > 0 {
             let _ = writeln!(out, "  queue-full rejections: {rejected}");
@@ -197,4 +244,16 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
         }
     }
     out
+}
+
+/// The deployment index that owns global pod index `pod`.
+fn first_pod_deployment(spec: &Scenario, pod: usize) -> usize {
+    let mut start = 0usize;
+    for (i, d) in spec.deployments.iter().enumerate() {
+        if pod < start + d.replicas as usize {
+            return i;
+        }
+        start += d.replicas as usize;
+    }
+    spec.deployments.len()
 }
