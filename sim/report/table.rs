@@ -180,10 +180,12 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
             if n > 1 {
                 let counts: Vec<u64> = (0..n)
                     .map(|r| {
+                        // Replication 0 alone: pooling replications would hide
+                        // the pinning each one shows.
                         m.outcomes
-                            .iter()
-                            .map(|o| o.pod_requests.get(first_pod + r).copied().unwrap_or(0))
-                            .sum()
+                            .first()
+                            .and_then(|o| o.pod_requests.get(first_pod + r).copied())
+                            .unwrap_or(0)
                     })
                     .collect();
                 let total: u64 = counts.iter().sum();
