@@ -212,7 +212,7 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                         })
                         .collect();
                     let reps = if m.replications > 1 {
-                        " (all replications)"
+                        " (replication 0)"
                     } else {
                         ""
                     };
