@@ -45,6 +45,11 @@ pub enum Command {
         /// Also rerun replication 0 and compare event digests (exit 1 on mismatch).
         #[arg(long)]
         check_determinism: bool,
+        /// Print the wall-clock time of the simulation itself (replications and
+        /// merge; no file reading or report writing) and events/s to stderr.
+        /// For benchmarks only: it never changes the report.
+        #[arg(long)]
+        timing: bool,
     },
     /// Check a scenario without simulating it.
     Validate {

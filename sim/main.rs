@@ -1,5 +1,5 @@
 //! The `meshsim` binary: CLI, files and terminal only. The only place that reads
-//! the environment, the clock (none) or uses `anyhow`.
+//! the environment, the clock (only for `run --timing`) or uses `anyhow`.
 
 use anyhow::Context;
 use clap::Parser;
@@ -52,6 +52,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             out,
             quiet,
             check_determinism,
+            timing,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -68,7 +69,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     let _ = std::io::stderr().flush();
                 }
             };
+            let clock = Stopwatch::start();
             let merged = meshsim::batch::run_all(&spec, &progress);
+            let wall = clock.elapsed_secs();
             if show {
                 eprint!("\r{:30}\r", "");
             }
@@ -86,6 +89,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     "determinism check passed: replication 0 replayed with the same event digest {:016x} ({} events)",
                     again.digest, again.events
                 );
+            }
+            if timing {
+                print_timing(&merged, wall);
             }
             let dir = out.unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
@@ -120,6 +126,36 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Wall-clock stopwatch for `run --timing`. The library never reads the clock
+/// (determinism contract); the binary may, to report how long a run took, and
+/// the value goes to stderr only, never into a report.
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+struct Stopwatch(std::time::Instant);
+
+#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch(std::time::Instant::now())
+    }
+    fn elapsed_secs(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+/// One machine-readable line on stderr, e.g. for `benches/peers.sh`.
+/// `measured` = load requests issued inside the measurement window (warm-up
+/// excluded); `events` = events popped from the queue over the whole run.
+fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
+    let measured: u64 = m.loads.iter().map(|l| l.pooled.requests).sum();
+    let w = wall.max(1e-9);
+    eprintln!(
+        "timing: wall_s={wall:.6} events={} events_per_s={:.0} ns_per_event={:.1} measured={measured}",
+        m.events,
+        m.events as f64 / w,
+        w * 1e9 / m.events.max(1) as f64,
+    );
 }
 
 /// Writes via a temporary file and a rename, so a report is whole or absent.
