@@ -66,9 +66,15 @@ impl Window {
     }
     #[inline]
     pub fn batch(&self, t: SimTime) -> usize {
-        let span = (self.to.0 - self.from.0).max(1) as u128;
-        let off = t.0.saturating_sub(self.from.0) as u128;
-        ((off * BATCHES as u128 / span) as usize).min(BATCHES - 1)
+        let span = (self.to.0 - self.from.0).max(1);
+        let off = t.0.saturating_sub(self.from.0);
+        // Same value as the u128 formula below; a 64-bit division whenever
+        // `off * BATCHES` fits (offsets under 29 years), instead of `__udivti3`.
+        let b = match off.checked_mul(BATCHES as u64) {
+            Some(x) => x / span,
+            None => (off as u128 * BATCHES as u128 / span as u128).min(BATCHES as u128) as u64,
+        };
+        (b as usize).min(BATCHES - 1)
     }
     pub fn secs(&self) -> f64 {
         (self.to.0 - self.from.0) as f64 * 1e-9

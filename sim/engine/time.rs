@@ -59,7 +59,13 @@ impl SimDuration {
         } else if ns >= u64::MAX as f64 {
             SimDuration(u64::MAX)
         } else {
-            SimDuration(ns.round() as u64)
+            // `ns.round()` (half away from zero), without the libm call that
+            // `f64::round` compiles to on baseline x86-64: for 0 < ns < 2^64 the
+            // truncation is exact and so is `ns - trunc` (both lie in one binade or
+            // the fraction is 0), so comparing the fraction with 0.5 is exact.
+            let t = ns as u64;
+            let frac = ns - t as f64;
+            SimDuration(if frac >= 0.5 { t + 1 } else { t })
         }
     }
     #[inline]
@@ -247,6 +253,20 @@ mod tests {
     fn display_round_trips() {
         for s in ["1.5s", "250ms", "3us", "7ns", "0s", "90s"] {
             assert_eq!(parse_duration(s).unwrap().to_string(), s);
+        }
+    }
+
+    #[test]
+    fn float_conversion_rounds_like_f64_round() {
+        let mut probes = vec![0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999999994e-9, 1e-9, 3.7];
+        let mut x = 1e-10;
+        while x < 1e10 {
+            probes.extend([x, x * 1.000_000_1, x * 0.999_999_9]);
+            x *= 1.37;
+        }
+        for s in probes {
+            let ns = s * 1e9;
+            assert_eq!(SimDuration::from_secs_f64(s).0, ns.round() as u64, "{s}");
         }
     }
 
