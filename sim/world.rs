@@ -1396,6 +1396,14 @@ impl<'s> World<'s> {
 
     fn finish(mut self) -> Outcome {
         let end = self.end;
+        for r in self
+            .rec_load
+            .iter_mut()
+            .chain(&mut self.rec_svc)
+            .chain(&mut self.rec_dep)
+        {
+            r.flush(); // staged histogram counts (metrics::Recorder)
+        }
         let mut capacity: Vec<Capacity> = self
             .spec
             .deployments
