@@ -131,7 +131,7 @@ impl Window {
 
 impl Recorder {
     /// A finished request that started (was issued or arrived) at `start`.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, batch: usize, latency_ns: u64, status: u16) {
         let v = latency_ns.max(1);
         match self.staged.get_mut(hdr_slot(v)) {
