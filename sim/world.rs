@@ -504,7 +504,7 @@ impl<'s> World<'s> {
         i
     }
 
-    #[inline]
+    #[inline(always)]
     fn exp_gap(&mut self, li: usize, rate: f64) -> SimDuration {
         let x: f64 = Exp1.sample(&mut self.loads[li].arrivals);
         SimDuration::from_secs_f64(x / rate)

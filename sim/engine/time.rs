@@ -58,14 +58,18 @@ impl SimDuration {
             SimDuration(0)
         } else if ns >= u64::MAX as f64 {
             SimDuration(u64::MAX)
-        } else {
-            // `ns.round()` (half away from zero), without the libm call that
-            // `f64::round` compiles to on baseline x86-64: for 0 < ns < 2^64 the
-            // truncation is exact and so is `ns - trunc` (both lie in one binade or
-            // the fraction is 0), so comparing the fraction with 0.5 is exact.
-            let t = ns as u64;
+        } else if ns < 4_503_599_627_370_496.0 {
+            // Below 2^52: `ns.round()` (half away from zero) without the libm call
+            // that `f64::round` compiles to on baseline x86-64, and with the
+            // signed conversions, which are single instructions (unsigned ones
+            // are not). The truncation is exact, and so is `ns - trunc` (Sterbenz:
+            // trunc ≤ ns < 2·trunc, or trunc = 0), so the compare with 0.5 is exact.
+            let t = ns as i64;
             let frac = ns - t as f64;
-            SimDuration(if frac >= 0.5 { t + 1 } else { t })
+            SimDuration((t + (frac >= 0.5) as i64) as u64)
+        } else {
+            // From 2^52 on every f64 is an integer: nothing to round.
+            SimDuration(ns as u64)
         }
     }
     #[inline]
@@ -259,6 +263,8 @@ mod tests {
     #[test]
     fn float_conversion_rounds_like_f64_round() {
         let mut probes = vec![0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999999994e-9, 1e-9, 3.7];
+        probes.extend([4_503_599.627_370_495, 4_503_599.627_370_496, 4_503_599.627_370_497]);
+        probes.extend([9_007_199.254_740_993, 1.8e10, 1.8446744e10]);
         let mut x = 1e-10;
         while x < 1e10 {
             probes.extend([x, x * 1.000_000_1, x * 0.999_999_9]);
