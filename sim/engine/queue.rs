@@ -139,38 +139,6 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'e', 'a', 'c']);
     }
 
-    /// Same pop order as a reference (std `BinaryHeap` on `Reverse((time, seq))`)
-    /// over random interleavings of pushes and pops, with many equal times.
-    #[test]
-    fn matches_a_reference_heap_on_random_operations() {
-        use crate::engine::rng::{Purpose, RngFactory, below};
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
-        let mut rng = RngFactory::new(11, 0).of(Purpose::Placement, "queue-test");
-        for round in 0..40u64 {
-            let mut q = EventQueue::new();
-            let mut reference = BinaryHeap::new();
-            let mut seq = 0u64;
-            let spread = 1 + round * round; // few distinct times in early rounds
-            for _ in 0..5_000 {
-                if below(&mut rng, 3) < 2 || reference.is_empty() {
-                    let t = q.now().0 + below(&mut rng, spread);
-                    q.schedule(SimTime(t), seq);
-                    reference.push(Reverse((t, seq)));
-                    seq += 1;
-                } else {
-                    let Reverse((t, s)) = reference.pop().unwrap();
-                    assert_eq!(q.pop_until(SimTime::MAX), Some((SimTime(t), s)));
-                }
-                assert_eq!(q.len(), reference.len());
-            }
-            while let Some(Reverse((t, s))) = reference.pop() {
-                assert_eq!(q.pop_until(SimTime::MAX), Some((SimTime(t), s)));
-            }
-            assert_eq!(q.pop_until(SimTime::MAX), None);
-        }
-    }
-
     #[test]
     fn pop_until_respects_horizon_and_clamps_past() {
         let mut q = EventQueue::new();
