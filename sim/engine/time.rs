@@ -262,13 +262,12 @@ mod tests {
 
     #[test]
     fn float_conversion_rounds_like_f64_round() {
-        let mut probes = vec![0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999999994e-9, 1e-9, 3.7];
-        probes.extend([
-            4_503_599.627_370_495,
-            4_503_599.627_370_496,
-            4_503_599.627_370_497,
-        ]);
-        probes.extend([9_007_199.254_740_993, 1.8e10, 1.8446744e10]);
+        let just_below_half = f64::from_bits(0.5f64.to_bits() - 1);
+        let mut probes = vec![0.5e-9, 1.5e-9, 2.5e-9, just_below_half / 1e9, 1e-9, 3.7];
+        // Around 2^52 and 2^53 ns (the fast path's bound) and near u64::MAX ns.
+        for p in [2f64.powi(52), 2f64.powi(53), 1.8446744e19] {
+            probes.extend([p - 1.5, p - 0.5, p, p + 1.0, p + 2.0].map(|ns| ns / 1e9));
+        }
         let mut x = 1e-10;
         while x < 1e10 {
             probes.extend([x, x * 1.000_000_1, x * 0.999_999_9]);
