@@ -48,8 +48,10 @@ impl<'a> V<'a> {
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
+    /// Where an error about this value points: the value itself for a scalar,
+    /// the key that names it for a mapping or list (see [`Node::anchor`]).
     pub fn loc(&self) -> Loc {
-        self.node.loc
+        self.node.anchor()
     }
     pub fn as_str(&self) -> Option<&'a str> {
         match &self.node.value {
@@ -126,8 +128,9 @@ impl<'d> Cx<'d> {
                     let hint = closest(k, known)
                         .map(|c| format!(" (did you mean {c:?}?)"))
                         .unwrap_or_default();
+                    let at = if n.key.line > 0 { n.key } else { n.loc };
                     self.error_at(
-                        n.loc,
+                        at,
                         &v.child_path(k),
                         format!("unknown field{hint}; known fields: {}", known.join(", ")),
                     );
@@ -225,10 +228,10 @@ impl<'d> Cx<'d> {
     pub fn int_in(&mut self, v: &V, lo: i64, hi: i64) -> Option<i64> {
         let i = self.int(v)?;
         if i < lo || i > hi {
-            let msg = if hi == i64::MAX || (hi >= u32::MAX as i64 && lo >= 0) {
+            let msg = if i < lo {
                 format!("{i}, must be ≥ {lo}")
             } else {
-                format!("{i}, must be in {lo}..={hi}")
+                format!("{i}, must be ≤ {hi}")
             };
             self.error(v, msg);
             None
@@ -273,6 +276,10 @@ impl<'d> Cx<'d> {
     /// A Go/Istio duration string (`90s`, `1m30s`, `250ms`).
     pub fn duration(&mut self, v: &V) -> Option<SimDuration> {
         match &v.node.value {
+            Value::Str(s) if s.starts_with('-') && parse_duration(&s[1..]).is_ok() => {
+                self.error(v, format!("{s}, must be ≥ 0"));
+                None
+            }
             Value::Str(s) => match parse_duration(s) {
                 Ok(d) => Some(d),
                 Err(e) => {

@@ -232,21 +232,22 @@ pub fn build(
 ) -> Result<Scenario, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut docs = Vec::new();
+    let mut syntax_errors = false;
     for f in files {
-        match super::raw::parse_documents(&f.text) {
-            Ok(d) => docs.push((f.path.clone(), d)),
-            Err(e) => {
-                let mut cx = Cx::new(
-                    Origin {
-                        file: f.path.clone(),
-                        document: 0,
-                        object: None,
-                    },
-                    &mut diags,
-                );
-                cx.error_at(e.loc, "", format!("invalid YAML: {}", e.message));
-            }
+        let (d, errors) = super::raw::parse_file(&f.text);
+        for e in errors {
+            syntax_errors = true;
+            let mut cx = Cx::new(
+                Origin {
+                    file: f.path.clone(),
+                    document: e.document,
+                    object: e.object,
+                },
+                &mut diags,
+            );
+            cx.error_at(e.loc, "", format!("invalid YAML: {}", e.message));
         }
+        docs.push((f.path.clone(), d));
     }
     let objects = collect_objects(&docs, &mut diags);
     let mut b = Builder::default();
@@ -265,9 +266,15 @@ pub fn build(
         let here = format!("{}:{}", o.origin.file, o.node.loc().line);
         if let Some(first) = seen.get(&key) {
             let mut cx = Cx::new(o.origin.clone(), &mut diags);
+            let at = o
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .map(|n| n.loc())
+                .unwrap_or(o.node.loc());
             cx.error_at(
-                o.node.loc(),
-                "metadata.name",
+                at,
+                &format!("{}metadata.name", prefix(&o.node)),
                 format!(
                     "duplicate {} {:?}: already defined at {first}",
                     o.kind, o.name
@@ -324,7 +331,13 @@ pub fn build(
             }
         }
     }
-    let scenario = b.finish(name, sha256, overrides, &mut diags);
+    // Cross-references need every object: after a syntax error some are
+    // missing, and "does not resolve" errors would be noise.
+    let scenario = if syntax_errors {
+        None
+    } else {
+        b.finish(name, sha256, overrides, &mut diags)
+    };
     diags.sort();
     if diags.has_errors() {
         return Err(diags);
@@ -347,6 +360,15 @@ struct Builder {
     not_simulated: Vec<String>,
     cluster: Option<(crate::cluster::node::ClusterNet, Origin)>,
     ingresses: Vec<crate::cluster::ingress::IngressSpec>,
+    /// Where each Service's selector and ports are, by (namespace, name), so
+    /// warnings about them point at the right line.
+    service_locs: BTreeMap<(String, String), ServiceLocs>,
+}
+
+#[derive(Default)]
+struct ServiceLocs {
+    selector: Loc,
+    target_ports: Vec<Loc>,
 }
 
 #[derive(Default)]
@@ -355,7 +377,12 @@ struct SimSpec {
     warmup: Option<SimDuration>,
     seed: Option<u64>,
     replications: Option<u32>,
+    /// Where a missing duration is reported: `spec:` (or the object).
     loc: Loc,
+    /// `spec.duration` was written (even if invalid, already reported).
+    duration_given: bool,
+    /// Where `spec.warmup` is.
+    warmup_loc: Loc,
 }
 
 /// A call whose host is not resolved yet.
@@ -424,14 +451,16 @@ impl Builder {
             return;
         }
         let mut s = SimSpec {
-            loc: o.node.loc(),
+            loc: spec.as_ref().map(|v| v.loc()).unwrap_or(o.node.loc()),
             ..Default::default()
         };
         cx.known_fields(&o.node, &["apiVersion", "kind", "metadata", "spec"]);
         if let Some(spec) = spec {
             cx.known_fields(&spec, &["duration", "warmup", "seed", "replications"]);
+            s.duration_given = spec.has("duration");
             s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
             s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
+            s.warmup_loc = spec.get("warmup").map(|v| v.loc()).unwrap_or(s.loc);
             s.seed = spec
                 .get("seed")
                 .and_then(|v| cx.int_in(&v, 0, i64::MAX))
@@ -440,11 +469,6 @@ impl Builder {
                 .get("replications")
                 .and_then(|v| cx.int_in(&v, 1, 100_000))
                 .map(|x| x as u32);
-            if let (Some(d), Some(w), Some(wv)) = (s.duration, s.warmup, spec.get("warmup"))
-                && w >= d
-            {
-                cx.error(&wv, format!("{w}, must be shorter than duration {d}"));
-            }
         }
         self.sim = Some((s, o.origin.clone()));
     }
@@ -535,6 +559,10 @@ impl Builder {
             .get("selector")
             .and_then(|s| cx.string_map(&s))
             .unwrap_or_default();
+        let mut locs = ServiceLocs {
+            selector: spec.get("selector").map(|s| s.loc()).unwrap_or(spec.loc()),
+            target_ports: Vec::new(),
+        };
         let mut ports = Vec::new();
         let mut names = BTreeSet::new();
         if let Some(ps) = spec.get("ports").and_then(|p| cx.seq(&p)) {
@@ -545,9 +573,10 @@ impl Builder {
                 };
                 let name = p.get("name").and_then(|n| cx.scalar_string(&n));
                 match &name {
-                    None if many => cx.error(
-                        &p,
-                        "port name is required when a Service has more than one port",
+                    None if many => cx.error_at(
+                        p.loc(),
+                        &format!("{}.name", p.path),
+                        "missing required field: every port of a Service with more than one port needs a name",
                     ),
                     Some(n) if !names.insert(n.clone()) => cx.error(
                         &p.get("name").unwrap_or(p.clone()),
@@ -572,6 +601,7 @@ impl Builder {
                         }
                     },
                 };
+                locs.target_ports.push(p.get("targetPort").map(|t| t.loc()).unwrap_or(p.loc()));
                 ports.push(ServicePort {
                     name,
                     port,
@@ -579,6 +609,8 @@ impl Builder {
                 });
             }
         }
+        self.service_locs
+            .insert((o.namespace.clone(), o.name.clone()), locs);
         self.services.push((
             Service {
                 name: o.name.clone(),
@@ -836,6 +868,7 @@ impl Builder {
             not_simulated,
             cluster,
             mut ingresses,
+            service_locs,
         } = self;
         // --- run settings
         let (sim, sim_origin) = match sim {
@@ -849,10 +882,15 @@ impl Builder {
                 if warmup >= duration
                     && let Some(o) = &sim_origin
                 {
+                    let from = if ov.duration.is_some() {
+                        " (--duration)"
+                    } else {
+                        ""
+                    };
                     Cx::new(o.clone(), diags).error_at(
-                        sim.loc,
+                        sim.warmup_loc,
                         "spec.warmup",
-                        format!("{warmup}, must be shorter than duration {duration}"),
+                        format!("{warmup}, must be shorter than duration {duration}{from}"),
                     );
                 }
                 Some(RunSettings {
@@ -862,6 +900,7 @@ impl Builder {
                     replications: ov.replications.or(sim.replications).unwrap_or(1),
                 })
             }
+            None if sim.duration_given => None, // invalid, already reported
             None => {
                 let origin = sim_origin.clone().unwrap_or(Origin {
                     file: "(scenario)".into(),
@@ -977,11 +1016,13 @@ impl Builder {
                 .filter(|d| d.namespace == s.namespace && selects(&s.selector, &d.labels))
                 .collect();
             let mut cx = Cx::new(origin.clone(), diags);
+            let locs = service_locs.get(&(s.namespace.clone(), s.name.clone()));
+            let sel_loc = locs.map(|l| l.selector).unwrap_or(*loc);
             if s.selector.is_empty() {
-                cx.warn_at(*loc, "spec.selector", "Service has no selector: meshsim creates no endpoints for it (connections fail)");
+                cx.warn_at(sel_loc, "spec.selector", "Service has no selector: meshsim creates no endpoints for it (connections fail)");
             } else if pods.is_empty() {
                 cx.warn_at(
-                    *loc,
+                    sel_loc,
                     "spec.selector",
                     format!(
                         "selector {:?} matches no pod: connections to this Service fail",
@@ -997,7 +1038,7 @@ impl Builder {
                         .any(|d| d.ports.iter().any(|c| c.name.as_deref() == Some(n)))
                 {
                     cx.warn_at(
-                            *loc,
+                            locs.and_then(|l| l.target_ports.get(pi).copied()).unwrap_or(*loc),
                             &format!("spec.ports[{pi}].targetPort"),
                             format!("no selected container has a port named {n:?}: those pods are not endpoints of this port"),
                         );
@@ -1494,9 +1535,10 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
             "maxDepth",
         ],
     );
-    let host = cx
-        .req(v, "host")
-        .and_then(|h| cx.str(&h))
+    let host_v = cx.req(v, "host");
+    let host = host_v
+        .as_ref()
+        .and_then(|h| cx.str(h))
         .map(str::to_string);
     let port = v.get("port").and_then(|p| cx.port(&p));
     let path = v
@@ -1559,8 +1601,8 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
     Some(RawCall {
         host: host?,
         port,
-        loc: v.loc(),
-        path_in_yaml: v.path.clone(),
+        loc: host_v.as_ref().map(|h| h.loc()).unwrap_or(v.loc()),
+        path_in_yaml: host_v.map(|h| h.path).unwrap_or(v.path.clone()),
         call: Call {
             target: Target {
                 service: 0,
