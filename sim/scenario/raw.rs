@@ -275,7 +275,11 @@ fn parse_chunk(
                     )
                 })
                 .unwrap_or((0, 0));
-            let line = if line > 0 { line.saturating_add(line0) } else { 0 };
+            let line = if line > 0 {
+                line.saturating_add(line0)
+            } else {
+                0
+            };
             let msg = e.to_string();
             // serde-saphyr appends its own " at line X column Y"; keep our prefix only.
             let message = user_message(msg.split(" at line ").next().unwrap_or(&msg));
@@ -311,9 +315,15 @@ fn parse_chunk(
 fn user_message(m: &str) -> String {
     let m = m.trim();
     let m = m.split(", set DuplicateKeyPolicy").next().unwrap_or(m);
-    let m = m.split("If you just use !!binary").next().unwrap_or(m).trim();
+    let m = m
+        .split("If you just use !!binary")
+        .next()
+        .unwrap_or(m)
+        .trim();
     if m.starts_with("budget breached") {
-        format!("document too large, too deeply nested or too many aliases for meshsim's YAML limits ({m})")
+        format!(
+            "document too large, too deeply nested or too many aliases for meshsim's YAML limits ({m})"
+        )
     } else {
         m.to_string()
     }
@@ -348,9 +358,15 @@ fn object_name_guess(text: &str, markers: &DocumentMarkers, doc: usize) -> Optio
         .collect();
     let value = |l: &str, key: &str| -> Option<String> {
         let v = l.strip_prefix(key)?.strip_prefix(':')?;
-        let v = v.split(" #").next()?.trim().trim_matches(|c| c == '"' || c == '\'');
-        (!v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)))
-            .then(|| v.to_string())
+        let v = v
+            .split(" #")
+            .next()?
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        (!v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)))
+        .then(|| v.to_string())
     };
     let kind = lines.iter().find_map(|l| value(l, "kind"))?;
     let mut name = None;

@@ -405,7 +405,9 @@ enum RawStep {
 
 struct RawWorkload {
     origin: Origin,
-    loc: Loc,
+    /// What names its Deployment (`spec.deployment`, `spec.selector` or
+    /// `metadata.name`) and where, for errors about the match.
+    names_at: (Loc, String),
     name: String,
     namespace: String,
     deployment: Option<String>,
@@ -601,7 +603,8 @@ impl Builder {
                         }
                     },
                 };
-                locs.target_ports.push(p.get("targetPort").map(|t| t.loc()).unwrap_or(p.loc()));
+                locs.target_ports
+                    .push(p.get("targetPort").map(|t| t.loc()).unwrap_or(p.loc()));
                 ports.push(ServicePort {
                     name,
                     port,
@@ -708,9 +711,15 @@ impl Builder {
                 "give either deployment or selector, not both",
             );
         }
+        let names_at = ["deployment", "selector"]
+            .iter()
+            .find_map(|k| spec.get(k))
+            .or_else(|| o.node.get("metadata").and_then(|m| m.get("name")))
+            .map(|v| (v.loc(), v.path.clone()))
+            .unwrap_or((o.node.loc(), "metadata.name".into()));
         self.workloads.push(RawWorkload {
             origin: o.origin.clone(),
-            loc: o.node.loc(),
+            names_at,
             name: o.name.clone(),
             namespace: o.namespace.clone(),
             deployment,
@@ -740,13 +749,10 @@ impl Builder {
             ],
         );
         let entry = cluster_spec::load_entry(cx, &spec);
-        let (host, port, path, tloc, tpath) = match cx.req(&spec, "target") {
-            Some(t) => match target(cx, &t) {
-                Some((h, p, path)) => (h, p, path, t.loc(), t.path.clone()),
-                None => return,
-            },
-            None => return,
-        };
+        // Keep going without a target, so the rest of the spec is checked too.
+        let tgt = cx
+            .req(&spec, "target")
+            .and_then(|t| target(cx, &t).map(|(h, p, path)| (h, p, path, t.loc(), t.path.clone())));
         let method = spec
             .get("method")
             .and_then(|m| cx.str(&m))
@@ -825,7 +831,9 @@ impl Builder {
         {
             cx.error(&sv, format!("{stop}, must be after start {start}"));
         }
-        let Some(pattern) = pattern else { return };
+        let (Some(pattern), Some((host, port, path, tloc, tpath))) = (pattern, tgt) else {
+            return;
+        };
         self.loads.push(RawLoad {
             origin: o.origin.clone(),
             host,
@@ -969,8 +977,8 @@ impl Builder {
                     ),
                 };
                 cx.error_at(
-                    w.loc,
-                    "spec",
+                    w.names_at.0,
+                    &w.names_at.1,
                     format!(
                         "no Deployment in namespace {:?} matches {what}",
                         w.namespace
@@ -981,8 +989,8 @@ impl Builder {
             for i in matches {
                 if let Some(prev) = &claimed[i] {
                     cx.error_at(
-                        w.loc,
-                        "spec",
+                        w.names_at.0,
+                        &w.names_at.1,
                         format!(
                             "Deployment {} is already described by Workload {prev}",
                             deployments[i].0.key()
@@ -1536,10 +1544,7 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
         ],
     );
     let host_v = cx.req(v, "host");
-    let host = host_v
-        .as_ref()
-        .and_then(|h| cx.str(h))
-        .map(str::to_string);
+    let host = host_v.as_ref().and_then(|h| cx.str(h)).map(str::to_string);
     let port = v.get("port").and_then(|p| cx.port(&p));
     let path = v
         .get("path")
