@@ -266,20 +266,26 @@ pub fn build(
         let here = format!("{}:{}", o.origin.file, o.node.loc().line);
         if let Some(first) = seen.get(&key) {
             let mut cx = Cx::new(o.origin.clone(), &mut diags);
+            // Only an error where meshsim would have to pick one: a duplicate
+            // of a kind it does not read yet is reported and ignored.
+            let simulated = o.api_version == MESHSIM_API
+                || matches!(o.kind.as_str(), "Namespace" | "Deployment" | "Service");
             let at = o
                 .node
                 .get("metadata")
                 .and_then(|m| m.get("name"))
                 .map(|n| n.loc())
                 .unwrap_or(o.node.loc());
-            cx.error_at(
-                at,
-                &format!("{}metadata.name", prefix(&o.node)),
-                format!(
-                    "duplicate {} {:?}: already defined at {first}",
-                    o.kind, o.name
-                ),
+            let path = format!("{}metadata.name", prefix(&o.node));
+            let msg = format!(
+                "duplicate {} {:?}: already defined at {first}",
+                o.kind, o.name
             );
+            if simulated {
+                cx.error_at(at, &path, msg);
+            } else {
+                cx.warn_at(at, &path, format!("{msg} (not simulated yet; ignored)"));
+            }
         } else {
             seen.insert(key, here);
         }
