@@ -25,10 +25,15 @@ impl<'a> V<'a> {
         }
     }
     fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{}", self.path, key)
+        // A key that is not plain text is quoted, so a path stays one line.
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_/@:+~$".contains(c));
+        match (self.path.is_empty(), plain) {
+            (true, true) => key.to_string(),
+            (false, true) => format!("{}.{}", self.path, key),
+            (_, false) => format!("{}[{key:?}]", self.path),
         }
     }
     /// The value at `key` if this is a mapping that has it and it is not null.

@@ -263,7 +263,12 @@ fn parse_chunk(
     line0: u32,
     markers: &DocumentMarkers,
 ) -> Result<Vec<Document>, SyntaxError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    // Aliases may expand to at most 20 000 events: plenty for a manifest (the
+    // corpus has no alias at all),
+    // and a "billion laughs" document stops early and cheaply.
+    let mut aliases = serde_saphyr::options::AliasLimits::default();
+    aliases.max_total_replayed_events = 20_000;
+    let options = serde_saphyr::options! { with_snippet: false, alias_limits: aliases };
     let nodes: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|e| {
             let (line, col) = e

@@ -147,6 +147,11 @@ fn push_object<'a>(
         } else {
             "apiVersion"
         };
+        if let Some(k) = v.get(missing) {
+            // Present but not a string.
+            cx.str(&k);
+            return;
+        }
         let p = if v.path.is_empty() {
             missing.to_string()
         } else {
@@ -182,14 +187,25 @@ fn push_object<'a>(
         .and_then(|n| n.as_str())
         .unwrap_or("default")
         .to_string();
+    let (k, ns, n) = (shown(&kind), shown(&namespace), shown(&name));
     origin.object = Some(if name.is_empty() {
-        kind.clone()
+        k
     } else if matches!(kind.as_str(), "Namespace" | "Simulation" | "Cluster") {
-        format!("{kind} {name}")
+        format!("{k} {n}")
     } else {
-        format!("{kind} {namespace}/{name}")
+        format!("{k} {ns}/{n}")
     });
     let mut cx = Cx::new(origin.clone(), diags);
+    if let Some(m) = &meta {
+        for key in ["name", "namespace"] {
+            if let Some(x) = m.get(key) {
+                // Present but not a string.
+                if x.as_str().is_none() {
+                    cx.str(&x);
+                }
+            }
+        }
+    }
     if name.is_empty() {
         match &meta {
             Some(m) if !m.has("generateName") => cx.error_at(
@@ -213,6 +229,67 @@ fn push_object<'a>(
         namespace,
         node: v,
     });
+}
+
+/// A kind or name as written, quoted and escaped when it is not plain text,
+/// so that a diagnostic stays one readable line.
+fn shown(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || "-._:/@+~".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// Kubernetes object names: the API server rejects anything else. A Service
+/// name is an RFC 1035 label (it becomes a DNS name), a Namespace an RFC 1123
+/// label, other objects an RFC 1123 subdomain.
+fn check_name(o: &Object, cx: &mut Cx) {
+    let label = |s: &str, first_letter: bool| {
+        let b = s.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && (b[0].is_ascii_lowercase() || (!first_letter && b[0].is_ascii_digit()))
+            && b[b.len() - 1] != b'-'
+    };
+    let meta = o.node.get("metadata");
+    let name_ok = match o.kind.as_str() {
+        "Service" => label(&o.name, true),
+        "Namespace" => label(&o.name, false),
+        _ => o.name.len() <= 253 && o.name.split('.').all(|p| label(p, false)),
+    };
+    if !o.name.is_empty()
+        && !name_ok
+        && let Some(n) = meta.as_ref().and_then(|m| m.get("name"))
+    {
+        let rule = match o.kind.as_str() {
+            "Service" => {
+                "lowercase letters, digits and '-', starting with a letter, at most 63 characters"
+            }
+            "Namespace" => "lowercase letters, digits and '-', at most 63 characters",
+            _ => "lowercase letters, digits, '-' and '.', at most 253 characters",
+        };
+        cx.error(
+            &n,
+            format!("{:?} is not a valid {} name ({rule})", o.name, o.kind),
+        );
+    }
+    if let Some(ns) = meta.as_ref().and_then(|m| m.get("namespace"))
+        && ns.as_str().is_some_and(|s| !label(s, false))
+    {
+        cx.error(
+            &ns,
+            format!(
+                "{:?} is not a valid namespace (lowercase letters, digits and '-', at most 63 characters)",
+                o.namespace
+            ),
+        );
+    }
 }
 
 fn prefix(v: &V) -> String {
@@ -269,7 +346,10 @@ pub fn build(
             // Only an error where meshsim would have to pick one: a duplicate
             // of a kind it does not read yet is reported and ignored.
             let simulated = o.api_version == MESHSIM_API
-                || matches!(o.kind.as_str(), "Namespace" | "Deployment" | "Service");
+                || matches!(
+                    o.kind.as_str(),
+                    "Namespace" | "Deployment" | "Service" | "Ingress"
+                );
             let at = o
                 .node
                 .get("metadata")
@@ -279,7 +359,8 @@ pub fn build(
             let path = format!("{}metadata.name", prefix(&o.node));
             let msg = format!(
                 "duplicate {} {:?}: already defined at {first}",
-                o.kind, o.name
+                shown(&o.kind),
+                o.name
             );
             if simulated {
                 cx.error_at(at, &path, msg);
@@ -303,6 +384,11 @@ pub fn build(
                 format!("{:?}, this meshsim reads {MESHSIM_API}", o.api_version),
             );
             continue;
+        }
+        if is_meshsim
+            || matches!(o.kind.as_str(), "Namespace" | "Deployment" | "Service" | "Ingress")
+        {
+            check_name(o, &mut cx);
         }
         match (is_meshsim, o.kind.as_str()) {
             (true, "Simulation") => b.simulation(o, &mut cx),
