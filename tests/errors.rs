@@ -744,11 +744,26 @@ fn fuzz_bases() -> Vec<(String, String)> {
             .replace("name: http, port: 8080", "name: pg, port: 5432")
     );
     out.push(("scenario.yaml".into(), full));
-    for f in ["scenarios/queueing/mm4.yaml"] {
-        let p = common::root().join(f);
-        if let Ok(t) = std::fs::read_to_string(&p) {
-            out.push((f.into(), t));
+    // The repository's example scenarios, one folder level deep.
+    let mut examples = Vec::new();
+    if let Ok(dirs) = std::fs::read_dir(common::root().join("scenarios")) {
+        for d in dirs.flatten() {
+            for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
+                let p = f.path();
+                if p.extension().is_some_and(|e| e == "yaml") {
+                    examples.push(p);
+                }
+            }
         }
+    }
+    examples.sort();
+    for p in examples {
+        let name = p
+            .strip_prefix(common::root())
+            .unwrap_or(&p)
+            .display()
+            .to_string();
+        out.push((name, std::fs::read_to_string(&p).unwrap()));
     }
     out
 }
@@ -756,7 +771,7 @@ fn fuzz_bases() -> Vec<(String, String)> {
 /// Mutates every base `per_base` times; returns the number of mutants loaded.
 fn fuzz(per_base: usize, seed: u64) -> (usize, usize, usize) {
     let ov = Overrides {
-        duration: Some(meshsim::engine::SimDuration::from_secs(5)),
+        duration: Some(meshsim::engine::SimDuration::from_millis(500)),
         ..Default::default()
     };
     let (mut total, mut ok, mut failed) = (0, 0, 0);
@@ -780,7 +795,16 @@ fn fuzz(per_base: usize, seed: u64) -> (usize, usize, usize) {
             total += 1;
             match r {
                 Err(_) => panic!("loader panicked on mutant {i} of {name}:\n{m}"),
-                Ok(Ok(_)) => ok += 1,
+                Ok(Ok(sc)) => {
+                    ok += 1;
+                    // What validates must run: no panic, no endless loop.
+                    if sc.run.duration <= meshsim::engine::SimDuration::from_secs(1)
+                        && sc.run.replications <= 2
+                        && std::panic::catch_unwind(|| common::run(&sc)).is_err()
+                    {
+                        panic!("run panicked on mutant {i} of {name}:\n{m}");
+                    }
+                }
                 Ok(Err(LoadError::Invalid(d))) => {
                     failed += 1;
                     assert!(d.has_errors(), "rejected without an error:\n{m}");
@@ -819,4 +843,124 @@ fn fuzz_loader() {
 fn fuzz_loader_long() {
     let (total, ok, failed) = fuzz(20_000, 0xF0CC_AC1A);
     eprintln!("fuzz (long): {total} mutants, {ok} loaded, {failed} rejected with located errors");
+}
+
+// === Limits: valid for Kubernetes, too big or endless for a simulation ===
+
+#[test]
+fn absurd_rate_is_a_clean_error() {
+    let text = LOAD.replace("rate: 10", "rate: 1e12");
+    assert_eq!(
+        with(&text),
+        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: 1000000000000 requests/s is above meshsim's limit of 1000000000 (one request per nanosecond)"
+    );
+    let text = LOAD.replace("rate: 10", "rate: 1e8");
+    assert_eq!(
+        with(&text),
+        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: 100000000 requests/s for 10s is 1000000000 requests per replication, above meshsim's limit of 100000000: lower the rate or the duration"
+    );
+}
+
+#[test]
+fn too_many_pods() {
+    let e = the_error(&[
+        ("sim.yaml", SIM),
+        (
+            "web.yaml",
+            &common::server_yaml("web", 200_000, 1, "{constant: 1ms}"),
+        ),
+    ]);
+    assert_eq!(
+        e,
+        "web.yaml:1:1: document 1 (Deployment default/web): spec.replicas: 200000 pods so far in the scenario, above meshsim's limit of 100000"
+    );
+}
+
+#[test]
+fn call_tree_explosion() {
+    let web = common::server_yaml("web", 1, 1, "x").replace(
+        "  serviceTime: x\n",
+        "  script:\n  - call: {host: web, maxDepth: 40}\n  - call: {host: web, maxDepth: 40}\n",
+    );
+    let e = the_error(&[("sim.yaml", SIM), ("web.yaml", &web), ("load.yaml", LOAD)]);
+    assert_eq!(
+        e,
+        "load.yaml:5:11: document 1 (Load default/users): spec.target: one request to this target can cause up to 2.199e12 requests downstream (calls × retries × maxDepth), above meshsim's limit of 1000000"
+    );
+}
+
+#[test]
+fn closed_loop_that_cannot_advance_the_clock() {
+    let closed = "apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: users}
+spec:
+  target: http://web:8080/
+  closed:
+    connections: 2
+";
+    let zero = common::server_yaml("web", 1, 1, "{constant: 0s}");
+    let e = the_error(&[
+        ("sim.yaml", SIM),
+        ("web.yaml", &zero),
+        ("load.yaml", closed),
+    ]);
+    assert_eq!(
+        e,
+        "load.yaml:6:3: document 1 (Load default/users): spec.closed: a closed loop without qps or a thinkTime above 0 would resend at the same instant forever: default/web can answer in zero time; set qps or thinkTime"
+    );
+    // With think time, or a service time that takes time, it runs.
+    let paced = closed.replace(
+        "connections: 2",
+        "connections: 2\n    thinkTime: {constant: 1ms}",
+    );
+    common::load_texts(&[
+        ("sim.yaml", SIM),
+        ("web.yaml", &zero),
+        ("load.yaml", &paced),
+    ])
+    .unwrap();
+    let slow = common::server_yaml("web", 1, 1, "{exponential: {mean: 1ms}}");
+    let s = common::load_texts(&[
+        ("sim.yaml", SIM),
+        ("web.yaml", &slow),
+        ("load.yaml", closed),
+    ])
+    .unwrap();
+    assert!(common::run(&s).loads[0].pooled.completed > 1000);
+}
+
+#[test]
+fn too_many_replications() {
+    let sim = SIM.replace("duration: 10s", "duration: 10s, replications: 20000");
+    let e = the_error(&[
+        ("sim.yaml", &sim),
+        (
+            "web.yaml",
+            &common::server_yaml("web", 1, 1, "{constant: 1ms}"),
+        ),
+    ]);
+    assert_eq!(
+        e,
+        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 20000 replications × 2 loads, Services and Deployments is above meshsim's limit of 20000 (each keeps a latency histogram in memory): run fewer replications"
+    );
+}
+
+/// Legal extremes that must simply run: no pods, a million workers.
+#[test]
+fn extremes_that_validate_also_run() {
+    for (replicas, workers) in [(0, 1), (1, 1_000_000), (3, 1)] {
+        let yaml = format!(
+            "{SIM}---\n{}---\n{}",
+            common::server_yaml("web", replicas, workers, "{constant: 1ms}"),
+            LOAD.replace("rate: 10", "rate: 1000")
+        );
+        let s = common::load_ok(&yaml);
+        let m = common::run(&s);
+        let l = &m.loads[0].pooled;
+        assert!(l.requests > 5_000, "{replicas} {workers}: {l:?}");
+        if replicas == 0 {
+            assert_eq!(l.failed, l.requests);
+        }
+    }
 }

@@ -475,7 +475,12 @@ struct SimSpec {
     duration_given: bool,
     /// Where `spec.warmup` is.
     warmup_loc: Loc,
+    /// Where `spec.replications` is (else `spec:`).
+    replications_loc: Loc,
 }
+
+/// A place in the YAML: location and path.
+type At = (Loc, String);
 
 /// A call whose host is not resolved yet.
 #[derive(Clone, Debug)]
@@ -510,6 +515,8 @@ struct RawWorkload {
 
 struct RawLoad {
     origin: Origin,
+    /// The `open.rate`, or the `closed` mapping, for errors about the load's size.
+    pattern_at: (Loc, String),
     host: String,
     port: Option<u16>,
     loc: Loc,
@@ -555,6 +562,7 @@ impl Builder {
             s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
             s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
             s.warmup_loc = spec.get("warmup").map(|v| v.loc()).unwrap_or(s.loc);
+            s.replications_loc = spec.get("replications").map(|v| v.loc()).unwrap_or(s.loc);
             s.seed = spec
                 .get("seed")
                 .and_then(|v| cx.int_in(&v, 0, i64::MAX))
@@ -926,8 +934,15 @@ impl Builder {
         let (Some(pattern), Some((host, port, path, tloc, tpath))) = (pattern, tgt) else {
             return;
         };
+        let pattern_at = spec
+            .get("open")
+            .and_then(|op| op.get("rate"))
+            .or_else(|| spec.get("closed"))
+            .map(|v| (v.loc(), v.path.clone()))
+            .unwrap_or((spec.loc(), "spec".into()));
         self.loads.push(RawLoad {
             origin: o.origin.clone(),
+            pattern_at,
             host,
             port,
             loc: tloc,
@@ -1192,6 +1207,8 @@ impl Builder {
         };
 
         let mut out_loads = Vec::new();
+        // Where each of `out_loads` is: (origin, pattern, target).
+        let mut load_at: Vec<(Origin, At, At)> = Vec::new();
         for mut l in loads {
             let resolved = cluster_spec::ingress_load(
                 &mut l.load,
@@ -1217,6 +1234,7 @@ impl Builder {
                         &services,
                     );
                     out_loads.push(load);
+                    load_at.push((l.origin.clone(), l.pattern_at, (l.loc, l.path_in_yaml)));
                 }
                 Err(e) => Cx::new(l.origin.clone(), diags).error_at(l.loc, &l.path_in_yaml, e),
             }
@@ -1272,7 +1290,11 @@ impl Builder {
             return None;
         }
         let run = run?;
-        Some(Scenario {
+        let dep_at: Vec<(Origin, Loc)> = deployments
+            .iter()
+            .map(|(_, o, l)| (o.clone(), *l))
+            .collect();
+        let scenario = Scenario {
             name,
             sha256,
             run,
@@ -1282,7 +1304,37 @@ impl Builder {
             not_simulated,
             warnings: Vec::new(),
             network,
-        })
+        };
+        // What would not fit in a run (memory, time) is an error too.
+        for p in super::limits::check(&scenario) {
+            use super::limits::Subject;
+            let (origin, loc, path) = match p.subject {
+                Subject::Load(i) => (load_at[i].0.clone(), load_at[i].1.0, load_at[i].1.1.clone()),
+                Subject::LoadTarget(i) => {
+                    (load_at[i].0.clone(), load_at[i].2.0, load_at[i].2.1.clone())
+                }
+                Subject::Deployment(i) => {
+                    (dep_at[i].0.clone(), dep_at[i].1, "spec.replicas".into())
+                }
+                Subject::Run => match &sim_origin {
+                    Some(o) => (o.clone(), sim.replications_loc, "spec.replications".into()),
+                    None => (
+                        Origin {
+                            file: "(scenario)".into(),
+                            document: 0,
+                            object: None,
+                        },
+                        Loc::default(),
+                        "--replications".into(),
+                    ),
+                },
+            };
+            Cx::new(origin, diags).error_at(loc, &path, p.message);
+        }
+        if diags.has_errors() {
+            return None;
+        }
+        Some(scenario)
     }
 }
 
