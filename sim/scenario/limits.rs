@@ -1,12 +1,12 @@
 //! Limits that keep a valid scenario runnable: a scenario Kubernetes would
 //! accept can still ask for more than a simulation can do (10¹² requests a
-//! second, a billion pods, a call tree that doubles a thousand times, a closed
-//! loop that never lets the clock move). These are rejected up front with a
-//! clear error instead of exhausting memory or running forever.
+//! second, a billion pods, a call tree that doubles a thousand times). These
+//! are rejected up front with a clear error instead of exhausting memory or
+//! running for days. (A closed loop answered in zero time does not spin: the
+//! world charges the client 1 ms.)
 
-use super::spec::{Call, LoadPattern, OnError, Scenario, Step, Target};
+use super::spec::{Call, LoadPattern, Scenario, Step, Target};
 use crate::cluster::service::backing_deployments;
-use crate::workload::dist::Dist;
 
 /// Requests per second of one load: one per nanosecond, the clock's resolution.
 pub const MAX_RATE: f64 = 1e9;
@@ -96,18 +96,6 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
                 "one request to this target can cause up to {fan:.3e} requests downstream (calls × retries × maxDepth), above meshsim's limit of {MAX_FANOUT}"
             ));
         }
-        if let LoadPattern::Closed {
-            connections,
-            qps: None,
-            think,
-        } = &l.pattern
-            && think.as_ref().is_none_or(|t| min_secs(t) == 0.0)
-            && let Some(why) = g.may_answer_at_once(l.target, *connections)
-        {
-            problem(format!(
-                "a closed loop without qps or a thinkTime above 0 would resend at the same instant forever: {why}; set qps or thinkTime"
-            ));
-        }
         out.extend(found.into_iter().map(|message| Problem {
             subject: Subject::Load(i),
             message,
@@ -118,16 +106,6 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
         }));
     }
     out
-}
-
-/// The smallest value a distribution can draw, in seconds.
-fn min_secs(d: &Dist) -> f64 {
-    match d {
-        Dist::Constant(c) => c.as_secs_f64(),
-        // Continuous on (0, ∞): zero has probability zero.
-        Dist::Exponential { .. } | Dist::LogNormal { .. } | Dist::Gamma { .. } => f64::MIN_POSITIVE,
-        Dist::Empirical { points } => points.first().map(|p| p.1).unwrap_or(0.0),
-    }
 }
 
 /// The call graph of the scenario: which deployments answer a target.
@@ -219,89 +197,6 @@ impl<'s> Graph<'s> {
             }
         }
         n
-    }
-
-    /// Why a request to `t` might be answered at the instant it is sent,
-    /// or None when every answer takes time. `connections` is the most
-    /// requests in flight at once.
-    fn may_answer_at_once(&self, t: Target, connections: u32) -> Option<String> {
-        let deps = &self.s.deployments;
-        let mut memo = vec![None; deps.len()];
-        for &d in self.backing(t) {
-            let dep = &deps[d];
-            if let Some(limit) = dep.behaviour.queue_limit
-                && connections as u64 > dep.behaviour.workers as u64 + limit as u64
-            {
-                return Some(format!(
-                    "{} answers {} at once when its queue (limit {limit}) is full",
-                    dep.key(),
-                    dep.behaviour.queue_full_status
-                ));
-            }
-            if self.min_time(d, &mut memo, 0) == 0.0 {
-                return Some(format!("{} can answer in zero time", dep.key()));
-            }
-        }
-        None
-    }
-
-    /// A lower bound on how long deployment `d` takes to answer (0 when it
-    /// may answer at once, e.g. after a call that fails at once).
-    fn min_time(&self, d: usize, memo: &mut Vec<Option<f64>>, depth: usize) -> f64 {
-        if let Some(x) = memo[d] {
-            return x;
-        }
-        if depth > 64 {
-            return f64::MIN_POSITIVE; // deep enough: assume it takes time
-        }
-        // In a cycle: assume nothing (bounded cycles are skipped at maxDepth).
-        memo[d] = Some(f64::MIN_POSITIVE);
-        let x = self.steps_time(&self.s.deployments[d].behaviour.script, memo, depth);
-        memo[d] = Some(x);
-        x
-    }
-
-    fn steps_time(&self, steps: &[Step], memo: &mut Vec<Option<f64>>, depth: usize) -> f64 {
-        let mut acc = 0.0;
-        for st in steps {
-            match st {
-                Step::Compute(dist) => acc += min_secs(dist),
-                Step::Call(c) => {
-                    let callee = self.callee_time(c.target, memo, depth);
-                    let can_skip = !c.chance.is_always();
-                    if callee == 0.0 && matches!(c.on_error, OnError::Fail(_)) {
-                        return acc; // may fail at once and end the script
-                    }
-                    if !can_skip {
-                        acc += callee;
-                    }
-                }
-                Step::Parallel(branches) => {
-                    acc += branches
-                        .iter()
-                        .map(|b| self.steps_time(b, memo, depth))
-                        .fold(0.0, f64::max);
-                }
-            }
-        }
-        acc
-    }
-
-    /// Lower bound on the answer time of a call to `t` (0 = may fail at once).
-    fn callee_time(&self, t: Target, memo: &mut Vec<Option<f64>>, depth: usize) -> f64 {
-        let b = self.backing(t);
-        if b.is_empty() {
-            return 0.0; // connection refused at once
-        }
-        b.iter()
-            .map(|&d| {
-                if self.s.deployments[d].behaviour.queue_limit.is_some() {
-                    0.0 // 503 at once when full
-                } else {
-                    self.min_time(d, memo, depth + 1)
-                }
-            })
-            .fold(f64::INFINITY, f64::min)
     }
 }
 
