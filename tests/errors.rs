@@ -127,6 +127,21 @@ spec:
 }
 
 #[test]
+fn empty_required_field_points_at_itself() {
+    let text = "apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: users}
+spec:
+  target:
+  open: {rate: 5}
+";
+    assert_eq!(
+        with(text),
+        "bad.yaml:5:3: document 1 (Load default/users): spec.target: missing required field (empty)"
+    );
+}
+
+#[test]
 fn missing_metadata_name() {
     let text = "apiVersion: meshsim.dev/v1alpha1
 kind: Load

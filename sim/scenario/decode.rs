@@ -119,7 +119,18 @@ impl<'d> Cx<'d> {
         let r = parent.get(key);
         if r.is_none() {
             let p = parent.child_path(key);
-            self.error_at(parent.loc(), &p, "missing required field");
+            // Written but empty (`spec:` with nothing under it): point at it.
+            let empty = match &parent.node.value {
+                Value::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, n)| n),
+                _ => None,
+            };
+            match empty {
+                Some(n) => {
+                    let at = if n.key.line > 0 { n.key } else { n.loc };
+                    self.error_at(at, &p, "missing required field (empty)");
+                }
+                None => self.error_at(parent.loc(), &p, "missing required field"),
+            }
         }
         r
     }

@@ -472,6 +472,42 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_located() {
+        let docs = parse_documents("spec:\n  selector:\n    app: web\n  n: 1\n").unwrap();
+        let Value::Map(m) = &docs[0].root.value else {
+            panic!()
+        };
+        let spec = &m[0].1;
+        assert_eq!(spec.key, Loc { line: 1, col: 1 });
+        // A block mapping starts at its first key; it is anchored at its own key.
+        assert_eq!(spec.loc, Loc { line: 2, col: 3 });
+        assert_eq!(spec.anchor(), Loc { line: 1, col: 1 });
+        let Value::Map(inner) = &spec.value else {
+            panic!()
+        };
+        assert_eq!(inner[0].1.anchor(), Loc { line: 2, col: 3 });
+        // A scalar is anchored at its value.
+        assert_eq!(inner[1].1.anchor(), Loc { line: 4, col: 6 });
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_others() {
+        let text =
+            "---\na: 1\n---\nkind: Service\nmetadata:\n  name: x\nb: [1\n---\n\n---\nc: {d: 2}\n";
+        let (docs, errors) = parse_file(text);
+        assert_eq!(docs.iter().map(|d| d.index).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(docs[1].root.loc.line, 11);
+        let Value::Map(m) = &docs[1].root.value else {
+            panic!()
+        };
+        assert_eq!(m[0].1.key, Loc { line: 11, col: 1 });
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].document, 2);
+        assert_eq!(errors[0].loc.line, 7);
+        assert_eq!(errors[0].object.as_deref(), Some("Service default/x"));
+    }
+
+    #[test]
     fn implicit_first_document() {
         let docs = parse_documents("a: 1\n---\nb: 2\n").unwrap();
         assert_eq!(docs.iter().map(|d| d.index).collect::<Vec<_>>(), vec![1, 2]);
