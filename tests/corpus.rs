@@ -192,7 +192,7 @@ fn document_numbers_count_empty_documents() {
     let e: Vec<String> = d.errors().map(|e| e.to_string()).collect();
     assert!(
         e.contains(
-            &"x.yaml:8:23: document 3 (Service default/a): spec.ports[0].port: -1, must be ≥ 1"
+            &"x.yaml:8:23: document 3 (Service default/a): spec.ports[0].port: -1, must be in 1..=65535"
                 .to_string()
         ),
         "{e:?}"

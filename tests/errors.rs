@@ -175,7 +175,7 @@ spec:
     let e = with(&text);
     assert_eq!(
         e,
-        "bad.yaml:23:3: document 3 (Workload default/api): spec.wrokers: unknown field (did you mean \"workers\"?); known fields: deployment, selector, workers, queue, holdWorkerDuringCalls, serviceTime, script, errors"
+        "bad.yaml:23:3: document 3 (Workload default/api): spec.wrokers: unknown field (did you mean \"workers\"?); known fields: deployment, selector, workers, queue, holdWorkerDuringCalls, serviceTime, script, errors, poolSize, notReadyReplicas"
     );
 }
 
@@ -377,7 +377,7 @@ fn unknown_meshsim_kind() {
     let text = "apiVersion: meshsim.dev/v1alpha1\nkind: Lode\nmetadata: {name: users}\nspec: {}\n";
     assert_eq!(
         with(text),
-        "bad.yaml:2:7: document 1 (Lode default/users): kind: \"Lode\" is not a meshsim kind (Simulation, Workload, Load)"
+        "bad.yaml:2:7: document 1 (Lode default/users): kind: \"Lode\" is not a meshsim kind (Simulation, Workload, Load, Cluster)"
     );
 }
 
@@ -430,7 +430,7 @@ spec:
             "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: -1, must be > 0",
             "bad.yaml:10:11: document 2: invalid YAML: unclosed bracket '{'",
             "bad.yaml:15:1: document 3 (Load default/more): spec.target: missing required field",
-            "bad.yaml:16:25: document 3 (Load default/more): spec.closed.connections: 0, must be ≥ 1",
+            "bad.yaml:16:25: document 3 (Load default/more): spec.closed.connections: 0, must be in 1..=1000000",
         ]
     );
 }
@@ -450,7 +450,7 @@ spec:
         d,
         vec![
             "sim.yaml:5:13: document 1 (Simulation sim): spec.duration: 0s, must be > 0",
-            "sim.yaml:6:17: document 1 (Simulation sim): spec.replications: 0, must be ≥ 1",
+            "sim.yaml:6:17: document 1 (Simulation sim): spec.replications: 0, must be in 1..=100000",
             "sim.yaml:7:3: document 1 (Simulation sim): spec.sed: unknown field (did you mean \"seed\"?); known fields: duration, warmup, seed, replications",
         ]
     );

@@ -244,10 +244,13 @@ impl<'d> Cx<'d> {
     pub fn int_in(&mut self, v: &V, lo: i64, hi: i64) -> Option<i64> {
         let i = self.int(v)?;
         if i < lo || i > hi {
-            let msg = if i < lo {
+            // A bound near i32::MAX is "no bound" to a reader: name only the other.
+            let msg = if hi >= i32::MAX as i64 && i < lo {
                 format!("{i}, must be ≥ {lo}")
-            } else {
+            } else if hi >= i32::MAX as i64 {
                 format!("{i}, must be ≤ {hi}")
+            } else {
+                format!("{i}, must be in {lo}..={hi}")
             };
             self.error(v, msg);
             None

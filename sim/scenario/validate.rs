@@ -274,18 +274,23 @@ fn check_name(o: &Object, cx: &mut Cx) {
             "Namespace" => "lowercase letters, digits and '-', at most 63 characters",
             _ => "lowercase letters, digits, '-' and '.', at most 253 characters",
         };
-        cx.error(
+        // The API server rejects it; a warning for now, so that scenarios
+        // written before this check still load.
+        cx.warn(
             &n,
-            format!("{:?} is not a valid {} name ({rule})", o.name, o.kind),
+            format!(
+                "{:?} is not a valid {} name ({rule}); the API server would reject it",
+                o.name, o.kind
+            ),
         );
     }
     if let Some(ns) = meta.as_ref().and_then(|m| m.get("namespace"))
         && ns.as_str().is_some_and(|s| !label(s, false))
     {
-        cx.error(
+        cx.warn(
             &ns,
             format!(
-                "{:?} is not a valid namespace (lowercase letters, digits and '-', at most 63 characters)",
+                "{:?} is not a valid namespace (lowercase letters, digits and '-', at most 63 characters); the API server would reject it",
                 o.namespace
             ),
         );
@@ -386,7 +391,10 @@ pub fn build(
             continue;
         }
         if is_meshsim
-            || matches!(o.kind.as_str(), "Namespace" | "Deployment" | "Service" | "Ingress")
+            || matches!(
+                o.kind.as_str(),
+                "Namespace" | "Deployment" | "Service" | "Ingress"
+            )
         {
             check_name(o, &mut cx);
         }
