@@ -843,7 +843,7 @@ fn fuzz(per_base: usize, seed: u64) -> (usize, usize, usize) {
 
 #[test]
 fn fuzz_loader() {
-    let (total, ok, failed) = fuzz(700, 0x5EED);
+    let (total, ok, failed) = fuzz(500, 0x5EED);
     eprintln!("fuzz: {total} mutants, {ok} loaded, {failed} rejected with located errors");
     assert!(total >= 10_000);
     assert!(
