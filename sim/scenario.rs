@@ -10,6 +10,7 @@
 pub mod cluster_spec;
 pub mod decode;
 pub mod diag;
+pub mod limits;
 pub mod raw;
 pub mod spec;
 pub mod validate;

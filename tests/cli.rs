@@ -1,4 +1,178 @@
 //! See tests/main.rs for what this module covers.
 
-#[allow(unused_imports)]
 use crate::common;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh scratch folder for one test.
+fn scratch(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("meshsim-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn meshsim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(common::bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run meshsim")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const SIM: &str = "apiVersion: meshsim.dev/v1alpha1
+kind: Simulation
+metadata: {name: sim}
+spec: {duration: 2s, seed: 7}
+";
+
+const LOAD: &str = "apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: users}
+spec:
+  target: http://web:8080/
+  open: {rate: 50}
+";
+
+fn valid_scenario(dir: &Path) {
+    std::fs::write(dir.join("sim.yaml"), SIM).unwrap();
+    std::fs::write(
+        dir.join("web.yaml"),
+        common::server_yaml("web", 2, 2, "{constant: 5ms}"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("load.yaml"), LOAD).unwrap();
+}
+
+/// Issue 3's done-when: malformed YAML, a negative rate and a missing required
+/// field ⇒ three clear errors (file, document, kind/name, YAML path), exit 1.
+#[test]
+fn validate_reports_three_located_errors_and_exits_1() {
+    let d = scratch("validate3");
+    valid_scenario(&d);
+    std::fs::write(
+        d.join("malformed.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: fine}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: reviews\nspec:\n  ports: [{port: 9080}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("rate.yaml"),
+        "apiVersion: meshsim.dev/v1alpha1\nkind: Load\nmetadata: {name: burst}\nspec:\n  target: http://web:8080/\n  open:\n    rate: -10\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("missing.yaml"),
+        "---\napiVersion: meshsim.dev/v1alpha1\nkind: Workload\nmetadata: {name: web2}\nspec:\n  workers: 2\n  serviceTime:\n    exponential: {}\n",
+    )
+    .unwrap();
+    let out = meshsim(
+        &d,
+        &[
+            "validate",
+            "sim.yaml",
+            "web.yaml",
+            "malformed.yaml",
+            "rate.yaml",
+            "missing.yaml",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let expected = [
+        "malformed.yaml:10:10: document 2 (Service default/reviews): invalid YAML: unclosed bracket '['",
+        "rate.yaml:7:11: document 1 (Load default/burst): spec.open.rate: -10, must be > 0",
+        "missing.yaml:8:5: document 1 (Workload default/web2): spec.serviceTime.exponential.mean: missing required field",
+    ];
+    for e in expected {
+        assert!(err.lines().any(|l| l == e), "missing {e:?} in:\n{err}");
+    }
+    assert!(err.ends_with("3 errors found\n"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn run_on_an_invalid_scenario_writes_nothing() {
+    let d = scratch("run-invalid");
+    valid_scenario(&d);
+    std::fs::write(d.join("load.yaml"), LOAD.replace("rate: 50", "rate: 0")).unwrap();
+    let out = meshsim(&d, &["run", ".", "--out", "report"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "./load.yaml:6:16: document 1 (Load default/users): spec.open.rate: 0, must be > 0"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.join("report").exists(), "--out folder was created");
+    assert!(!d.join("reports").exists());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = scratch("usage");
+    for args in [
+        &["run"][..],
+        &["validate"],
+        &["run", "x.yaml", "--duration", "10 parsecs"],
+        &["run", "x.yaml", "--replications", "0"],
+        &["frobnicate"],
+    ] {
+        let out = meshsim(&d, args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn missing_file_is_an_error_not_a_panic() {
+    let d = scratch("nofile");
+    let out = meshsim(&d, &["validate", "nowhere.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("nowhere.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn valid_run_writes_summary() {
+    let d = scratch("run-valid");
+    valid_scenario(&d);
+    let out = meshsim(&d, &["run", ".", "--out", "report", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let summary = std::fs::read_to_string(d.join("report/summary.json")).unwrap();
+    assert!(summary.contains("\"scenario_sha256\""), "{summary}");
+    // (Not ".": the report folder is inside it now, and summary.json is not a manifest.)
+    let out = meshsim(&d, &["validate", "sim.yaml", "web.yaml", "load.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("valid"), "{}", text(&out.stdout));
+}
+
+/// A Service selecting no pod is legal: a warning on stderr, exit 0.
+#[test]
+fn warnings_do_not_fail() {
+    let d = scratch("warn");
+    valid_scenario(&d);
+    std::fs::write(
+        d.join("ghost.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: ghost}\nspec:\n  selector: {app: ghost}\n  ports: [{port: 80}]\n",
+    )
+    .unwrap();
+    let out = meshsim(&d, &["validate", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("./ghost.yaml:5:3: warning: document 1 (Service default/ghost): spec.selector: selector {\"app\": \"ghost\"} matches no pod: connections to this Service fail"),
+        "{}",
+        text(&out.stderr)
+    );
+}

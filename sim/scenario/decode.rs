@@ -25,10 +25,15 @@ impl<'a> V<'a> {
         }
     }
     fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{}", self.path, key)
+        // A key that is not plain text is quoted, so a path stays one line.
+        let plain = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_/@:+~$".contains(c));
+        match (self.path.is_empty(), plain) {
+            (true, true) => key.to_string(),
+            (false, true) => format!("{}.{}", self.path, key),
+            (_, false) => format!("{}[{key:?}]", self.path),
         }
     }
     /// The value at `key` if this is a mapping that has it and it is not null.
@@ -48,8 +53,10 @@ impl<'a> V<'a> {
     pub fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
+    /// Where an error about this value points: the value itself for a scalar,
+    /// the key that names it for a mapping or list (see [`Node::anchor`]).
     pub fn loc(&self) -> Loc {
-        self.node.loc
+        self.node.anchor()
     }
     pub fn as_str(&self) -> Option<&'a str> {
         match &self.node.value {
@@ -112,7 +119,18 @@ impl<'d> Cx<'d> {
         let r = parent.get(key);
         if r.is_none() {
             let p = parent.child_path(key);
-            self.error_at(parent.loc(), &p, "missing required field");
+            // Written but empty (`spec:` with nothing under it): point at it.
+            let empty = match &parent.node.value {
+                Value::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, n)| n),
+                _ => None,
+            };
+            match empty {
+                Some(n) => {
+                    let at = if n.key.line > 0 { n.key } else { n.loc };
+                    self.error_at(at, &p, "missing required field (empty)");
+                }
+                None => self.error_at(parent.loc(), &p, "missing required field"),
+            }
         }
         r
     }
@@ -126,8 +144,9 @@ impl<'d> Cx<'d> {
                     let hint = closest(k, known)
                         .map(|c| format!(" (did you mean {c:?}?)"))
                         .unwrap_or_default();
+                    let at = if n.key.line > 0 { n.key } else { n.loc };
                     self.error_at(
-                        n.loc,
+                        at,
                         &v.child_path(k),
                         format!("unknown field{hint}; known fields: {}", known.join(", ")),
                     );
@@ -225,8 +244,11 @@ impl<'d> Cx<'d> {
     pub fn int_in(&mut self, v: &V, lo: i64, hi: i64) -> Option<i64> {
         let i = self.int(v)?;
         if i < lo || i > hi {
-            let msg = if hi == i64::MAX || (hi >= u32::MAX as i64 && lo >= 0) {
+            // A bound near i32::MAX is "no bound" to a reader: name only the other.
+            let msg = if hi >= i32::MAX as i64 && i < lo {
                 format!("{i}, must be ≥ {lo}")
+            } else if hi >= i32::MAX as i64 {
+                format!("{i}, must be ≤ {hi}")
             } else {
                 format!("{i}, must be in {lo}..={hi}")
             };
@@ -273,6 +295,10 @@ impl<'d> Cx<'d> {
     /// A Go/Istio duration string (`90s`, `1m30s`, `250ms`).
     pub fn duration(&mut self, v: &V) -> Option<SimDuration> {
         match &v.node.value {
+            Value::Str(s) if s.starts_with('-') && parse_duration(&s[1..]).is_ok() => {
+                self.error(v, format!("{s}, must be ≥ 0"));
+                None
+            }
             Value::Str(s) => match parse_duration(s) {
                 Ok(d) => Some(d),
                 Err(e) => {

@@ -51,10 +51,28 @@ impl fmt::Display for Diagnostic {
             write!(f, ": ")?;
         }
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", one_line(&self.path))?;
         }
-        write!(f, "{}", self.message)
+        write!(f, "{}", one_line(&self.message))
     }
+}
+
+/// `s` with control characters escaped (`\n`, `\t`, `\u{1b}`), so that a name
+/// or value copied from the input cannot break a diagnostic over lines.
+fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// All problems found while loading; loading never stops at the first.

@@ -23,7 +23,24 @@ pub struct Loc {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub value: Value,
+    /// Where the value starts. For a block mapping or list that is its first
+    /// key or `-`, on the line after its own key.
     pub loc: Loc,
+    /// Where the key of this value is, when the value is in a mapping (else
+    /// unknown). Errors about a whole mapping or list, and "missing required
+    /// field" errors about its children, point here: at the line the user named it.
+    pub key: Loc,
+}
+
+impl Node {
+    /// The best place to point at for an error about this node as a whole:
+    /// its key for a mapping or list (the line that names it), else the value.
+    pub fn anchor(&self) -> Loc {
+        match self.value {
+            Value::Map(_) | Value::Seq(_) if self.key.line > 0 => self.key,
+            _ => self.loc,
+        }
+    }
 }
 
 /// YAML 1.2 core-schema values. Mapping keys are kept as strings in file order.
@@ -80,6 +97,11 @@ pub struct Document {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyntaxError {
     pub loc: Loc,
+    /// 1-based document the error is in (0 = unknown).
+    pub document: usize,
+    /// `Kind namespace/name` of that document, when a plain reading of its
+    /// top-level `kind:` and `metadata.name` lines finds them.
+    pub object: Option<String>,
     pub message: String,
 }
 
@@ -97,6 +119,7 @@ impl<'de> Deserialize<'de> for Node {
         let s = Spanned::<Value>::deserialize(d)?;
         Ok(Node {
             loc: loc_of(&s.referenced),
+            key: Loc::default(),
             value: s.value,
         })
     }
@@ -175,8 +198,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
         let mut v = Vec::new();
-        while let Some((k, n)) = a.next_entry::<Value, Node>()? {
-            v.push((key_string(k), n));
+        while let Some(k) = a.next_key::<Spanned<Value>>()? {
+            let mut n: Node = a.next_value()?;
+            n.key = loc_of(&k.referenced);
+            v.push((key_string(k.value), n));
         }
         Ok(Value::Map(v))
     }
@@ -184,8 +209,66 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
 /// Parses every document of `text`. Empty documents are skipped but still
 /// counted, so `Document::index` is the number a reader counts in the file.
+/// Stops at the first syntax error; see [`parse_file`] to keep going.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let markers = DocumentMarkers::scan(text);
+    parse_chunk(text, 0, &markers)
+}
+
+/// Everything readable in a file: its documents, and one error per document
+/// that is not well-formed YAML. When the file as a whole does not parse, each
+/// document (text between `---` lines) is parsed on its own, so a syntax error
+/// in one document does not hide the problems of the others.
+pub fn parse_file(text: &str) -> (Vec<Document>, Vec<SyntaxError>) {
+    let markers = DocumentMarkers::scan(text);
+    let whole = match parse_chunk(text, 0, &markers) {
+        Ok(docs) => return (docs, Vec::new()),
+        Err(e) => e,
+    };
+    // Byte offsets and line numbers of each chunk: [start of marker line, next marker).
+    let mut starts: Vec<(usize, u32)> = Vec::new();
+    let mut offset = 0usize;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if markers.lines.binary_search(&(i as u32 + 1)).is_ok() {
+            starts.push((offset, i as u32));
+        }
+        offset += l.len();
+    }
+    if starts.first().map(|s| s.0) != Some(0) {
+        starts.insert(0, (0, 0));
+    }
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for (k, &(from, line0)) in starts.iter().enumerate() {
+        let to = starts.get(k + 1).map(|s| s.0).unwrap_or(text.len());
+        match parse_chunk(&text[from..to], line0, &markers) {
+            Ok(d) => docs.extend(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        // Each document parses alone but the file does not: report the file's error.
+        errors.push(whole);
+        docs.clear();
+    }
+    for e in &mut errors {
+        e.object = object_name_guess(text, &markers, e.document);
+    }
+    (docs, errors)
+}
+
+/// Parses `text`, a part of a file that starts `line0` lines into it.
+fn parse_chunk(
+    text: &str,
+    line0: u32,
+    markers: &DocumentMarkers,
+) -> Result<Vec<Document>, SyntaxError> {
+    // Aliases may expand to at most 20 000 events: plenty for a manifest (the
+    // corpus has no alias at all),
+    // and a "billion laughs" document stops early and cheaply.
+    let mut aliases = serde_saphyr::options::AliasLimits::default();
+    aliases.max_total_replayed_events = 20_000;
+    let options = serde_saphyr::options! { with_snippet: false, alias_limits: aliases };
     let nodes: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|e| {
             let (line, col) = e
@@ -197,29 +280,130 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, SyntaxError> {
                     )
                 })
                 .unwrap_or((0, 0));
+            let line = if line > 0 {
+                line.saturating_add(line0)
+            } else {
+                0
+            };
             let msg = e.to_string();
             // serde-saphyr appends its own " at line X column Y"; keep our prefix only.
-            let message = msg
-                .split(" at line ")
-                .next()
-                .unwrap_or(&msg)
-                .trim()
-                .to_string();
+            let message = user_message(msg.split(" at line ").next().unwrap_or(&msg));
+            let document = if line > 0 {
+                markers.document_at(line)
+            } else {
+                markers.document_at(line0 + 1)
+            };
             SyntaxError {
                 loc: Loc { line, col },
+                document,
+                object: None,
                 message,
             }
         })?;
-    let markers = DocumentMarkers::scan(text);
     Ok(nodes
         .into_iter()
         .flatten()
         .filter(|n| n.value != Value::Null)
-        .map(|root| Document {
-            index: markers.document_at(root.loc.line),
-            root,
+        .map(|mut root| {
+            if line0 > 0 {
+                shift_lines(&mut root, line0);
+            }
+            Document {
+                index: markers.document_at(root.loc.line),
+                root,
+            }
         })
         .collect())
+}
+
+/// The parser's message without advice addressed to a programmer using the crate.
+fn user_message(m: &str) -> String {
+    let m = m.trim();
+    let m = m.split(", set DuplicateKeyPolicy").next().unwrap_or(m);
+    let m = m
+        .split("If you just use !!binary")
+        .next()
+        .unwrap_or(m)
+        .trim();
+    if m.starts_with("budget breached") {
+        format!(
+            "document too large, too deeply nested or too many aliases for meshsim's YAML limits ({m})"
+        )
+    } else {
+        m.to_string()
+    }
+}
+
+fn shift_lines(n: &mut Node, by: u32) {
+    for l in [&mut n.loc, &mut n.key] {
+        if l.line > 0 {
+            l.line = l.line.saturating_add(by);
+        }
+    }
+    match &mut n.value {
+        Value::Seq(items) => items.iter_mut().for_each(|c| shift_lines(c, by)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(_, c)| shift_lines(c, by)),
+        _ => {}
+    }
+}
+
+/// `Kind namespace/name` of document `doc` read from its plain top-level
+/// `kind:` line and `metadata:` block, for naming a document that does not
+/// parse. None when either is not written that simply.
+fn object_name_guess(text: &str, markers: &DocumentMarkers, doc: usize) -> Option<String> {
+    if doc == 0 {
+        return None;
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| markers.document_at(*i as u32 + 1) == doc)
+        .map(|(_, l)| l)
+        .filter(|l| !l.starts_with("---"))
+        .collect();
+    let value = |l: &str, key: &str| -> Option<String> {
+        let v = l.strip_prefix(key)?.strip_prefix(':')?;
+        let v = v
+            .split(" #")
+            .next()?
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        (!v.is_empty()
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)))
+        .then(|| v.to_string())
+    };
+    let kind = lines.iter().find_map(|l| value(l, "kind"))?;
+    let mut name = None;
+    let mut namespace = None;
+    let mut in_meta = false;
+    for l in &lines {
+        if l.starts_with("metadata:") {
+            in_meta = true;
+            continue;
+        }
+        if in_meta {
+            if !l.starts_with(' ') && !l.trim().is_empty() {
+                in_meta = false;
+                continue;
+            }
+            // Direct children of metadata only (indented exactly like the first).
+            let t = l.trim_start();
+            let indent = l.len() - t.len();
+            if indent == 2 {
+                name = name.or_else(|| value(t, "name"));
+                namespace = namespace.or_else(|| value(t, "namespace"));
+            }
+        }
+    }
+    let name = name?;
+    Some(match kind.as_str() {
+        "Namespace" | "Simulation" => format!("{kind} {name}"),
+        _ => format!(
+            "{kind} {}/{name}",
+            namespace.unwrap_or_else(|| "default".into())
+        ),
+    })
 }
 
 /// Lines that start a document (`---` at column 1), to number documents the way a
@@ -285,6 +469,42 @@ mod tests {
         };
         assert_eq!(s[1].value, Value::Float(2.5));
         assert_eq!(s[1].loc.line, 6);
+    }
+
+    #[test]
+    fn keys_are_located() {
+        let docs = parse_documents("spec:\n  selector:\n    app: web\n  n: 1\n").unwrap();
+        let Value::Map(m) = &docs[0].root.value else {
+            panic!()
+        };
+        let spec = &m[0].1;
+        assert_eq!(spec.key, Loc { line: 1, col: 1 });
+        // A block mapping starts at its first key; it is anchored at its own key.
+        assert_eq!(spec.loc, Loc { line: 2, col: 3 });
+        assert_eq!(spec.anchor(), Loc { line: 1, col: 1 });
+        let Value::Map(inner) = &spec.value else {
+            panic!()
+        };
+        assert_eq!(inner[0].1.anchor(), Loc { line: 2, col: 3 });
+        // A scalar is anchored at its value.
+        assert_eq!(inner[1].1.anchor(), Loc { line: 4, col: 6 });
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_others() {
+        let text =
+            "---\na: 1\n---\nkind: Service\nmetadata:\n  name: x\nb: [1\n---\n\n---\nc: {d: 2}\n";
+        let (docs, errors) = parse_file(text);
+        assert_eq!(docs.iter().map(|d| d.index).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(docs[1].root.loc.line, 11);
+        let Value::Map(m) = &docs[1].root.value else {
+            panic!()
+        };
+        assert_eq!(m[0].1.key, Loc { line: 11, col: 1 });
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].document, 2);
+        assert_eq!(errors[0].loc.line, 7);
+        assert_eq!(errors[0].object.as_deref(), Some("Service default/x"));
     }
 
     #[test]

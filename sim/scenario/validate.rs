@@ -147,6 +147,11 @@ fn push_object<'a>(
         } else {
             "apiVersion"
         };
+        if let Some(k) = v.get(missing) {
+            // Present but not a string.
+            cx.str(&k);
+            return;
+        }
         let p = if v.path.is_empty() {
             missing.to_string()
         } else {
@@ -182,14 +187,25 @@ fn push_object<'a>(
         .and_then(|n| n.as_str())
         .unwrap_or("default")
         .to_string();
+    let (k, ns, n) = (shown(&kind), shown(&namespace), shown(&name));
     origin.object = Some(if name.is_empty() {
-        kind.clone()
+        k
     } else if matches!(kind.as_str(), "Namespace" | "Simulation" | "Cluster") {
-        format!("{kind} {name}")
+        format!("{k} {n}")
     } else {
-        format!("{kind} {namespace}/{name}")
+        format!("{k} {ns}/{n}")
     });
     let mut cx = Cx::new(origin.clone(), diags);
+    if let Some(m) = &meta {
+        for key in ["name", "namespace"] {
+            if let Some(x) = m.get(key) {
+                // Present but not a string.
+                if x.as_str().is_none() {
+                    cx.str(&x);
+                }
+            }
+        }
+    }
     if name.is_empty() {
         match &meta {
             Some(m) if !m.has("generateName") => cx.error_at(
@@ -215,6 +231,72 @@ fn push_object<'a>(
     });
 }
 
+/// A kind or name as written, quoted and escaped when it is not plain text,
+/// so that a diagnostic stays one readable line.
+fn shown(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || "-._:/@+~".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("{s:?}")
+    }
+}
+
+/// Kubernetes object names: the API server rejects anything else. A Service
+/// name is an RFC 1035 label (it becomes a DNS name), a Namespace an RFC 1123
+/// label, other objects an RFC 1123 subdomain.
+fn check_name(o: &Object, cx: &mut Cx) {
+    let label = |s: &str, first_letter: bool| {
+        let b = s.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && (b[0].is_ascii_lowercase() || (!first_letter && b[0].is_ascii_digit()))
+            && b[b.len() - 1] != b'-'
+    };
+    let meta = o.node.get("metadata");
+    let name_ok = match o.kind.as_str() {
+        "Service" => label(&o.name, true),
+        "Namespace" => label(&o.name, false),
+        _ => o.name.len() <= 253 && o.name.split('.').all(|p| label(p, false)),
+    };
+    if !o.name.is_empty()
+        && !name_ok
+        && let Some(n) = meta.as_ref().and_then(|m| m.get("name"))
+    {
+        let rule = match o.kind.as_str() {
+            "Service" => {
+                "lowercase letters, digits and '-', starting with a letter, at most 63 characters"
+            }
+            "Namespace" => "lowercase letters, digits and '-', at most 63 characters",
+            _ => "lowercase letters, digits, '-' and '.', at most 253 characters",
+        };
+        // The API server rejects it; a warning for now, so that scenarios
+        // written before this check still load.
+        cx.warn(
+            &n,
+            format!(
+                "{:?} is not a valid {} name ({rule}); the API server would reject it",
+                o.name, o.kind
+            ),
+        );
+    }
+    if let Some(ns) = meta.as_ref().and_then(|m| m.get("namespace"))
+        && ns.as_str().is_some_and(|s| !label(s, false))
+    {
+        cx.warn(
+            &ns,
+            format!(
+                "{:?} is not a valid namespace (lowercase letters, digits and '-', at most 63 characters); the API server would reject it",
+                o.namespace
+            ),
+        );
+    }
+}
+
 fn prefix(v: &V) -> String {
     if v.path.is_empty() {
         String::new()
@@ -232,21 +314,22 @@ pub fn build(
 ) -> Result<Scenario, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut docs = Vec::new();
+    let mut syntax_errors = false;
     for f in files {
-        match super::raw::parse_documents(&f.text) {
-            Ok(d) => docs.push((f.path.clone(), d)),
-            Err(e) => {
-                let mut cx = Cx::new(
-                    Origin {
-                        file: f.path.clone(),
-                        document: 0,
-                        object: None,
-                    },
-                    &mut diags,
-                );
-                cx.error_at(e.loc, "", format!("invalid YAML: {}", e.message));
-            }
+        let (d, errors) = super::raw::parse_file(&f.text);
+        for e in errors {
+            syntax_errors = true;
+            let mut cx = Cx::new(
+                Origin {
+                    file: f.path.clone(),
+                    document: e.document,
+                    object: e.object,
+                },
+                &mut diags,
+            );
+            cx.error_at(e.loc, "", format!("invalid YAML: {}", e.message));
         }
+        docs.push((f.path.clone(), d));
     }
     let objects = collect_objects(&docs, &mut diags);
     let mut b = Builder::default();
@@ -265,14 +348,30 @@ pub fn build(
         let here = format!("{}:{}", o.origin.file, o.node.loc().line);
         if let Some(first) = seen.get(&key) {
             let mut cx = Cx::new(o.origin.clone(), &mut diags);
-            cx.error_at(
-                o.node.loc(),
-                "metadata.name",
-                format!(
-                    "duplicate {} {:?}: already defined at {first}",
-                    o.kind, o.name
-                ),
+            // Only an error where meshsim would have to pick one: a duplicate
+            // of a kind it does not read yet is reported and ignored.
+            let simulated = o.api_version == MESHSIM_API
+                || matches!(
+                    o.kind.as_str(),
+                    "Namespace" | "Deployment" | "Service" | "Ingress"
+                );
+            let at = o
+                .node
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .map(|n| n.loc())
+                .unwrap_or(o.node.loc());
+            let path = format!("{}metadata.name", prefix(&o.node));
+            let msg = format!(
+                "duplicate {} {:?}: already defined at {first}",
+                shown(&o.kind),
+                o.name
             );
+            if simulated {
+                cx.error_at(at, &path, msg);
+            } else {
+                cx.warn_at(at, &path, format!("{msg} (not simulated yet; ignored)"));
+            }
         } else {
             seen.insert(key, here);
         }
@@ -290,6 +389,14 @@ pub fn build(
                 format!("{:?}, this meshsim reads {MESHSIM_API}", o.api_version),
             );
             continue;
+        }
+        if is_meshsim
+            || matches!(
+                o.kind.as_str(),
+                "Namespace" | "Deployment" | "Service" | "Ingress"
+            )
+        {
+            check_name(o, &mut cx);
         }
         match (is_meshsim, o.kind.as_str()) {
             (true, "Simulation") => b.simulation(o, &mut cx),
@@ -324,7 +431,13 @@ pub fn build(
             }
         }
     }
-    let scenario = b.finish(name, sha256, overrides, &mut diags);
+    // Cross-references need every object: after a syntax error some are
+    // missing, and "does not resolve" errors would be noise.
+    let scenario = if syntax_errors {
+        None
+    } else {
+        b.finish(name, sha256, overrides, &mut diags)
+    };
     diags.sort();
     if diags.has_errors() {
         return Err(diags);
@@ -347,6 +460,15 @@ struct Builder {
     not_simulated: Vec<String>,
     cluster: Option<(crate::cluster::node::ClusterNet, Origin)>,
     ingresses: Vec<crate::cluster::ingress::IngressSpec>,
+    /// Where each Service's selector and ports are, by (namespace, name), so
+    /// warnings about them point at the right line.
+    service_locs: BTreeMap<(String, String), ServiceLocs>,
+}
+
+#[derive(Default)]
+struct ServiceLocs {
+    selector: Loc,
+    target_ports: Vec<Loc>,
 }
 
 #[derive(Default)]
@@ -355,8 +477,18 @@ struct SimSpec {
     warmup: Option<SimDuration>,
     seed: Option<u64>,
     replications: Option<u32>,
+    /// Where a missing duration is reported: `spec:` (or the object).
     loc: Loc,
+    /// `spec.duration` was written (even if invalid, already reported).
+    duration_given: bool,
+    /// Where `spec.warmup` is.
+    warmup_loc: Loc,
+    /// Where `spec.replications` is (else `spec:`).
+    replications_loc: Loc,
 }
+
+/// A place in the YAML: location and path.
+type At = (Loc, String);
 
 /// A call whose host is not resolved yet.
 #[derive(Clone, Debug)]
@@ -378,7 +510,9 @@ enum RawStep {
 
 struct RawWorkload {
     origin: Origin,
-    loc: Loc,
+    /// What names its Deployment (`spec.deployment`, `spec.selector` or
+    /// `metadata.name`) and where, for errors about the match.
+    names_at: (Loc, String),
     name: String,
     namespace: String,
     deployment: Option<String>,
@@ -389,6 +523,8 @@ struct RawWorkload {
 
 struct RawLoad {
     origin: Origin,
+    /// The `open.rate`, or the `closed` mapping, for errors about the load's size.
+    pattern_at: (Loc, String),
     host: String,
     port: Option<u16>,
     loc: Loc,
@@ -424,14 +560,17 @@ impl Builder {
             return;
         }
         let mut s = SimSpec {
-            loc: o.node.loc(),
+            loc: spec.as_ref().map(|v| v.loc()).unwrap_or(o.node.loc()),
             ..Default::default()
         };
         cx.known_fields(&o.node, &["apiVersion", "kind", "metadata", "spec"]);
         if let Some(spec) = spec {
             cx.known_fields(&spec, &["duration", "warmup", "seed", "replications"]);
+            s.duration_given = spec.has("duration");
             s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
             s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
+            s.warmup_loc = spec.get("warmup").map(|v| v.loc()).unwrap_or(s.loc);
+            s.replications_loc = spec.get("replications").map(|v| v.loc()).unwrap_or(s.loc);
             s.seed = spec
                 .get("seed")
                 .and_then(|v| cx.int_in(&v, 0, i64::MAX))
@@ -440,11 +579,6 @@ impl Builder {
                 .get("replications")
                 .and_then(|v| cx.int_in(&v, 1, 100_000))
                 .map(|x| x as u32);
-            if let (Some(d), Some(w), Some(wv)) = (s.duration, s.warmup, spec.get("warmup"))
-                && w >= d
-            {
-                cx.error(&wv, format!("{w}, must be shorter than duration {d}"));
-            }
         }
         self.sim = Some((s, o.origin.clone()));
     }
@@ -535,6 +669,10 @@ impl Builder {
             .get("selector")
             .and_then(|s| cx.string_map(&s))
             .unwrap_or_default();
+        let mut locs = ServiceLocs {
+            selector: spec.get("selector").map(|s| s.loc()).unwrap_or(spec.loc()),
+            target_ports: Vec::new(),
+        };
         let mut ports = Vec::new();
         let mut names = BTreeSet::new();
         if let Some(ps) = spec.get("ports").and_then(|p| cx.seq(&p)) {
@@ -545,9 +683,10 @@ impl Builder {
                 };
                 let name = p.get("name").and_then(|n| cx.scalar_string(&n));
                 match &name {
-                    None if many => cx.error(
-                        &p,
-                        "port name is required when a Service has more than one port",
+                    None if many => cx.error_at(
+                        p.loc(),
+                        &format!("{}.name", p.path),
+                        "missing required field: every port of a Service with more than one port needs a name",
                     ),
                     Some(n) if !names.insert(n.clone()) => cx.error(
                         &p.get("name").unwrap_or(p.clone()),
@@ -572,6 +711,8 @@ impl Builder {
                         }
                     },
                 };
+                locs.target_ports
+                    .push(p.get("targetPort").map(|t| t.loc()).unwrap_or(p.loc()));
                 ports.push(ServicePort {
                     name,
                     port,
@@ -579,6 +720,8 @@ impl Builder {
                 });
             }
         }
+        self.service_locs
+            .insert((o.namespace.clone(), o.name.clone()), locs);
         self.services.push((
             Service {
                 name: o.name.clone(),
@@ -676,9 +819,15 @@ impl Builder {
                 "give either deployment or selector, not both",
             );
         }
+        let names_at = ["deployment", "selector"]
+            .iter()
+            .find_map(|k| spec.get(k))
+            .or_else(|| o.node.get("metadata").and_then(|m| m.get("name")))
+            .map(|v| (v.loc(), v.path.clone()))
+            .unwrap_or((o.node.loc(), "metadata.name".into()));
         self.workloads.push(RawWorkload {
             origin: o.origin.clone(),
-            loc: o.node.loc(),
+            names_at,
             name: o.name.clone(),
             namespace: o.namespace.clone(),
             deployment,
@@ -708,13 +857,10 @@ impl Builder {
             ],
         );
         let entry = cluster_spec::load_entry(cx, &spec);
-        let (host, port, path, tloc, tpath) = match cx.req(&spec, "target") {
-            Some(t) => match target(cx, &t) {
-                Some((h, p, path)) => (h, p, path, t.loc(), t.path.clone()),
-                None => return,
-            },
-            None => return,
-        };
+        // Keep going without a target, so the rest of the spec is checked too.
+        let tgt = cx
+            .req(&spec, "target")
+            .and_then(|t| target(cx, &t).map(|(h, p, path)| (h, p, path, t.loc(), t.path.clone())));
         let method = spec
             .get("method")
             .and_then(|m| cx.str(&m))
@@ -793,9 +939,18 @@ impl Builder {
         {
             cx.error(&sv, format!("{stop}, must be after start {start}"));
         }
-        let Some(pattern) = pattern else { return };
+        let (Some(pattern), Some((host, port, path, tloc, tpath))) = (pattern, tgt) else {
+            return;
+        };
+        let pattern_at = spec
+            .get("open")
+            .and_then(|op| op.get("rate"))
+            .or_else(|| spec.get("closed"))
+            .map(|v| (v.loc(), v.path.clone()))
+            .unwrap_or((spec.loc(), "spec".into()));
         self.loads.push(RawLoad {
             origin: o.origin.clone(),
+            pattern_at,
             host,
             port,
             loc: tloc,
@@ -836,6 +991,7 @@ impl Builder {
             not_simulated,
             cluster,
             mut ingresses,
+            service_locs,
         } = self;
         // --- run settings
         let (sim, sim_origin) = match sim {
@@ -849,10 +1005,15 @@ impl Builder {
                 if warmup >= duration
                     && let Some(o) = &sim_origin
                 {
+                    let from = if ov.duration.is_some() {
+                        " (--duration)"
+                    } else {
+                        ""
+                    };
                     Cx::new(o.clone(), diags).error_at(
-                        sim.loc,
+                        sim.warmup_loc,
                         "spec.warmup",
-                        format!("{warmup}, must be shorter than duration {duration}"),
+                        format!("{warmup}, must be shorter than duration {duration}{from}"),
                     );
                 }
                 Some(RunSettings {
@@ -862,6 +1023,7 @@ impl Builder {
                     replications: ov.replications.or(sim.replications).unwrap_or(1),
                 })
             }
+            None if sim.duration_given => None, // invalid, already reported
             None => {
                 let origin = sim_origin.clone().unwrap_or(Origin {
                     file: "(scenario)".into(),
@@ -930,8 +1092,8 @@ impl Builder {
                     ),
                 };
                 cx.error_at(
-                    w.loc,
-                    "spec",
+                    w.names_at.0,
+                    &w.names_at.1,
                     format!(
                         "no Deployment in namespace {:?} matches {what}",
                         w.namespace
@@ -942,8 +1104,8 @@ impl Builder {
             for i in matches {
                 if let Some(prev) = &claimed[i] {
                     cx.error_at(
-                        w.loc,
-                        "spec",
+                        w.names_at.0,
+                        &w.names_at.1,
                         format!(
                             "Deployment {} is already described by Workload {prev}",
                             deployments[i].0.key()
@@ -977,11 +1139,13 @@ impl Builder {
                 .filter(|d| d.namespace == s.namespace && selects(&s.selector, &d.labels))
                 .collect();
             let mut cx = Cx::new(origin.clone(), diags);
+            let locs = service_locs.get(&(s.namespace.clone(), s.name.clone()));
+            let sel_loc = locs.map(|l| l.selector).unwrap_or(*loc);
             if s.selector.is_empty() {
-                cx.warn_at(*loc, "spec.selector", "Service has no selector: meshsim creates no endpoints for it (connections fail)");
+                cx.warn_at(sel_loc, "spec.selector", "Service has no selector: meshsim creates no endpoints for it (connections fail)");
             } else if pods.is_empty() {
                 cx.warn_at(
-                    *loc,
+                    sel_loc,
                     "spec.selector",
                     format!(
                         "selector {:?} matches no pod: connections to this Service fail",
@@ -997,7 +1161,7 @@ impl Builder {
                         .any(|d| d.ports.iter().any(|c| c.name.as_deref() == Some(n)))
                 {
                     cx.warn_at(
-                            *loc,
+                            locs.and_then(|l| l.target_ports.get(pi).copied()).unwrap_or(*loc),
                             &format!("spec.ports[{pi}].targetPort"),
                             format!("no selected container has a port named {n:?}: those pods are not endpoints of this port"),
                         );
@@ -1051,6 +1215,8 @@ impl Builder {
         };
 
         let mut out_loads = Vec::new();
+        // Where each of `out_loads` is: (origin, pattern, target).
+        let mut load_at: Vec<(Origin, At, At)> = Vec::new();
         for mut l in loads {
             let resolved = cluster_spec::ingress_load(
                 &mut l.load,
@@ -1076,6 +1242,7 @@ impl Builder {
                         &services,
                     );
                     out_loads.push(load);
+                    load_at.push((l.origin.clone(), l.pattern_at, (l.loc, l.path_in_yaml)));
                 }
                 Err(e) => Cx::new(l.origin.clone(), diags).error_at(l.loc, &l.path_in_yaml, e),
             }
@@ -1131,7 +1298,11 @@ impl Builder {
             return None;
         }
         let run = run?;
-        Some(Scenario {
+        let dep_at: Vec<(Origin, Loc)> = deployments
+            .iter()
+            .map(|(_, o, l)| (o.clone(), *l))
+            .collect();
+        let scenario = Scenario {
             name,
             sha256,
             run,
@@ -1141,7 +1312,37 @@ impl Builder {
             not_simulated,
             warnings: Vec::new(),
             network,
-        })
+        };
+        // What would not fit in a run (memory, time) is an error too.
+        for p in super::limits::check(&scenario) {
+            use super::limits::Subject;
+            let (origin, loc, path) = match p.subject {
+                Subject::Load(i) => (load_at[i].0.clone(), load_at[i].1.0, load_at[i].1.1.clone()),
+                Subject::LoadTarget(i) => {
+                    (load_at[i].0.clone(), load_at[i].2.0, load_at[i].2.1.clone())
+                }
+                Subject::Deployment(i) => {
+                    (dep_at[i].0.clone(), dep_at[i].1, "spec.replicas".into())
+                }
+                Subject::Run => match &sim_origin {
+                    Some(o) => (o.clone(), sim.replications_loc, "spec.replications".into()),
+                    None => (
+                        Origin {
+                            file: "(scenario)".into(),
+                            document: 0,
+                            object: None,
+                        },
+                        Loc::default(),
+                        "--replications".into(),
+                    ),
+                },
+            };
+            Cx::new(origin, diags).error_at(loc, &path, p.message);
+        }
+        if diags.has_errors() {
+            return None;
+        }
+        Some(scenario)
     }
 }
 
@@ -1494,10 +1695,8 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
             "maxDepth",
         ],
     );
-    let host = cx
-        .req(v, "host")
-        .and_then(|h| cx.str(&h))
-        .map(str::to_string);
+    let host_v = cx.req(v, "host");
+    let host = host_v.as_ref().and_then(|h| cx.str(h)).map(str::to_string);
     let port = v.get("port").and_then(|p| cx.port(&p));
     let path = v
         .get("path")
@@ -1559,8 +1758,8 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
     Some(RawCall {
         host: host?,
         port,
-        loc: v.loc(),
-        path_in_yaml: v.path.clone(),
+        loc: host_v.as_ref().map(|h| h.loc()).unwrap_or(v.loc()),
+        path_in_yaml: host_v.map(|h| h.path).unwrap_or(v.path.clone()),
         call: Call {
             target: Target {
                 service: 0,

@@ -1,0 +1,214 @@
+//! Limits that keep a valid scenario runnable: a scenario Kubernetes would
+//! accept can still ask for more than a simulation can do (10¹² requests a
+//! second, a billion pods, a call tree that doubles a thousand times). These
+//! are rejected up front with a clear error instead of exhausting memory or
+//! running for days. (A closed loop answered in zero time does not spin: the
+//! world charges the client 1 ms.)
+
+use super::spec::{Call, LoadPattern, Scenario, Step, Target};
+use crate::cluster::service::backing_deployments;
+
+/// Requests per second of one load: one per nanosecond, the clock's resolution.
+pub const MAX_RATE: f64 = 1e9;
+/// Requests one load may issue in one replication.
+pub const MAX_REQUESTS: f64 = 1e8;
+/// Pods in the whole scenario (a large real cluster has ~150 000).
+pub const MAX_PODS: u64 = 100_000;
+/// Requests one incoming request may cause downstream (calls, retries, depth).
+pub const MAX_FANOUT: f64 = 1e6;
+/// Latency recorders × replications: every replication keeps one ~260 KiB
+/// histogram per load, Service and Deployment until all are merged, so this
+/// bounds the run's memory to about 5 GiB.
+pub const MAX_RECORDERS: u64 = 20_000;
+
+/// What a problem is about, for locating it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// `Scenario::loads[i]`.
+    Load(usize),
+    /// `Scenario::loads[i]`'s target.
+    LoadTarget(usize),
+    /// `Scenario::deployments[i]`.
+    Deployment(usize),
+    /// The run settings (replications).
+    Run,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Problem {
+    pub subject: Subject,
+    pub message: String,
+}
+
+/// Every limit `s` exceeds.
+pub fn check(s: &Scenario) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut pods = 0u64;
+    for (i, d) in s.deployments.iter().enumerate() {
+        pods += d.replicas as u64;
+        if pods > MAX_PODS {
+            out.push(Problem {
+                subject: Subject::Deployment(i),
+                message: format!(
+                    "{pods} pods so far in the scenario, above meshsim's limit of {MAX_PODS}"
+                ),
+            });
+            break;
+        }
+    }
+    let recorders = (s.loads.len() + s.services.len() + s.deployments.len()) as u64;
+    let reps = s.run.replications as u64;
+    if recorders * reps > MAX_RECORDERS {
+        out.push(Problem {
+            subject: Subject::Run,
+            message: format!(
+                "{reps} replications × {recorders} loads, Services and Deployments is above meshsim's limit of {MAX_RECORDERS} (each keeps a latency histogram in memory): run fewer replications"
+            ),
+        });
+    }
+    let end = s.run.duration.as_secs_f64();
+    let g = Graph::new(s);
+    for (i, l) in s.loads.iter().enumerate() {
+        let stop = l.stop.map(|x| x.as_secs_f64()).unwrap_or(end).min(end);
+        let active = (stop - l.start.as_secs_f64()).max(0.0);
+        let mut found: Vec<String> = Vec::new();
+        let mut problem = |message: String| found.push(message);
+        let rate = match &l.pattern {
+            LoadPattern::Open { rate, .. } => Some(*rate),
+            LoadPattern::Closed { qps, .. } => *qps,
+        };
+        if let Some(rate) = rate {
+            if rate > MAX_RATE {
+                problem(format!(
+                    "{rate} requests/s is above meshsim's limit of {MAX_RATE} (one request per nanosecond)"
+                ));
+            } else if rate * active > MAX_REQUESTS {
+                problem(format!(
+                    "{rate} requests/s for {active}s is {:.0} requests per replication, above meshsim's limit of {MAX_REQUESTS}: lower the rate or the duration",
+                    rate * active
+                ));
+            }
+        }
+        let fan = g.fanout(l.target);
+        let mut target_problem = None;
+        if fan > MAX_FANOUT {
+            target_problem = Some(format!(
+                "one request to this target can cause up to {fan:.3e} requests downstream (calls × retries × maxDepth), above meshsim's limit of {MAX_FANOUT}"
+            ));
+        }
+        out.extend(found.into_iter().map(|message| Problem {
+            subject: Subject::Load(i),
+            message,
+        }));
+        out.extend(target_problem.map(|message| Problem {
+            subject: Subject::LoadTarget(i),
+            message,
+        }));
+    }
+    out
+}
+
+/// The call graph of the scenario: which deployments answer a target.
+struct Graph<'s> {
+    s: &'s Scenario,
+    /// Per service, per port: deployments with at least one pod behind it.
+    backing: Vec<Vec<Vec<usize>>>,
+}
+
+impl<'s> Graph<'s> {
+    fn new(s: &'s Scenario) -> Self {
+        let backing = s
+            .services
+            .iter()
+            .map(|svc| {
+                (0..svc.ports.len())
+                    .map(|p| {
+                        backing_deployments(svc, p, &s.deployments)
+                            .into_iter()
+                            .filter(|&d| s.deployments[d].replicas > 0)
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Graph { s, backing }
+    }
+
+    fn backing(&self, t: Target) -> &[usize] {
+        self.backing
+            .get(t.service)
+            .and_then(|p| p.get(t.port))
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The most requests one request to `t` can cause, itself included.
+    /// Depth-aware: a call with `maxDepth` m is skipped at depth ≥ m, so the
+    /// table runs from the deepest level that matters back to depth 0.
+    fn fanout(&self, t: Target) -> f64 {
+        let deps = &self.s.deployments;
+        let deepest = deps
+            .iter()
+            .flat_map(|d| calls(&d.behaviour.script))
+            .filter_map(|c| c.max_depth)
+            .max()
+            .unwrap_or(0) as usize
+            // Unbounded calls form a DAG (cycles are rejected); past 64 hops
+            // of it the bound undercounts, which is fine for a guard.
+            + deps.len().min(64)
+            + 1;
+        // r[d] = requests caused by one request reaching deployment d at the current depth.
+        let mut next = vec![1.0f64; deps.len()];
+        for depth in (0..deepest).rev() {
+            let cur: Vec<f64> = deps
+                .iter()
+                .map(|d| 1.0 + self.script_fanout(&d.behaviour.script, depth, &next))
+                .collect();
+            next = cur.into_iter().map(|x| x.min(1e300)).collect();
+        }
+        1.0 + self
+            .backing(t)
+            .iter()
+            .map(|&d| next[d] - 1.0)
+            .fold(0.0, f64::max)
+    }
+
+    fn script_fanout(&self, steps: &[Step], depth: usize, next: &[f64]) -> f64 {
+        let mut n = 0.0;
+        for st in steps {
+            match st {
+                Step::Compute(_) => {}
+                Step::Call(c) => {
+                    if c.max_depth.is_some_and(|m| depth as u64 >= m as u64) {
+                        continue;
+                    }
+                    let each = self
+                        .backing(c.target)
+                        .iter()
+                        .map(|&d| next[d])
+                        .fold(1.0, f64::max);
+                    n += (1.0 + c.retries as f64) * each;
+                }
+                Step::Parallel(branches) => {
+                    for b in branches {
+                        n += self.script_fanout(b, depth, next);
+                    }
+                }
+            }
+        }
+        n
+    }
+}
+
+/// Every call of a script, branches included.
+fn calls(steps: &[Step]) -> Vec<&Call> {
+    let mut out = Vec::new();
+    for s in steps {
+        match s {
+            Step::Call(c) => out.push(c),
+            Step::Parallel(b) => b.iter().for_each(|b| out.extend(calls(b))),
+            Step::Compute(_) => {}
+        }
+    }
+    out
+}
