@@ -304,13 +304,13 @@ fn a_timed_out_call_costs_timeout_times_tries_and_the_server_still_does_the_work
         ),
         // A callee faster than the timeout is simply waited for.
         app(
-            "inTime",
+            "in-time",
             "default",
             "{workers: 100, script: [{call: {host: quick, timeout: 3s, retries: 1}}]}",
         ),
         closed("twice", "twice:8080", ""),
         closed("thrice", "thrice:8080", ""),
-        closed("inTime", "inTime:8080", ""),
+        closed("in-time", "in-time:8080", ""),
         sim("300s", "0s"),
     ]
     .concat();
@@ -321,7 +321,7 @@ fn a_timed_out_call_costs_timeout_times_tries_and_the_server_still_does_the_work
     let thrice = load(&spec, &m, "thrice");
     all_exactly(thrice, 9_000 * MS);
     assert_eq!(codes(thrice), vec![(504, thrice.count)]);
-    all_exactly(load(&spec, &m, "inTime"), 1_000 * MS);
+    all_exactly(load(&spec, &m, "in-time"), 1_000 * MS);
     // Sent at 0, 1, …, 299 s; the last answer would come at the end (300 s).
     assert_eq!(workload(&spec, &m, "default/quick").requests, 300);
     assert_eq!(workload(&spec, &m, "default/quick").completed, 299);
@@ -340,7 +340,7 @@ fn a_timed_out_call_costs_timeout_times_tries_and_the_server_still_does_the_work
     // out, but the last one's timer would fire at 300 s, the end of the run.
     assert_eq!(m.capacity[dep(&spec, "default/twice")].call_timeouts, 99);
     assert_eq!(m.capacity[dep(&spec, "default/thrice")].call_timeouts, 99);
-    assert_eq!(m.capacity[dep(&spec, "default/inTime")].call_timeouts, 0);
+    assert_eq!(m.capacity[dep(&spec, "default/in-time")].call_timeouts, 0);
 }
 
 #[test]
@@ -372,7 +372,7 @@ spec: {selector: {app: ghost}, ports: [{name: http, port: 8080}]}
             "{script: [{call: {host: bad, onError: fail, errorStatus: 502}}, {compute: {constant: 1s}}]}",
         ),
         app(
-            "carryOn",
+            "carry-on",
             "default",
             "{script: [{call: {host: bad, onError: continue}}, {compute: {constant: 1s}}]}",
         ),
@@ -389,7 +389,7 @@ spec: {selector: {app: ghost}, ports: [{name: http, port: 8080}]}
         ),
         closed("fail", "fail:8080", ""),
         closed("fail502", "fail502:8080", ""),
-        closed("carryOn", "carryOn:8080", ""),
+        closed("carry-on", "carry-on:8080", ""),
         closed("group", "group:8080", ""),
         closed("refused", "refused:8080", ", qps: 10"),
         sim("20s", "0s"),
@@ -402,7 +402,7 @@ spec: {selector: {app: ghost}, ports: [{name: http, port: 8080}]}
     let r = load(&spec, &m, "fail502");
     all_exactly(r, 10 * MS);
     assert_eq!(codes(r), vec![(502, r.count)]);
-    let r = load(&spec, &m, "carryOn");
+    let r = load(&spec, &m, "carry-on");
     all_exactly(r, 1_010 * MS);
     assert_eq!(codes(r), vec![(200, r.count)]);
     let r = load(&spec, &m, "group");

@@ -961,3 +961,18 @@ fn extremes_that_validate_also_run() {
         }
     }
 }
+
+#[test]
+fn invalid_object_names_are_rejected_like_the_api_server_does() {
+    let e = with(
+        "apiVersion: v1
+kind: Service
+metadata: {name: Reviews}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 9080}]
+",
+    );
+    assert!(e.starts_with("bad.yaml:3:18: document 1 (Service default/Reviews): metadata.name: \"Reviews\" is not a valid Service name"), "{e}");
+    assert!(e.contains("the API server would reject it"), "{e}");
+}

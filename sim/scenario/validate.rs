@@ -274,9 +274,8 @@ fn check_name(o: &Object, cx: &mut Cx) {
             "Namespace" => "lowercase letters, digits and '-', at most 63 characters",
             _ => "lowercase letters, digits, '-' and '.', at most 253 characters",
         };
-        // The API server rejects it; a warning for now, so that scenarios
-        // written before this check still load.
-        cx.warn(
+        // The API server rejects it, so meshsim does too.
+        cx.error(
             &n,
             format!(
                 "{:?} is not a valid {} name ({rule}); the API server would reject it",
@@ -287,7 +286,7 @@ fn check_name(o: &Object, cx: &mut Cx) {
     if let Some(ns) = meta.as_ref().and_then(|m| m.get("namespace"))
         && ns.as_str().is_some_and(|s| !label(s, false))
     {
-        cx.warn(
+        cx.error(
             &ns,
             format!(
                 "{:?} is not a valid namespace (lowercase letters, digits and '-', at most 63 characters); the API server would reject it",
