@@ -5,7 +5,8 @@
 //! `Simulation`, apiVersion `meshsim.dev/v1alpha1`) for what the cluster API does
 //! not say: how long a request takes, what it calls, how much load arrives.
 //! Directories are read recursively in sorted byte order of the path so that the
-//! same tree always loads the same way.
+//! same tree always loads the same way; hidden entries and folders named `target`
+//! or `reports` are skipped inside a walk (a path given explicitly is always read).
 
 pub mod cluster_spec;
 pub mod decode;
@@ -57,8 +58,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
             source: e,
         })?;
         let p = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Inside a directory walk, skip what is not a manifest: hidden entries
+        // (.git, editor files), build output, and meshsim's own reports (whose
+        // summary.json would otherwise be read as a document).
+        if name.starts_with('.') {
+            continue;
+        }
         if p.is_dir() {
-            walk(&p, out)?;
+            if name != "target" && name != "reports" {
+                walk(&p, out)?;
+            }
         } else if matches!(
             p.extension().and_then(|e| e.to_str()),
             Some("yaml") | Some("yml") | Some("json")

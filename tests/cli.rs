@@ -176,3 +176,31 @@ fn warnings_do_not_fail() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn validating_a_folder_skips_reports_written_into_it() {
+    // `meshsim run` writes reports/<name>-<seed>/summary.json; validating the
+    // folder afterwards must not read that JSON as a manifest.
+    let dir = std::env::temp_dir().join(format!("meshsim-walk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("reports/x-1")).unwrap();
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    std::fs::copy(
+        common::root().join("scenarios/queueing/mm4.yaml"),
+        dir.join("mm4.yaml"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("reports/x-1/summary.json"), "{\"loads\": {}}").unwrap();
+    std::fs::write(dir.join(".git/config.json"), "[1, 2]").unwrap();
+    let out = std::process::Command::new(common::bin())
+        .arg("validate")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
