@@ -2,9 +2,16 @@
 //!
 //! A deterministic discrete-event simulator of Kubernetes + Istio service-mesh
 //! traffic. It reads the manifests a team deploys plus a small behaviour file
-//! (`meshsim.dev/v1alpha1` `Workload`, `Load`, `Simulation`) and replays the mesh
-//! in virtual time. It models Kubernetes Services with kube-proxy (iptables mode)
-//! semantics and targets Istio 1.28 behaviour for the mesh layer.
+//! (`meshsim.dev/v1alpha1` `Workload`, `Load`, `Simulation`, optionally `Cluster`
+//! for nodes, zones and hop latencies) and replays the mesh in virtual time. It
+//! models Kubernetes Services (ClusterIP, NodePort, LoadBalancer, session affinity,
+//! traffic policies) with kube-proxy (iptables mode) semantics, Kubernetes Ingress
+//! through an ingress-nginx controller, and targets Istio 1.28 behaviour for the
+//! mesh layer (not simulated yet, see the fidelity gaps).
+//!
+//! Pipeline: [`scenario`] (YAML → located, validated [`scenario::Scenario`]) →
+//! [`world`] (one replication's state and event dispatch) → [`batch`] (rayon over
+//! replications, ordered merge) → [`report`] (pure renderers: terminal, JSON, CSV, SVG).
 //!
 //! ## Time model
 //! Simulated time is `u64` nanoseconds ([`engine::SimTime`]). Sampled float
