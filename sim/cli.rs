@@ -36,7 +36,7 @@ pub enum Command {
         /// Simulated duration, e.g. 90s, 10m (overrides the Simulation object).
         #[arg(long, value_parser = parse_duration_arg)]
         duration: Option<crate::engine::SimDuration>,
-        /// Output folder (default reports/<scenario>-<seed>/).
+        /// Output folder (default reports/SCENARIO-SEED/).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No terminal summary (summary.json is still written).
