@@ -976,3 +976,20 @@ spec:
     assert!(e.starts_with("bad.yaml:3:18: document 1 (Service default/Reviews): metadata.name: \"Reviews\" is not a valid Service name"), "{e}");
     assert!(e.contains("the API server would reject it"), "{e}");
 }
+
+#[test]
+fn enum_fields_list_the_accepted_spellings() {
+    let e = with(
+        "apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: bursty}
+spec:
+  target: http://web:8080/
+  open: {rate: 10, arrival: bursty}
+",
+    );
+    assert_eq!(
+        e,
+        "bad.yaml:6:29: document 1 (Load default/bursty): spec.open.arrival: \"bursty\", must be poisson or constant"
+    );
+}

@@ -133,15 +133,9 @@ pub fn cluster(o: &Object, cx: &mut Cx) -> Option<ClusterNet> {
         net.handshake = h;
     }
     if let Some(c) = spec.get("cloud") {
-        net.cloud = match cx.str(&c) {
-            Some("none") => Cloud::None,
-            Some("generic") => Cloud::Generic,
-            Some(other) => {
-                cx.error(&c, format!("{other:?}, must be none or generic"));
-                Cloud::Generic
-            }
-            None => Cloud::Generic,
-        };
+        net.cloud = cx
+            .one_of(&c, &[("none", Cloud::None), ("generic", Cloud::Generic)])
+            .unwrap_or(Cloud::Generic);
     }
     if let Some(ic) = spec.get("ingressController") {
         cx.known_fields(&ic, &["replicas", "externalTrafficPolicy"]);
@@ -160,14 +154,7 @@ pub fn cluster(o: &Object, cx: &mut Cx) -> Option<ClusterNet> {
 
 /// `Cluster` / `Local` → is Local.
 fn traffic_policy(cx: &mut Cx, v: &V) -> Option<bool> {
-    match cx.str(v)? {
-        "Cluster" => Some(false),
-        "Local" => Some(true),
-        other => {
-            cx.error(v, format!("{other:?}, must be Cluster or Local"));
-            None
-        }
-    }
+    cx.one_of(v, &[("Cluster", false), ("Local", true)])
 }
 
 /// The pod template's `nodeSelector`.
@@ -223,15 +210,9 @@ pub fn service_net(cx: &mut Cx, spec: &V, ty: ServiceType) -> ServiceNet {
     }
     let affinity = match spec.get("sessionAffinity") {
         None => false,
-        Some(a) => match cx.str(&a) {
-            Some("None") => false,
-            Some("ClientIP") => true,
-            Some(other) => {
-                cx.error(&a, format!("{other:?}, must be None or ClientIP"));
-                false
-            }
-            None => false,
-        },
+        Some(a) => cx
+            .one_of(&a, &[("None", false), ("ClientIP", true)])
+            .unwrap_or(false),
     };
     let timeout = spec
         .get("sessionAffinityConfig")

@@ -321,6 +321,22 @@ impl<'d> Cx<'d> {
         }
     }
 
+    /// One of a fixed set of spellings (enum-like fields). An unknown spelling is
+    /// an error listing the accepted ones; `None` then (and for a non-string).
+    pub fn one_of<T: Copy>(&mut self, v: &V, choices: &[(&str, T)]) -> Option<T> {
+        let s = self.str(v)?;
+        if let Some((_, t)) = choices.iter().find(|(name, _)| *name == s) {
+            return Some(*t);
+        }
+        let names: Vec<&str> = choices.iter().map(|c| c.0).collect();
+        let allowed = match names.as_slice() {
+            [a, b] => format!("{a} or {b}"),
+            _ => format!("one of {}", names.join(", ")),
+        };
+        self.error(v, format!("{s:?}, must be {allowed}"));
+        None
+    }
+
     /// A duration > 0.
     pub fn positive_duration(&mut self, v: &V) -> Option<SimDuration> {
         let d = self.duration(v)?;

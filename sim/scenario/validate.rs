@@ -878,15 +878,13 @@ impl Builder {
                 let rate = cx.req(&op, "rate").and_then(|r| cx.positive(&r));
                 let arrival = match op.get("arrival") {
                     None => Some(Arrival::Poisson),
-                    Some(a) => match cx.str(&a) {
-                        Some("poisson") => Some(Arrival::Poisson),
-                        Some("constant") => Some(Arrival::Constant),
-                        Some(other) => {
-                            cx.error(&a, format!("{other:?}, must be poisson or constant"));
-                            None
-                        }
-                        None => None,
-                    },
+                    Some(a) => cx.one_of(
+                        &a,
+                        &[
+                            ("poisson", Arrival::Poisson),
+                            ("constant", Arrival::Constant),
+                        ],
+                    ),
                 };
                 let connections = op
                     .get("connections")
@@ -1740,15 +1738,15 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
         .unwrap_or(500);
     let on_error = match v.get("onError") {
         None => OnError::Fail(error_status),
-        Some(o) => match cx.str(&o) {
-            Some("fail") => OnError::Fail(error_status),
-            Some("continue") => OnError::Continue,
-            Some(other) => {
-                cx.error(&o, format!("{other:?}, must be fail or continue"));
-                OnError::Fail(error_status)
-            }
-            None => OnError::Fail(error_status),
-        },
+        Some(o) => cx
+            .one_of(
+                &o,
+                &[
+                    ("fail", OnError::Fail(error_status)),
+                    ("continue", OnError::Continue),
+                ],
+            )
+            .unwrap_or(OnError::Fail(error_status)),
     };
     let max_depth = v
         .get("maxDepth")
