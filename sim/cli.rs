@@ -42,6 +42,10 @@ pub enum Command {
         /// No terminal summary (summary.json is still written).
         #[arg(long, short)]
         quiet: bool,
+        /// Teaching mode: follow the N-th request (default 1) that load LOAD issues
+        /// after warm-up, step by step; printed and written to DIR/trace.txt.
+        #[arg(long, value_name = "LOAD[:N]")]
+        trace: Option<String>,
         /// Also rerun replication 0 and compare event digests (exit 1 on mismatch).
         #[arg(long)]
         check_determinism: bool,

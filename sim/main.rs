@@ -53,6 +53,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             quiet,
             check_determinism,
             timing,
+            trace,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -93,6 +94,46 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if timing {
                 print_timing(&merged, wall);
             }
+            let trace_lines = match &trace {
+                None => None,
+                Some(arg) => {
+                    let (name, nth) = match arg.rsplit_once(':') {
+                        Some((n, k)) => match k.parse::<u64>() {
+                            Ok(k) if k >= 1 => (n, k),
+                            _ => {
+                                eprintln!("error: --trace {arg}: N must be a whole number ≥ 1");
+                                return Ok(ExitCode::from(2));
+                            }
+                        },
+                        None => (arg.as_str(), 1),
+                    };
+                    let Some(load) = spec.loads.iter().position(|l| l.name == name) else {
+                        let names: Vec<&str> = spec.loads.iter().map(|l| l.name.as_str()).collect();
+                        eprintln!(
+                            "error: --trace {arg}: no load named {name:?} (loads: {})",
+                            names.join(", ")
+                        );
+                        return Ok(ExitCode::from(2));
+                    };
+                    let o = meshsim::run::replicate_traced(
+                        &spec,
+                        0,
+                        meshsim::world::TraceSpec { load, nth },
+                    );
+                    let mut text = format!(
+                        "trace: request {nth} of load {name} after warm-up (replication 0, seed {})\n",
+                        spec.run.seed
+                    );
+                    if o.trace.is_empty() {
+                        text.push_str("  (load issued fewer requests than that inside the measurement window)\n");
+                    }
+                    for l in &o.trace {
+                        text.push_str(l);
+                        text.push('\n');
+                    }
+                    Some(text)
+                }
+            };
             let dir = out.unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
             });
@@ -116,11 +157,22 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             for (name, body) in &files {
                 write_atomically(&dir.join(name), body.as_bytes())?;
             }
+            if let Some(t) = &trace_lines {
+                write_atomically(&dir.join("trace.txt"), t.as_bytes())?;
+            }
             if !quiet {
                 print!("{}", meshsim::report::table::render(&spec, &merged));
+                if let Some(t) = &trace_lines {
+                    print!("\n{t}");
+                }
                 println!(
-                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg}}",
-                    dir.display()
+                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg{}}}",
+                    dir.display(),
+                    if trace_lines.is_some() {
+                        ", trace.txt"
+                    } else {
+                        ""
+                    }
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -2,9 +2,17 @@
 //! Pure: no I/O, no shared state, so replications can run on any thread.
 
 use crate::scenario::Scenario;
-use crate::world::{Outcome, World};
+use crate::world::{Outcome, TraceSpec, World};
 
 /// Simulates replication `replication` of `spec`.
 pub fn replicate(spec: &Scenario, replication: u64, progress: &mut dyn FnMut(f64)) -> Outcome {
     World::new(spec, replication).run(progress)
+}
+
+/// Simulates replication `replication` while following one request step by
+/// step (teaching mode). Same events and numbers as [`replicate`].
+pub fn replicate_traced(spec: &Scenario, replication: u64, trace: TraceSpec) -> Outcome {
+    World::new(spec, replication)
+        .with_trace(trace)
+        .run(&mut |_| {})
 }

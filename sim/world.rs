@@ -28,6 +28,11 @@ use rand_distr::{Distribution, Exp1};
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 
+pub mod trace;
+
+pub use trace::TraceSpec;
+use trace::Tracer;
+
 /// Everything that can happen. Ids only; 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -107,6 +112,8 @@ struct Request {
     /// Caller pool and connection (NONE = not pooled / not yet assigned).
     pool: u32,
     pconn: u32,
+    /// Followed by the tracer (teaching mode).
+    traced: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -130,6 +137,7 @@ struct Exec {
     /// Root only: status forced by a failed call (0 = none).
     fail: u16,
     call: Option<CallState>,
+    traced: bool,
 }
 
 /// A free-list arena: ids are reused, so live state stays compact.
@@ -215,6 +223,8 @@ pub struct Outcome {
     pub digest: u64,
     pub window: Window,
     pub timeline: Timeline,
+    /// Teaching mode: the followed request's steps (empty unless traced).
+    pub trace: Vec<String>,
 }
 
 pub struct World<'s> {
@@ -245,6 +255,7 @@ pub struct World<'s> {
     events: u64,
     timeline: Timeline,
     next_sample: u32,
+    trace: Option<Box<Tracer>>,
     /// Node of each pod.
     node_of: Vec<NodeIx>,
     /// Hop latency (None = every hop is instant: inline path).
@@ -430,6 +441,7 @@ impl<'s> World<'s> {
                 workloads: vec![Vec::with_capacity(BINS + 1); spec.deployments.len()],
             },
             next_sample: 0,
+            trace: None,
             node_of,
             lat,
             net_rng,
@@ -491,6 +503,54 @@ impl<'s> World<'s> {
         }
         w.q.schedule(window.from, Event::Sample);
         w
+    }
+
+    /// Follows one request step by step (see [`trace`]); the run is otherwise identical.
+    pub fn with_trace(mut self, spec: TraceSpec) -> Self {
+        self.trace = Some(Box::new(Tracer::new(spec)));
+        self
+    }
+
+    /// Logs a step of traced request `r`.
+    fn trace_log(&mut self, r: u32, msg: String) {
+        let now = self.now();
+        let depth = self.requests.items[r as usize].depth;
+        if let Some(t) = &mut self.trace {
+            t.log(now, depth, msg);
+        }
+    }
+
+    /// `reviews-v2-0` (and `on node-a` when the cluster has several nodes).
+    fn pod_name(&self, pod: u32) -> String {
+        let p = &self.pods[pod as usize];
+        let d = &self.spec.deployments[p.deployment as usize];
+        let nodes = &self.spec.network.cluster.nodes;
+        match nodes.get(self.node_of[pod as usize] as usize) {
+            Some(n) if nodes.len() > 1 => format!("{}-{} (node {})", d.name, p.replica, n.name),
+            _ => format!("{}-{}", d.name, p.replica),
+        }
+    }
+
+    /// How a request got its pod: a fresh kube-proxy choice or a pinned connection.
+    fn describe_conn(&self, pod: u32, via: NodeIx, new_conn: bool, target: Target) -> String {
+        let ready = self.endpoints[target.service][target.port].len();
+        let via = match self.spec.network.cluster.nodes.get(via as usize) {
+            Some(n) if via != NO_NODE => format!(" via node {}'s port", n.name),
+            _ => String::new(),
+        };
+        match (pod, new_conn) {
+            (NONE, _) => format!(
+                "connection fails{via}: no ready endpoint reachable ({ready} ready) — no HTTP response"
+            ),
+            (p, true) => format!(
+                "new connection{via}: kube-proxy picks pod {} (uniform choice among {ready} ready endpoints; conntrack pins the connection)",
+                self.pod_name(p)
+            ),
+            (p, false) => format!(
+                "reuses a keep-alive connection pinned to pod {}",
+                self.pod_name(p)
+            ),
+        }
     }
 
     fn intern_headers(&mut self, mut h: Vec<(String, String)>) -> u32 {
@@ -654,6 +714,7 @@ impl<'s> World<'s> {
         };
         let headers = self.loads[li].header_set;
         let counted = self.window.contains(start);
+        let traced = counted && self.trace.as_mut().is_some_and(|t| t.select(li));
         let r = self.requests.insert(Request {
             origin: Origin::Load {
                 load: li as u32,
@@ -674,7 +735,32 @@ impl<'s> World<'s> {
             client: li as u32,
             pool: NONE,
             pconn: NONE,
+            traced,
         });
+        if traced {
+            let l = &self.spec.loads[li];
+            let svc = &self.spec.services[target.service];
+            let mut msg = format!(
+                "load {} issues {} {} to {}.{}:{} (entry {:?}; intended send {})",
+                l.name,
+                l.method,
+                l.path,
+                svc.name,
+                svc.namespace,
+                svc.ports[target.port].port,
+                l.entry.kind,
+                SimDuration(start.0)
+            );
+            if start < self.now() {
+                msg.push_str(&format!(
+                    ", waited {} for a free connection",
+                    self.now().saturating_since(start)
+                ));
+            }
+            self.trace_log(r, msg);
+            let conn_msg = self.describe_conn(pod, via, new_conn, target);
+            self.trace_log(r, conn_msg);
+        }
         self.dispatch(r, new_conn);
     }
 
@@ -861,13 +947,40 @@ impl<'s> World<'s> {
             holds_worker: false,
             fail: 0,
             call: None,
+            traced: self.requests.items[r as usize].traced,
         });
         self.execs.items[e as usize].root = e;
         let d = &self.deps[dep];
         if !d.hold {
+            if self.requests.items[r as usize].traced {
+                let msg = format!(
+                    "arrives at pod {} (async server: a worker is taken only for compute steps)",
+                    self.pod_name(pod)
+                );
+                self.trace_log(r, msg);
+            }
             self.run_exec(e);
             return;
         }
+        if self.requests.items[r as usize].traced {
+            let p = &self.pods[pod as usize];
+            let msg = format!(
+                "arrives at pod {}: {} of {} workers busy, {} waiting{}",
+                self.pod_name(pod),
+                p.busy,
+                p.workers,
+                p.queue.len(),
+                if p.has_free_worker() {
+                    " → takes a worker"
+                } else if d.queue_limit.is_some_and(|l| p.admissions_waiting >= l) {
+                    " → queue full"
+                } else {
+                    " → joins the FIFO queue"
+                }
+            );
+            self.trace_log(r, msg);
+        }
+        let d = &self.deps[dep];
         let p = &mut self.pods[pod as usize];
         if p.has_free_worker() {
             p.touch(now);
@@ -924,6 +1037,10 @@ impl<'s> World<'s> {
                     let d = self.deps[dep].program.samplers[s as usize]
                         .sample(&mut self.svc_rng[ex.pod as usize]);
                     let t = self.now() + d;
+                    if ex.traced {
+                        let msg = format!("{} computes for {d}", self.pod_name(ex.pod));
+                        self.trace_log(ex.req, msg);
+                    }
                     self.q.schedule(t, Event::ComputeDone { exec: e });
                     return;
                 }
@@ -962,6 +1079,7 @@ impl<'s> World<'s> {
                             holds_worker: false,
                             fail: 0,
                             call: None,
+                            traced: ex.traced,
                         });
                         self.run_exec(c);
                     }
@@ -987,6 +1105,17 @@ impl<'s> World<'s> {
                         && err.chance.sample(&mut self.beh_rng[ex.pod as usize])
                     {
                         status = err.status;
+                    }
+                    if ex.traced {
+                        let why = if ex.fail != 0 {
+                            " (a call failed: onError fail)"
+                        } else if status != 200 {
+                            " (injected error)"
+                        } else {
+                            ""
+                        };
+                        let msg = format!("{} answers {status}{why}", self.pod_name(ex.pod));
+                        self.trace_log(ex.req, msg);
                     }
                     self.release_if_held(e);
                     self.execs.remove(e);
@@ -1039,6 +1168,16 @@ impl<'s> World<'s> {
             Some(w) => {
                 let ex = &mut self.execs.items[w as usize];
                 ex.holds_worker = true;
+                if ex.traced {
+                    let (req, pname) = (ex.req, self.pod_name(pod));
+                    let waited = now.saturating_since(self.requests.items[req as usize].arrive);
+                    self.trace_log(
+                        req,
+                        format!("gets a worker on {pname} ({waited} after arriving)"),
+                    );
+                }
+                let p = &mut self.pods[pod as usize];
+                let ex = &mut self.execs.items[w as usize];
                 if ex.pc == 0 && ex.parent == NONE {
                     // It was an admission (either server model): see arrive_at_pod / run_exec.
                     p.admissions_waiting -= 1;
@@ -1141,7 +1280,20 @@ impl<'s> World<'s> {
             client: (self.spec.loads.len() + pod as usize) as u32,
             pool: NONE,
             pconn: NONE,
+            traced: parent.traced,
         });
+        if parent.traced {
+            let svc = &self.spec.services[t.service];
+            let msg = format!(
+                "ingress-nginx on {} routes to {}.{}:{}, round robin → pod {} (keep-alive upstream)",
+                self.pod_name(pod),
+                svc.name,
+                svc.namespace,
+                svc.ports[t.port].port,
+                self.pod_name(backend)
+            );
+            self.trace_log(r, msg);
+        }
         self.dispatch(child, false);
     }
 
@@ -1210,7 +1362,34 @@ impl<'s> World<'s> {
             client: client as u32,
             pool,
             pconn,
+            traced: ex.traced,
         });
+        if ex.traced {
+            let call = &self.deps[dep].program.calls[cs.call as usize];
+            let svc = &self.spec.services[target.service];
+            let tries = call.retries + 1;
+            let this_try = tries - cs.tries_left;
+            let timeout = call
+                .timeout
+                .map(|t| format!(", app timeout {t}"))
+                .unwrap_or_default();
+            let msg = format!(
+                "{} calls {} {} on {}.{}:{} (try {this_try} of {tries}{timeout})",
+                self.pod_name(ex.pod),
+                call.method,
+                call.path,
+                svc.name,
+                svc.namespace,
+                svc.ports[target.port].port
+            );
+            self.trace_log(r, msg);
+            let conn_msg = if pool != NONE && pconn == NONE {
+                "every pooled connection is busy: the call waits for one".to_string()
+            } else {
+                self.describe_conn(pod, via, new_conn, target)
+            };
+            self.trace_log(r, conn_msg);
+        }
         if let Some(cs) = &mut self.execs.items[e as usize].call {
             cs.generation = generation;
             cs.outstanding = r;
@@ -1323,6 +1502,10 @@ impl<'s> World<'s> {
             return; // stale: the call answered (or was retried) before the timer fired
         }
         self.requests.items[cs.outstanding as usize].origin = Origin::Abandoned;
+        if self.execs.items[e as usize].traced {
+            let msg = "the caller's app timeout fires: this try is abandoned (the callee still finishes it)".to_string();
+            self.trace_log(cs.outstanding, msg);
+        }
         let pod = self.execs.items[e as usize].pod;
         self.pods[pod as usize].stats.call_timeouts += 1;
         self.call_try_failed(e);
@@ -1356,6 +1539,19 @@ impl<'s> World<'s> {
         }
         let dep = self.pods[ex.pod as usize].deployment as usize;
         let on_error = self.deps[dep].program.calls[cs.call as usize].on_error;
+        if ex.traced {
+            let msg = match on_error {
+                OnError::Continue => format!(
+                    "{}: the call failed for good → onError continue",
+                    self.pod_name(ex.pod)
+                ),
+                OnError::Fail(code) => format!(
+                    "{}: the call failed for good → onError fail ({code})",
+                    self.pod_name(ex.pod)
+                ),
+            };
+            self.trace_log(ex.req, msg);
+        }
         let ex = &mut self.execs.items[e as usize];
         ex.call = None;
         match on_error {
@@ -1376,6 +1572,31 @@ impl<'s> World<'s> {
     /// The response to `r` reaches its origin.
     fn complete(&mut self, r: u32, status: u16) {
         let req = self.requests.items[r as usize];
+        if req.traced {
+            let took = self.now().saturating_since(req.start);
+            let code = if status == 0 {
+                "no response (connection failed)".to_string()
+            } else {
+                status.to_string()
+            };
+            let msg = match req.origin {
+                Origin::Load { load, .. } => format!(
+                    "load {} receives {code}: {took} after the intended send",
+                    self.spec.loads[load as usize].name
+                ),
+                Origin::Call { exec, .. } => format!(
+                    "{} receives {code} from its call after {took}",
+                    self.pod_name(self.execs.items[exec as usize].pod)
+                ),
+                Origin::Abandoned => format!(
+                    "the abandoned try finishes with {code} after {took}; nobody is waiting"
+                ),
+                Origin::Proxy { .. } => {
+                    format!("ingress-nginx receives {code} from upstream after {took}")
+                }
+            };
+            self.trace_log(r, msg);
+        }
         self.requests.items[r as usize].live = false;
         self.requests.remove(r);
         if req.pconn != NONE {
@@ -1474,6 +1695,7 @@ impl<'s> World<'s> {
             digest: self.digest,
             window: self.window,
             timeline: self.timeline,
+            trace: self.trace.map(|t| t.lines).unwrap_or_default(),
         }
     }
 }

@@ -125,3 +125,43 @@ fn terminal_summary_and_plots_render() {
     let mean = thr.iter().sum::<f64>() / thr.len() as f64;
     assert!((mean - 40.0).abs() < 4.0, "{mean}");
 }
+
+#[test]
+fn trace_follows_one_request_through_its_calls_without_changing_the_run() {
+    let path = common::root().join("scenarios/examples/bookinfo.yaml");
+    let spec = common::load_paths(&[&path], &meshsim::scenario::Overrides::default());
+    let load = spec.loads.iter().position(|l| l.name == "jason").unwrap();
+    let plain = meshsim::run::replicate(&spec, 0, &mut |_| {});
+    let traced =
+        meshsim::run::replicate_traced(&spec, 0, meshsim::world::TraceSpec { load, nth: 3 });
+    // Teaching mode observes; it must not perturb (same events, same numbers).
+    assert_eq!((plain.digest, plain.events), (traced.digest, traced.events));
+    assert!(plain.trace.is_empty());
+    let t = traced.trace.join("\n");
+    for step in [
+        "load jason issues GET /productpage to productpage.default:9080",
+        "arrives at pod productpage-v1-0",
+        "productpage-v1-0 calls GET /details/0 on details.default:9080",
+        "calls GET /reviews/0 on reviews.default:9080 (try 1 of 2, app timeout 3s)",
+        "kube-proxy picks pod reviews-v",
+        "productpage-v1-0 answers 200",
+        "load jason receives 200",
+    ] {
+        assert!(t.contains(step), "missing {step:?} in\n{t}");
+    }
+    // Calls are indented one level deeper than the page request.
+    assert!(
+        traced
+            .trace
+            .iter()
+            .any(|l| l.contains("    productpage-v1-0 calls")),
+        "{t}"
+    );
+    // Times never go backwards.
+    let times: Vec<f64> = traced
+        .trace
+        .iter()
+        .map(|l| l.trim_start().split('s').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{t}");
+}
