@@ -175,7 +175,7 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
         // How evenly each multi-pod workload's requests spread over its pods
         // (kube-proxy pins connections, so this is often the surprise).
         let mut first_pod = 0usize;
-        for d in &spec.deployments {
+        for (di, d) in spec.deployments.iter().enumerate() {
             let n = d.replicas as usize;
             if n > 1 {
                 let counts: Vec<u64> = (0..n)
@@ -190,10 +190,7 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                     .collect();
                 let total: u64 = counts.iter().sum();
                 if total > 0 {
-                    let nodes = spec
-                        .network
-                        .placement
-                        .get(first_pod_deployment(spec, first_pod));
+                    let nodes = spec.network.placement.get(di);
                     let parts: Vec<String> = counts
                         .iter()
                         .enumerate()
@@ -246,16 +243,4 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
         }
     }
     out
-}
-
-/// The deployment index that owns global pod index `pod`.
-fn first_pod_deployment(spec: &Scenario, pod: usize) -> usize {
-    let mut start = 0usize;
-    for (i, d) in spec.deployments.iter().enumerate() {
-        if pod < start + d.replicas as usize {
-            return i;
-        }
-        start += d.replicas as usize;
-    }
-    spec.deployments.len()
 }

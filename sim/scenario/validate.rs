@@ -865,13 +865,7 @@ impl Builder {
             .and_then(|m| cx.str(&m))
             .unwrap_or("GET")
             .to_string();
-        let headers: Vec<(String, String)> = spec
-            .get("headers")
-            .and_then(|h| cx.string_map(&h))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
+        let headers = headers(cx, &spec);
         let pattern = match (spec.get("open"), spec.get("closed")) {
             (Some(op), None) => {
                 cx.known_fields(&op, &["rate", "arrival", "connections"]);
@@ -1493,6 +1487,17 @@ fn default_behaviour() -> Behaviour {
     }
 }
 
+/// The `headers` map of a Load or a call; names lower-cased as HTTP/2 sends them.
+fn headers(cx: &mut Cx, parent: &V) -> Vec<(String, String)> {
+    parent
+        .get("headers")
+        .and_then(|h| cx.string_map(&h))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
 fn status(cx: &mut Cx, v: &V) -> Option<u16> {
     cx.int_in(v, 100, 599).map(|s| s as u16)
 }
@@ -1715,13 +1720,7 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
                 .collect()
         })
         .unwrap_or_default();
-    let headers: Vec<(String, String)> = v
-        .get("headers")
-        .and_then(|h| cx.string_map(&h))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
+    let headers = headers(cx, v);
     let chance = v
         .get("probability")
         .and_then(|p| cx.probability(&p))
