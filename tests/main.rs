@@ -14,6 +14,8 @@ mod corpus;
 mod determinism;
 /// Bad input ⇒ located errors, never a panic.
 mod errors;
+/// Every shipped scenario's summary.json, byte for byte (refactors change no number).
+mod golden;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
 mod kubernetes;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
