@@ -53,6 +53,7 @@ fn scenario_inputs() -> Vec<(String, PathBuf)> {
 
 #[test]
 fn every_scenario_summary_is_unchanged() {
+    #[allow(clippy::disallowed_methods)] // tests may read the environment
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let dir = common::root().join("tests").join("golden");
     let inputs = scenario_inputs();
