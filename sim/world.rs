@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 
 mod call;
 mod connection;
+mod ingress;
 mod load;
 mod outcome;
 mod server;
@@ -498,74 +499,6 @@ impl<'s> World<'s> {
 
     // === server side ===
 
-    /// The ingress controller pod `pod` forwards `r` (see `cluster::ingress`):
-    /// round robin over the backend's ready endpoints, on warm keep-alive
-    /// upstream connections (no kube-proxy, no handshake).
-    fn proxy(&mut self, r: u32, pod: u32) {
-        let parent = self.requests.items[r as usize];
-        let hop = match parent.origin {
-            Origin::Load { load, .. } => self.spec.loads[load as usize].entry.ingress.as_ref(),
-            _ => None,
-        };
-        let Some(hop) = hop else {
-            self.server_done(r, 404);
-            return;
-        };
-        let Some(t) = hop.backend else {
-            let st = hop.status;
-            self.server_done(r, st);
-            return;
-        };
-        let eps = &self.endpoints[t.service][t.port];
-        if eps.is_empty() {
-            self.server_done(r, 503);
-            return;
-        }
-        let slot = match self.rr.iter().position(|e| e.0 == pod && e.1 == t) {
-            Some(i) => i,
-            None => {
-                self.rr.push((pod, t, 0));
-                self.rr.len() - 1
-            }
-        };
-        let k = self.rr[slot].2;
-        self.rr[slot].2 = k.wrapping_add(1);
-        let backend = eps[k as usize % eps.len()];
-        let now = self.now();
-        let child = self.requests.insert(Request {
-            origin: Origin::Proxy { parent: r },
-            target: t,
-            pod: backend,
-            start: now,
-            arrive: now,
-            counted_client: false,
-            counted_server: false,
-            depth: parent.depth.saturating_add(1),
-            headers: parent.headers,
-            live: true,
-            at_server: false,
-            from: self.node_of[pod as usize],
-            via: NO_NODE,
-            client: (self.spec.loads.len() + pod as usize) as u32,
-            pool: NONE,
-            pconn: NONE,
-            traced: parent.traced,
-        });
-        if parent.traced {
-            let svc = &self.spec.services[t.service];
-            let msg = format!(
-                "ingress-nginx on {} routes to {}.{}:{}, round robin → pod {} (keep-alive upstream)",
-                self.pod_name(pod),
-                svc.name,
-                svc.namespace,
-                svc.ports[t.port].port,
-                self.pod_name(backend)
-            );
-            self.trace_log(r, msg);
-        }
-        self.dispatch(child, false);
-    }
-
     // === calls ===
 
     // === completion ===
@@ -609,10 +542,7 @@ impl<'s> World<'s> {
             }
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
             Origin::Abandoned => {}
-            // nginx answers 502 when the upstream connection fails.
-            Origin::Proxy { parent } => {
-                self.server_done(parent, if status == 0 { 502 } else { status })
-            }
+            Origin::Proxy { parent } => self.proxy_response(parent, status),
         }
     }
 
