@@ -417,32 +417,6 @@ impl<'s> World<'s> {
         w
     }
 
-    /// Follows one request step by step (see [`trace`]); the run is otherwise identical.
-    pub fn with_trace(mut self, spec: TraceSpec) -> Self {
-        self.trace = Some(Box::new(Tracer::new(spec)));
-        self
-    }
-
-    /// Logs a step of traced request `r`.
-    fn trace_log(&mut self, r: u32, msg: String) {
-        let now = self.now();
-        let depth = self.requests.items[r as usize].depth;
-        if let Some(t) = &mut self.trace {
-            t.log(now, depth, msg);
-        }
-    }
-
-    /// `reviews-v2-0` (and `on node-a` when the cluster has several nodes).
-    fn pod_name(&self, pod: u32) -> String {
-        let p = &self.pods[pod as usize];
-        let d = &self.spec.deployments[p.deployment as usize];
-        let nodes = &self.spec.network.cluster.nodes;
-        match nodes.get(self.node_of[pod as usize] as usize) {
-            Some(n) if nodes.len() > 1 => format!("{}-{} (node {})", d.name, p.replica, n.name),
-            _ => format!("{}-{}", d.name, p.replica),
-        }
-    }
-
     fn intern_headers(&mut self, mut h: Vec<(String, String)>) -> u32 {
         h.sort();
         if let Some(&i) = self.header_ix.get(&h) {
@@ -495,13 +469,9 @@ impl<'s> World<'s> {
         self.q.now()
     }
 
-    // === loads ===
 
-    // === server side ===
 
-    // === calls ===
 
-    // === completion ===
 
     /// The response to `r` reaches its origin.
     fn complete(&mut self, r: u32, status: u16) {
