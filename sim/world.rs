@@ -7,6 +7,48 @@
 //! later, exactly as a zero-delay event with a fresh sequence number would,
 //! except that nothing else can interleave — which is the simulated behaviour of
 //! a hop that takes no time.
+//!
+//! # The journey of a request, file by file
+//!
+//! The handlers live in `world/`, one file per thing they serve, in the order a
+//! request meets them (each file is an `impl World` block on the state below):
+//!
+//! 1. `load.rs` — a load generator sends: an open-loop arrival or a closed-loop
+//!    connection's turn (`issue_load_request`, stamped with its intended start).
+//! 2. `connection.rs` — the request gets its pod. A new connection is placed by
+//!    `open_conn` (cloud load balancer → node port → kube-proxy's uniform pick
+//!    among ready endpoints, ClientIP affinity); a keep-alive connection (a
+//!    load's, or a caller pod's pool) reuses the pod it is pinned to. `dispatch`
+//!    carries it over the network path (an `Event::Deliver` if that takes time).
+//! 3. `server.rs` — `arrive_at_pod`: admission (a worker, the FIFO queue, or
+//!    queue full), then `run_exec` runs the deployment's script: compute steps,
+//!    forks, and
+//! 4. `call.rs` — outgoing calls: each try is a new request from the calling
+//!    pod, back to step 2 (`issue_call_try`), with app timeouts, retries and
+//!    `onError`.
+//!    `ingress.rs` — on an ingress-nginx controller pod, step 3 is a proxy
+//!    instead of a script: round robin straight to a backend pod (step 3 again).
+//! 5. Back: `server_done` (server.rs) records the answer, `respond`
+//!    (connection.rs) carries it back over the path, and `complete` (here) hands
+//!    it to whoever waits — the load (`load_response`), the calling script
+//!    (`call_result`) or the controller (`proxy_response`).
+//!
+//! `outcome.rs` turns the counters into results (timeline samples, `finish`);
+//! `trace.rs` is teaching mode (one request followed step by step).
+//!
+//! # Where the mesh hop will sit
+//!
+//! An Istio sidecar or gateway is a proxy hop like ingress-nginx, so it gets a
+//! room next to `ingress.rs`: `world/sidecar.rs`. On the client side, the place
+//! is where a meshed caller gets its pod today — `issue_call_try` (call.rs)
+//! asking `open_conn` / `take_pconn` (connection.rs) for kube-proxy's
+//! per-connection pick: with a client sidecar the call goes to the local Envoy
+//! instead, which routes (VirtualService) and load-balances *per request*
+//! (DestinationRule) over its own upstream pools, with its own retries and
+//! timeouts; loads entering through an Istio ingress gateway branch likewise in
+//! `issue_load_request`. On the server side, the inbound sidecar sits in
+//! `arrive_at_pod`, in front of admission to the app's workers; the extra hops'
+//! latency joins the path in `dispatch` / `respond`.
 
 use crate::cluster::load_balancer;
 use crate::cluster::network::Latency;
@@ -18,8 +60,8 @@ use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimTime};
 use crate::metrics::timeline::{BINS, Timeline};
 use crate::metrics::{Recorder, Window};
-use crate::scenario::spec::{Scenario, Target};
 use crate::scenario::spec::ServiceType;
+use crate::scenario::spec::{Scenario, Target};
 use crate::workload::load::{LoadState, NONE};
 use crate::workload::script::Program;
 use std::collections::BTreeMap;
@@ -469,10 +511,6 @@ impl<'s> World<'s> {
         self.q.now()
     }
 
-
-
-
-
     /// The response to `r` reaches its origin.
     fn complete(&mut self, r: u32, status: u16) {
         let req = self.requests.items[r as usize];
@@ -515,5 +553,4 @@ impl<'s> World<'s> {
             Origin::Proxy { parent } => self.proxy_response(parent, status),
         }
     }
-
 }

@@ -35,7 +35,7 @@ impl World<'_> {
         self.issue_call_try(e);
     }
 
-    pub(super) fn issue_call_try(&mut self, e: u32) {
+    fn issue_call_try(&mut self, e: u32) {
         let now = self.now();
         let ex = self.execs.items[e as usize];
         let cs = ex.call.expect("calling");
@@ -181,7 +181,7 @@ impl World<'_> {
         }
     }
 
-    pub(super) fn call_try_failed(&mut self, e: u32) {
+    fn call_try_failed(&mut self, e: u32) {
         let ex = self.execs.items[e as usize];
         let mut cs = ex.call.expect("calling");
         if cs.tries_left > 0 {

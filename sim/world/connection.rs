@@ -38,7 +38,13 @@ struct PConn {
 
 impl World<'_> {
     /// How a request got its pod: a fresh kube-proxy choice or a pinned connection.
-    pub(super) fn describe_conn(&self, pod: u32, via: NodeIx, new_conn: bool, target: Target) -> String {
+    pub(super) fn describe_conn(
+        &self,
+        pod: u32,
+        via: NodeIx,
+        new_conn: bool,
+        target: Target,
+    ) -> String {
         let ready = self.endpoints[target.service][target.port].len();
         let via = match self.spec.network.cluster.nodes.get(via as usize) {
             Some(n) if via != NO_NODE => format!(" via node {}'s port", n.name),

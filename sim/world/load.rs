@@ -47,7 +47,8 @@ impl World<'_> {
                         Arrival::Constant => start,
                     };
                     if self.load_active(li, first) {
-                        self.q.schedule(first, Event::LoadArrival { load: li as u32 });
+                        self.q
+                            .schedule(first, Event::LoadArrival { load: li as u32 });
                     }
                 }
                 LoadPattern::Closed { connections, .. } => {
@@ -68,12 +69,12 @@ impl World<'_> {
     }
 
     #[inline(always)]
-    pub(super) fn exp_gap(&mut self, li: usize, rate: f64) -> SimDuration {
+    fn exp_gap(&mut self, li: usize, rate: f64) -> SimDuration {
         let x: f64 = Exp1.sample(&mut self.loads[li].arrivals);
         SimDuration::from_secs_f64(x / rate)
     }
 
-    pub(super) fn load_active(&self, li: usize, t: SimTime) -> bool {
+    fn load_active(&self, li: usize, t: SimTime) -> bool {
         let l = &self.spec.loads[li];
         t < self.end && l.stop.is_none_or(|s| t < SimTime(s.as_nanos()))
     }
@@ -121,7 +122,7 @@ impl World<'_> {
 
     /// Sends a load request with intended start `start` on `conn` (NONE = a new
     /// connection just for it).
-    pub(super) fn issue_load_request(&mut self, li: usize, conn: u32, start: SimTime) {
+    fn issue_load_request(&mut self, li: usize, conn: u32, start: SimTime) {
         let l = &self.spec.loads[li];
         let target = l.target;
         let (kind, node, pending) = (l.entry.kind, l.entry.node.unwrap_or(0), l.entry.pending);
@@ -198,7 +199,14 @@ impl World<'_> {
         self.dispatch(r, new_conn);
     }
 
-    pub(super) fn load_response(&mut self, li: usize, conn: u32, start: SimTime, counted: bool, status: u16) {
+    pub(super) fn load_response(
+        &mut self,
+        li: usize,
+        conn: u32,
+        start: SimTime,
+        counted: bool,
+        status: u16,
+    ) {
         let now = self.now();
         if counted {
             let b = self.window.batch(start);

@@ -229,7 +229,7 @@ impl World<'_> {
 
     /// Decrements a fork's pending count; true (and pc moved to the join) when all
     /// branches are done.
-    pub(super) fn branch_done(&mut self, parent: u32) -> bool {
+    fn branch_done(&mut self, parent: u32) -> bool {
         let ex = &mut self.execs.items[parent as usize];
         ex.pending -= 1;
         if ex.pending > 0 {
@@ -251,7 +251,7 @@ impl World<'_> {
         true
     }
 
-    pub(super) fn release_if_held(&mut self, e: u32) {
+    fn release_if_held(&mut self, e: u32) {
         let ex = &mut self.execs.items[e as usize];
         if ex.holds_worker {
             ex.holds_worker = false;
@@ -261,7 +261,7 @@ impl World<'_> {
     }
 
     /// A worker becomes free: the next waiter (FIFO) takes it.
-    pub(super) fn release_worker(&mut self, pod: u32) {
+    fn release_worker(&mut self, pod: u32) {
         let now = self.now();
         let p = &mut self.pods[pod as usize];
         p.touch(now);
