@@ -1,0 +1,267 @@
+//! Load generators: where every journey starts and ends.
+//!
+//! A load is a client outside (or at the edge of) the cluster. Open-loop loads
+//! send on a clock (Poisson or constant arrivals), over a new connection each or
+//! over a fixed set of keep-alive connections with a FIFO of intended sends;
+//! closed-loop loads keep `connections` requests in flight, each connection
+//! sending again after think time / its qps pacing. Issuing a request asks
+//! [`connection`](super::connection) for a pod (kube-proxy, node port or cloud
+//! load balancer), and the response comes back to [`World::load_response`],
+//! which records client-side latency from the *intended* send time (so waiting
+//! for a free connection counts: no coordinated omission).
+
+use super::{Event, Origin, Request, World};
+use crate::cluster::node::NO_NODE;
+use crate::engine::rng::{Purpose, RngFactory};
+use crate::engine::{SimDuration, SimTime};
+use crate::scenario::spec::{Arrival, EntryKind, LoadPattern};
+use crate::workload::load::{LoadState, NONE};
+use rand_distr::{Distribution, Exp1};
+
+impl World<'_> {
+    /// Creates each load's state and schedules its first send (open loop: the
+    /// first arrival; closed loop: every connection at the load's start).
+    pub(super) fn start_loads(&mut self, f: &RngFactory) {
+        let spec = self.spec;
+        for (li, l) in spec.loads.iter().enumerate() {
+            let key = format!("{}/{}", l.namespace, l.name);
+            let (conns, think) = match &l.pattern {
+                LoadPattern::Open { connections, .. } => (connections.unwrap_or(0) as usize, None),
+                LoadPattern::Closed {
+                    connections, think, ..
+                } => (*connections as usize, think.as_ref().map(|t| t.sampler())),
+            };
+            let hs = self.intern_headers(l.headers.clone());
+            self.loads.push(LoadState::new(
+                f.of(Purpose::Arrivals, &key),
+                f.of(Purpose::Think, &key),
+                think,
+                conns,
+                hs,
+            ));
+            let start = SimTime(l.start.as_nanos());
+            match &l.pattern {
+                LoadPattern::Open { arrival, rate, .. } => {
+                    let first = match arrival {
+                        Arrival::Poisson => start + self.exp_gap(li, *rate),
+                        Arrival::Constant => start,
+                    };
+                    if self.load_active(li, first) {
+                        self.q
+                            .schedule(first, Event::LoadArrival { load: li as u32 });
+                    }
+                }
+                LoadPattern::Closed { connections, .. } => {
+                    for c in 0..*connections {
+                        if self.load_active(li, start) {
+                            self.q.schedule(
+                                start,
+                                Event::ConnSend {
+                                    load: li as u32,
+                                    conn: c,
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn exp_gap(&mut self, li: usize, rate: f64) -> SimDuration {
+        let x: f64 = Exp1.sample(&mut self.loads[li].arrivals);
+        SimDuration::from_secs_f64(x / rate)
+    }
+
+    fn load_active(&self, li: usize, t: SimTime) -> bool {
+        let l = &self.spec.loads[li];
+        t < self.end && l.stop.is_none_or(|s| t < SimTime(s.as_nanos()))
+    }
+
+    pub(super) fn on_load_arrival(&mut self, load: u32) {
+        let li = load as usize;
+        let now = self.now();
+        let l = &self.spec.loads[li];
+        let LoadPattern::Open {
+            arrival,
+            rate,
+            connections,
+        } = l.pattern
+        else {
+            return;
+        };
+        let next = match arrival {
+            Arrival::Poisson => now + self.exp_gap(li, rate),
+            Arrival::Constant => now + SimDuration::from_secs_f64(1.0 / rate),
+        };
+        if self.load_active(li, next) {
+            self.q.schedule(next, Event::LoadArrival { load });
+        }
+        if self.window.contains(now) {
+            self.rec_load[li].requests += 1;
+        }
+        if connections.is_none() {
+            self.issue_load_request(li, NONE, now);
+        } else if let Some(c) = self.loads[li].idle_conn() {
+            self.issue_load_request(li, c, now);
+        } else {
+            self.loads[li].waiting.push_back(now);
+        }
+    }
+
+    /// Closed loop: connection `conn` sends now.
+    pub(super) fn send_on_conn(&mut self, load: u32, conn: u32, now: SimTime) {
+        let li = load as usize;
+        if self.window.contains(now) {
+            self.rec_load[li].requests += 1;
+        }
+        self.loads[li].conns[conn as usize].last_send = now;
+        self.issue_load_request(li, conn, now);
+    }
+
+    /// Sends a load request with intended start `start` on `conn` (NONE = a new
+    /// connection just for it).
+    fn issue_load_request(&mut self, li: usize, conn: u32, start: SimTime) {
+        let l = &self.spec.loads[li];
+        let target = l.target;
+        let (kind, node, pending) = (l.entry.kind, l.entry.node.unwrap_or(0), l.entry.pending);
+        let from = if kind == EntryKind::ClusterIP {
+            node
+        } else {
+            NO_NODE
+        };
+        let (pod, via, new_conn) = if conn == NONE {
+            let (p, v) = self.open_conn(target, li, kind, node, pending);
+            (p, v, true)
+        } else {
+            let c = &mut self.loads[li].conns[conn as usize];
+            c.busy = true;
+            if c.pod == NONE {
+                let (p, v) = self.open_conn(target, li, kind, node, pending);
+                let c = &mut self.loads[li].conns[conn as usize];
+                c.pod = p;
+                c.via = v;
+                (p, v, true)
+            } else {
+                (c.pod, c.via, false)
+            }
+        };
+        let headers = self.loads[li].header_set;
+        let counted = self.window.contains(start);
+        let traced = counted && self.trace.as_mut().is_some_and(|t| t.select(li));
+        let r = self.requests.insert(Request {
+            origin: Origin::Load {
+                load: li as u32,
+                conn,
+            },
+            target,
+            pod,
+            start,
+            arrive: start,
+            counted_client: counted,
+            counted_server: false,
+            depth: 0,
+            headers,
+            live: true,
+            at_server: false,
+            from,
+            via,
+            client: li as u32,
+            pool: NONE,
+            pconn: NONE,
+            traced,
+        });
+        if traced {
+            let l = &self.spec.loads[li];
+            let svc = &self.spec.services[target.service];
+            let mut msg = format!(
+                "load {} issues {} {} to {}.{}:{} (entry {:?}; intended send {})",
+                l.name,
+                l.method,
+                l.path,
+                svc.name,
+                svc.namespace,
+                svc.ports[target.port].port,
+                l.entry.kind,
+                SimDuration(start.0)
+            );
+            if start < self.now() {
+                msg.push_str(&format!(
+                    ", waited {} for a free connection",
+                    self.now().saturating_since(start)
+                ));
+            }
+            self.trace_log(r, msg);
+            let conn_msg = self.describe_conn(pod, via, new_conn, target);
+            self.trace_log(r, conn_msg);
+        }
+        self.dispatch(r, new_conn);
+    }
+
+    pub(super) fn load_response(
+        &mut self,
+        li: usize,
+        conn: u32,
+        start: SimTime,
+        counted: bool,
+        status: u16,
+    ) {
+        let now = self.now();
+        if counted {
+            let b = self.window.batch(start);
+            self.rec_load[li].record(b, now.saturating_since(start).as_nanos(), status);
+        }
+        if conn == NONE {
+            return;
+        }
+        let refused = status == 0;
+        match &self.spec.loads[li].pattern {
+            LoadPattern::Open { .. } => {
+                let c = &mut self.loads[li].conns[conn as usize];
+                c.busy = false;
+                if refused {
+                    c.pod = NONE; // reconnect next time
+                }
+                if let Some(intended) = self.loads[li].waiting.pop_front() {
+                    self.issue_load_request(li, conn, intended);
+                }
+            }
+            LoadPattern::Closed {
+                connections, qps, ..
+            } => {
+                let (n, qps) = (*connections, *qps);
+                let st = &mut self.loads[li];
+                let c = &mut st.conns[conn as usize];
+                c.busy = false;
+                if refused {
+                    c.pod = NONE;
+                }
+                let last = c.last_send;
+                let mut next = now;
+                if let Some(t) = &st.think {
+                    next += t.sample(&mut st.think_rng);
+                }
+                if let Some(q) = qps {
+                    next = next.max(last + SimDuration::from_secs_f64(n as f64 / q));
+                }
+                if next == now && start == now {
+                    // The answer came back in zero simulated time (refused connection,
+                    // full queue with no network model) and nothing paces the client:
+                    // a real client still spends time in its own loop. Charge 1 ms so
+                    // the run cannot spin forever at one instant.
+                    next += SimDuration::from_millis(1);
+                }
+                if self.load_active(li, next) {
+                    self.q.schedule(
+                        next,
+                        Event::ConnSend {
+                            load: li as u32,
+                            conn,
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
