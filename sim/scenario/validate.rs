@@ -12,9 +12,11 @@ use super::diag::{Diagnostics, Origin};
 use super::raw::{Document, Loc, Value};
 use super::spec::*;
 use crate::engine::SimDuration;
+use crate::engine::dist::Dist;
 use crate::engine::rng::Chance;
-use crate::workload::dist::Dist;
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use crate::cluster::selector::selects;
 
 /// The API group of meshsim's own kinds.
 pub const MESHSIM_API: &str = "meshsim.dev/v1alpha1";
@@ -1452,11 +1454,6 @@ fn shortest_cycle(start: usize, members: &[usize], edges: &[Edge]) -> Vec<usize>
         }
     }
     vec![start]
-}
-
-/// Kubernetes Service selection: every selector label present with equal value.
-pub fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
-    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// Kubernetes DNS for Services, from a client in `from_ns`:
