@@ -1,5 +1,5 @@
 //! Kubernetes kinds meshsim simulates, one file each: decoded from an
-//! [`Object`](super::validate::Object) as the API server would accept them,
+//! [`Object`](super::object::Object) as the API server would accept them,
 //! ignoring fields meshsim does not model (as the API server's clients do).
 //! Wired in by `validate::decode_object`.
 

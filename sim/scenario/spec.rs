@@ -28,7 +28,7 @@ pub struct Scenario {
     pub not_simulated: Vec<String>,
     /// Warnings found while loading (already rendered with their location).
     pub warnings: Vec<String>,
-    /// Nodes, placement and ingress (`sim/scenario/cluster_spec.rs`).
+    /// Nodes, placement and ingress (`sim/scenario/network.rs`).
     pub network: Network,
 }
 

@@ -4,8 +4,8 @@
 //! clients do.
 
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::object::Object;
 use crate::scenario::spec::{Behaviour, ContainerPort, Deployment};
-use crate::scenario::validate::Object;
 use std::collections::BTreeMap;
 
 pub fn decode(o: &Object, cx: &mut Cx) -> Option<Deployment> {

@@ -10,10 +10,10 @@ use crate::cluster::node::ClusterNet;
 use crate::cluster::nodeport::ServiceNet;
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::diag::Origin;
+use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
 use crate::scenario::resolve::kube_dns;
 use crate::scenario::spec::*;
-use crate::scenario::validate::Object;
 use std::collections::BTreeMap;
 
 /// Namespace and name of the modelled ingress-nginx controller.

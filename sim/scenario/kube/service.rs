@@ -6,9 +6,9 @@
 use crate::cluster::nodeport::{NODE_PORT_MAX, NODE_PORT_MIN, ServiceNet};
 use crate::engine::SimDuration;
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::object::Object;
 use crate::scenario::raw::{Loc, Value};
 use crate::scenario::spec::{Service, ServicePort, ServiceType, TargetPort};
-use crate::scenario::validate::Object;
 use std::collections::BTreeSet;
 
 /// A decoded `Service`.

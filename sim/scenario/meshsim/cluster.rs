@@ -10,7 +10,7 @@ use crate::cluster::node::{
 use crate::scenario::decode::Cx;
 use crate::scenario::diag::Origin;
 use crate::scenario::kube::service::traffic_policy;
-use crate::scenario::validate::Object;
+use crate::scenario::object::Object;
 
 /// Most nodes a scenario may declare (node indices are 16-bit).
 const MAX_NODES: i64 = 10_000;

@@ -11,10 +11,10 @@ use crate::engine::SimDuration;
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::diag::{Diagnostics, Origin};
 use crate::scenario::kube::ingress::ingress_load;
+use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
 use crate::scenario::resolve::service_port;
 use crate::scenario::spec::*;
-use crate::scenario::validate::Object;
 
 /// A place in the YAML: location and path.
 pub type At = (Loc, String);

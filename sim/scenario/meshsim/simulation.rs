@@ -5,9 +5,17 @@
 use crate::engine::SimDuration;
 use crate::scenario::decode::Cx;
 use crate::scenario::diag::{Diagnostics, Origin};
+use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
 use crate::scenario::spec::RunSettings;
-use crate::scenario::validate::{Object, Overrides};
+
+/// Run settings given on the command line; they win over the `Simulation` object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    pub duration: Option<SimDuration>,
+}
 
 /// The decoded `spec`, before overrides.
 #[derive(Default)]

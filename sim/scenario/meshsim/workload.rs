@@ -8,9 +8,9 @@ use crate::engine::rng::Chance;
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::diag::{Diagnostics, Origin};
 use crate::scenario::kube::deployment::default_behaviour;
+use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
 use crate::scenario::spec::{Behaviour, Deployment, ErrorInjection};
-use crate::scenario::validate::Object;
 use std::collections::BTreeMap;
 
 /// A decoded `Workload`, not yet matched to its Deployments.
