@@ -10,6 +10,7 @@ pub mod network;
 pub mod node;
 pub mod nodeport;
 pub mod pod;
+pub mod selector;
 pub mod service;
 pub mod session_affinity;
 pub mod topology;

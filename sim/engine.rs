@@ -1,7 +1,8 @@
-//! The simulation kernel: virtual time, the pending-event set, random streams and
-//! typed ids. Nothing here knows about HTTP, pods or Envoy, so the kernel can be
-//! benchmarked (and reasoned about) on its own.
+//! The simulation kernel: virtual time, the pending-event set, random streams,
+//! duration distributions and typed ids. Nothing here knows about HTTP, pods
+//! or Envoy, so the kernel can be benchmarked (and reasoned about) on its own.
 
+pub mod dist;
 pub mod ids;
 pub mod queue;
 pub mod rng;

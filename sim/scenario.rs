@@ -8,11 +8,17 @@
 //! same tree always loads the same way; hidden entries and folders named `target`
 //! or `reports` are skipped inside a walk (a path given explicitly is always read).
 
-pub mod cluster_spec;
+pub mod call_graph;
 pub mod decode;
 pub mod diag;
+pub mod kube;
 pub mod limits;
+pub mod meshsim;
+pub mod network;
+pub mod object;
 pub mod raw;
+pub mod resolve;
+pub mod selectors;
 pub mod spec;
 pub mod validate;
 

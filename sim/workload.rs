@@ -1,6 +1,7 @@
-//! What workloads do: service-time distributions, request-handling scripts and
-//! the clients (load generators) that drive the mesh.
+//! What workloads do: request-handling scripts and the clients (load generators) that drive the mesh.
 
-pub mod dist;
+/// Distributions live in the kernel ([`crate::engine::dist`]): they know no
+/// HTTP, and the cluster's hop latencies draw from them too.
+pub use crate::engine::dist;
 pub mod load;
 pub mod script;

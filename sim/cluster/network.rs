@@ -8,8 +8,8 @@
 
 use super::node::{ClusterNet, Hop, NO_NODE, NodeIx};
 use crate::engine::SimDuration;
+use crate::engine::dist::Sampler;
 use crate::engine::rng::SimRng;
-use crate::workload::dist::Sampler;
 
 /// Latency samplers of one cluster.
 #[derive(Clone, Debug)]

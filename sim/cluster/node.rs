@@ -7,7 +7,7 @@
 //! every hop takes no time, which is exactly the behaviour before nodes existed.
 
 use crate::engine::SimDuration;
-use crate::workload::dist::Dist;
+use crate::engine::dist::Dist;
 use std::collections::BTreeMap;
 
 /// Index into [`ClusterNet::nodes`].

@@ -3,9 +3,13 @@
 //! Mirrors the EndpointSlice controller: a pod is an endpoint of a port when the
 //! Service selector matches its labels and its containers expose the target port
 //! (by number, or by name for named `targetPort`s).
+//!
+//! The controller reads Services and pod templates through the two small views
+//! below, which the scenario's spec types implement: the cluster model owns the
+//! rule without depending on the loader (`cluster` never imports `scenario`).
 
-use crate::scenario::spec::{Deployment, Service, TargetPort};
-use crate::scenario::validate::selects;
+use super::selector::selects;
+use std::collections::BTreeMap;
 
 /// Endpoints of one Service port, as indices into the world's pod list.
 #[derive(Clone, Debug, Default)]
@@ -13,25 +17,38 @@ pub struct PortEndpoints {
     pub pods: Vec<u32>,
 }
 
+/// What the EndpointSlice controller reads from a Service.
+pub trait ServiceView {
+    fn namespace(&self) -> &str;
+    fn selector(&self) -> &BTreeMap<String, String>;
+    /// The port's `targetPort` when it is a name (None when it is a number).
+    fn target_port_name(&self, port_ix: usize) -> Option<&str>;
+}
+
+/// What the EndpointSlice controller reads from a pod template.
+pub trait PodTemplateView {
+    fn namespace(&self) -> &str;
+    fn labels(&self) -> &BTreeMap<String, String>;
+    /// A container declares a port with this name.
+    fn has_port_named(&self, name: &str) -> bool;
+}
+
 /// Which deployments back `svc`'s port `port_ix`.
-pub fn backing_deployments(
-    svc: &Service,
+pub fn backing_deployments<S: ServiceView, D: PodTemplateView>(
+    svc: &S,
     port_ix: usize,
-    deployments: &[Deployment],
+    deployments: &[D],
 ) -> Vec<usize> {
-    let port = &svc.ports[port_ix];
+    let target_name = svc.target_port_name(port_ix);
     deployments
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.namespace == svc.namespace && selects(&svc.selector, &d.labels))
-        .filter(|(_, d)| match &port.target_port {
+        .filter(|(_, d)| d.namespace() == svc.namespace() && selects(svc.selector(), d.labels()))
+        .filter(|(_, d)| match target_name {
             // A numeric targetPort reaches the pod whether or not the container
             // declares it (containerPort is informational in Kubernetes).
-            TargetPort::Number(_) => true,
-            TargetPort::Name(n) => d
-                .ports
-                .iter()
-                .any(|c| c.name.as_deref() == Some(n.as_str())),
+            None => true,
+            Some(n) => d.has_port_named(n),
         })
         .map(|(i, _)| i)
         .collect()

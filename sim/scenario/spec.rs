@@ -3,9 +3,10 @@
 //! Nothing downstream re-checks an invariant or sees an `Option` that validation
 //! could have resolved: if a `Scenario` exists, it can be simulated.
 
+use crate::cluster::service::{PodTemplateView, ServiceView};
 use crate::engine::SimDuration;
+use crate::engine::dist::Dist;
 use crate::engine::rng::Chance;
-use crate::workload::dist::Dist;
 use std::collections::BTreeMap;
 
 /// Index into `Scenario::deployments`.
@@ -27,7 +28,7 @@ pub struct Scenario {
     pub not_simulated: Vec<String>,
     /// Warnings found while loading (already rendered with their location).
     pub warnings: Vec<String>,
-    /// Nodes, placement and ingress (`sim/scenario/cluster_spec.rs`).
+    /// Nodes, placement and ingress (`sim/scenario/network.rs`).
     pub network: Network,
 }
 
@@ -120,6 +121,18 @@ pub struct Deployment {
 impl Deployment {
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+impl PodTemplateView for Deployment {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+    fn has_port_named(&self, name: &str) -> bool {
+        self.ports.iter().any(|c| c.name.as_deref() == Some(name))
     }
 }
 
@@ -221,6 +234,21 @@ impl Service {
     /// `name.namespace`, the key of `summary.json`'s `services` map.
     pub fn key(&self) -> String {
         format!("{}.{}", self.name, self.namespace)
+    }
+}
+
+impl ServiceView for Service {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    fn selector(&self) -> &BTreeMap<String, String> {
+        &self.selector
+    }
+    fn target_port_name(&self, port_ix: usize) -> Option<&str> {
+        match &self.ports[port_ix].target_port {
+            TargetPort::Number(_) => None,
+            TargetPort::Name(n) => Some(n),
+        }
     }
 }
 

@@ -8,8 +8,8 @@
 //! one answered, as `fortio load -c N -qps Q` does.
 
 use crate::engine::SimTime;
+use crate::engine::dist::Sampler;
 use crate::engine::rng::SimRng;
-use crate::workload::dist::Sampler;
 use std::collections::VecDeque;
 
 /// Sentinel for "no pod" / "not connected".

@@ -6,8 +6,8 @@
 //! at a known pc. `exit[pc]` is the pc that ends the branch containing `pc`
 //! (where a failed call jumps).
 
+use crate::engine::dist::Sampler;
 use crate::scenario::spec::{Call, Step};
-use crate::workload::dist::Sampler;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -109,7 +109,7 @@ impl Program {
 mod tests {
     use super::*;
     use crate::engine::SimDuration;
-    use crate::workload::dist::Dist;
+    use crate::engine::dist::Dist;
 
     #[test]
     fn parallel_compiles_to_fork_and_join() {

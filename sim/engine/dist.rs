@@ -1,4 +1,5 @@
-//! Service-time and think-time distributions.
+//! Duration distributions: service and think times, network hop and handshake
+//! latencies. Generic (no HTTP), hence in the kernel.
 //!
 //! Parameterised the way people measure services (a mean, a coefficient of
 //! variation, a table of percentiles) rather than by textbook parameters, and

@@ -1,0 +1,123 @@
+//! `Simulation` (meshsim.dev/v1alpha1): how long to run, warm-up, seed and
+//! replications. One per scenario; the command line's `--duration`, `--seed`
+//! and `--replications` win over it.
+
+use crate::engine::SimDuration;
+use crate::scenario::decode::Cx;
+use crate::scenario::diag::{Diagnostics, Origin};
+use crate::scenario::object::Object;
+use crate::scenario::raw::Loc;
+use crate::scenario::spec::RunSettings;
+
+/// Run settings given on the command line; they win over the `Simulation` object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    pub duration: Option<SimDuration>,
+}
+
+/// The decoded `spec`, before overrides.
+#[derive(Default)]
+pub struct SimSpec {
+    pub duration: Option<SimDuration>,
+    pub warmup: Option<SimDuration>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    /// Where a missing duration is reported: `spec:` (or the object).
+    pub loc: Loc,
+    /// `spec.duration` was written (even if invalid, already reported).
+    pub duration_given: bool,
+    /// Where `spec.warmup` is.
+    pub warmup_loc: Loc,
+    /// Where `spec.replications` is (else `spec:`).
+    pub replications_loc: Loc,
+}
+
+/// Decodes a `Simulation`; `previous` is where an earlier one was (an error).
+pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimSpec> {
+    let spec = cx.req(&o.node, "spec");
+    if let Some(prev) = previous {
+        cx.error_at(
+            o.node.loc(),
+            "",
+            format!(
+                "a scenario has one Simulation; another is in {} document {}",
+                prev.file, prev.document
+            ),
+        );
+        return None;
+    }
+    let mut s = SimSpec {
+        loc: spec.as_ref().map(|v| v.loc()).unwrap_or(o.node.loc()),
+        ..Default::default()
+    };
+    cx.known_fields(&o.node, &["apiVersion", "kind", "metadata", "spec"]);
+    if let Some(spec) = spec {
+        cx.known_fields(&spec, &["duration", "warmup", "seed", "replications"]);
+        s.duration_given = spec.has("duration");
+        s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
+        s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
+        s.warmup_loc = spec.get("warmup").map(|v| v.loc()).unwrap_or(s.loc);
+        s.replications_loc = spec.get("replications").map(|v| v.loc()).unwrap_or(s.loc);
+        s.seed = spec
+            .get("seed")
+            .and_then(|v| cx.int_in(&v, 0, i64::MAX))
+            .map(|x| x as u64);
+        s.replications = spec
+            .get("replications")
+            .and_then(|v| cx.int_in(&v, 1, 100_000))
+            .map(|x| x as u32);
+    }
+    Some(s)
+}
+
+/// The run settings: the `Simulation` object's, with command-line overrides
+/// winning. None when they are invalid or missing (reported).
+pub fn run_settings(
+    sim: &SimSpec,
+    sim_origin: Option<&Origin>,
+    ov: &Overrides,
+    diags: &mut Diagnostics,
+) -> Option<RunSettings> {
+    let duration = ov.duration.or(sim.duration);
+    match duration {
+        Some(duration) => {
+            let warmup = sim.warmup.unwrap_or(SimDuration::ZERO);
+            if warmup >= duration
+                && let Some(o) = sim_origin
+            {
+                let from = if ov.duration.is_some() {
+                    " (--duration)"
+                } else {
+                    ""
+                };
+                Cx::new(o.clone(), diags).error_at(
+                    sim.warmup_loc,
+                    "spec.warmup",
+                    format!("{warmup}, must be shorter than duration {duration}{from}"),
+                );
+            }
+            Some(RunSettings {
+                duration,
+                warmup,
+                seed: ov.seed.or(sim.seed).unwrap_or(1),
+                replications: ov.replications.or(sim.replications).unwrap_or(1),
+            })
+        }
+        None if sim.duration_given => None, // invalid, already reported
+        None => {
+            let origin = sim_origin.cloned().unwrap_or(Origin {
+                file: "(scenario)".into(),
+                document: 0,
+                object: None,
+            });
+            Cx::new(origin, diags).error_at(
+                sim.loc,
+                "spec.duration",
+                "missing required field: give a Simulation object with spec.duration, or --duration",
+            );
+            None
+        }
+    }
+}
