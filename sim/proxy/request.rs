@@ -193,7 +193,11 @@ impl Request {
 
     /// Remove every value of a header.
     pub fn remove_header(&mut self, name: &str) {
-        if self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        if self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             Arc::make_mut(&mut self.headers).retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         }
     }
