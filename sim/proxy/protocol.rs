@@ -274,7 +274,11 @@ mod tests {
             (53, "http", Some("custom"), Tcp),
         ];
         for &(port, name, app, want) in cases {
-            assert_eq!(convert_protocol(port, name, t, app), want, "{port} {name:?} {app:?}");
+            assert_eq!(
+                convert_protocol(port, name, t, app),
+                want,
+                "{port} {name:?} {app:?}"
+            );
         }
         assert_eq!(convert_protocol(80, "http", Transport::Udp, None), Udp);
         assert_eq!(convert_protocol(80, "http", Transport::Sctp, None), Http);
@@ -315,7 +319,11 @@ mod tests {
             (Http, Sidecar, H::Upgrade, H::Upgrade, true, U::Downstream),
         ];
         for &(p, k, mesh, dr, client, want) in cases {
-            assert_eq!(upstream_http_version(p, k, mesh, dr, client), want, "{p} {k:?} {mesh:?} {dr:?} {client}");
+            assert_eq!(
+                upstream_http_version(p, k, mesh, dr, client),
+                want,
+                "{p} {k:?} {mesh:?} {dr:?} {client}"
+            );
         }
     }
 }
