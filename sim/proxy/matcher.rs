@@ -154,7 +154,11 @@ fn eq_bytes(a: &[u8], b: &[u8], ignore_case: bool) -> bool {
 #[inline]
 pub fn starts_with(value: &str, prefix: &str, ignore_case: bool) -> bool {
     value.len() >= prefix.len()
-        && eq_bytes(&value.as_bytes()[..prefix.len()], prefix.as_bytes(), ignore_case)
+        && eq_bytes(
+            &value.as_bytes()[..prefix.len()],
+            prefix.as_bytes(),
+            ignore_case,
+        )
 }
 
 #[cfg(test)]
