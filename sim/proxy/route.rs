@@ -302,9 +302,13 @@ impl HeaderOps {
 /// Config error found when building a route table (Envoy would NACK it).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RouteConfigError {
-    #[error("route configuration {config}: domain {domain:?} appears in more than one virtual host")]
+    #[error(
+        "route configuration {config}: domain {domain:?} appears in more than one virtual host"
+    )]
     DuplicateDomain { config: String, domain: String },
-    #[error("route configuration {config}: domain {domain:?} has a wildcard that is not leading or trailing")]
+    #[error(
+        "route configuration {config}: domain {domain:?} has a wildcard that is not leading or trailing"
+    )]
     BadWildcard { config: String, domain: String },
 }
 
@@ -454,9 +458,7 @@ impl HeaderMatcher {
     pub fn matches(&self, request: &Request) -> bool {
         let value = request.header_joined(&self.name);
         match &self.spec {
-            HeaderMatchSpec::Present(present) => {
-                (value.is_some() == *present) != self.invert_match
-            }
+            HeaderMatchSpec::Present(present) => (value.is_some() == *present) != self.invert_match,
             HeaderMatchSpec::Value(m) => match value {
                 Some(v) => m.matches(&v) != self.invert_match,
                 None if self.treat_missing_header_as_empty => m.matches("") != self.invert_match,
@@ -642,7 +644,10 @@ pub fn apply_rewrite(route: &Route, request: &mut Request) -> bool {
         Some(format!("{prefix}{}{rest}", &path[matched..]))
     } else {
         rewrite.regex.as_ref().map(|rr| {
-            let p = rr.pattern.regex().replace_all(path, rr.replacement.as_str());
+            let p = rr
+                .pattern
+                .regex()
+                .replace_all(path, rr.replacement.as_str());
             format!("{p}{rest}")
         })
     };

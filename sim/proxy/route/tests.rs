@@ -91,11 +91,18 @@ fn port_ignored_when_configured_and_no_default_means_none() {
         ("[::1]", Some("r")),
         ("ratings:9080", None),
     ] {
-        assert_eq!(select_virtual_host(&cfg, host).map(|v| v.name.as_str()), want, "{host}");
+        assert_eq!(
+            select_virtual_host(&cfg, host).map(|v| v.name.as_str()),
+            want,
+            "{host}"
+        );
     }
     assert_eq!(port_start("[::1]"), None);
     assert_eq!(port_start("a:1"), Some(1));
-    assert_eq!(decide(&cfg, &Request::get("nope", "/"), &mut rng()), RouteDecision::NoVirtualHost);
+    assert_eq!(
+        decide(&cfg, &Request::get("nope", "/"), &mut rng()),
+        RouteDecision::NoVirtualHost
+    );
 }
 
 #[test]
@@ -148,7 +155,9 @@ fn header_matchers_present_invert_missing() {
     let with = Request::get("h", "/").with_header("end-user", "jason");
     let other = Request::get("h", "/").with_header("end-user", "mike");
     let none = Request::get("h", "/");
-    let multi = Request::get("h", "/").with_header("x", "a").with_header("x", "b");
+    let multi = Request::get("h", "/")
+        .with_header("x", "a")
+        .with_header("x", "b");
     #[rustfmt::skip]
     let cases: Vec<(HeaderMatcher, &Request, bool)> = vec![
         (header("end-user", jason.clone()), &with, true),
@@ -203,30 +212,57 @@ fn query_parameter_matchers() {
 fn first_match_wins_and_no_route_is_nr() {
     let mut v = vh("reviews", &["reviews"]);
     let mut jason = RouteMatch::any();
-    jason
-        .headers
-        .push(header("end-user", HeaderMatchSpec::Value(StringMatcher::exact("jason"))));
+    jason.headers.push(header(
+        "end-user",
+        HeaderMatchSpec::Value(StringMatcher::exact("jason")),
+    ));
     v.routes = vec![
         route("jason", jason, fwd("v2")),
-        route("login", RouteMatch::path(PathMatch::Exact("/login".into())), fwd("login")),
-        route("rest", RouteMatch::path(PathMatch::Prefix("/r".into())), fwd("v3")),
+        route(
+            "login",
+            RouteMatch::path(PathMatch::Exact("/login".into())),
+            fwd("login"),
+        ),
+        route(
+            "rest",
+            RouteMatch::path(PathMatch::Prefix("/r".into())),
+            fwd("v3"),
+        ),
     ];
     let cfg = RouteConfiguration::new("9080", vec![v], true).unwrap();
     let mut r = rng();
     let d = |req: Request, r: &mut SimRng| decide(&cfg, &req, r);
     assert_eq!(
-        d(Request::get("reviews", "/login").with_header("end-user", "jason"), &mut r),
-        RouteDecision::Forward { vhost: 0, route: 0, cluster: 0 }
+        d(
+            Request::get("reviews", "/login").with_header("end-user", "jason"),
+            &mut r
+        ),
+        RouteDecision::Forward {
+            vhost: 0,
+            route: 0,
+            cluster: 0
+        }
     );
     assert_eq!(
         d(Request::get("reviews:9080", "/login"), &mut r),
-        RouteDecision::Forward { vhost: 0, route: 1, cluster: 0 }
+        RouteDecision::Forward {
+            vhost: 0,
+            route: 1,
+            cluster: 0
+        }
     );
     assert_eq!(
         d(Request::get("reviews", "/reviews/1"), &mut r),
-        RouteDecision::Forward { vhost: 0, route: 2, cluster: 0 }
+        RouteDecision::Forward {
+            vhost: 0,
+            route: 2,
+            cluster: 0
+        }
     );
-    assert_eq!(d(Request::get("reviews", "/x"), &mut r), RouteDecision::NoRoute { vhost: 0 });
+    assert_eq!(
+        d(Request::get("reviews", "/x"), &mut r),
+        RouteDecision::NoRoute { vhost: 0 }
+    );
     let (i, rt) = match_route(&cfg.virtual_hosts[0], &Request::get("reviews", "/rx")).unwrap();
     assert_eq!((i, rt.name.as_str()), (2, "rest"));
 }
@@ -257,9 +293,18 @@ fn weighted_walk_is_cumulative_and_skips_zero() {
     assert_eq!(pick_weighted_at(&w, 99), 2);
     // Weights need not sum to 100 (Istio ≥ 1.15).
     let w = split(&[1, 2]);
-    assert_eq!((0..3).map(|r| pick_weighted_at(&w, r)).collect::<Vec<_>>(), vec![0, 1, 1]);
+    assert_eq!(
+        (0..3).map(|r| pick_weighted_at(&w, r)).collect::<Vec<_>>(),
+        vec![0, 1, 1]
+    );
     assert!(WeightedClusters::new(vec![]).is_none());
-    assert!(WeightedClusters::new(split(&[0, 0]).clusters().to_vec()).is_none());
+    let zero = |n: &str| WeightedCluster {
+        name: n.into(),
+        weight: 0,
+        request_headers: HeaderOps::default(),
+        host_rewrite: None,
+    };
+    assert!(WeightedClusters::new(vec![zero("a"), zero("b")]).is_none());
 }
 
 #[test]
@@ -310,13 +355,20 @@ fn redirect_and_direct_response() {
         route(
             "teapot",
             RouteMatch::any(),
-            RouteAction::DirectResponse { status: 418, body: None },
+            RouteAction::DirectResponse {
+                status: 418,
+                body: None,
+            },
         ),
     ];
     let cfg = RouteConfiguration::new("80", vec![v], true).unwrap();
     let mut r = rng();
     assert_eq!(
-        decide(&cfg, &Request::get("bookinfo.com:80", "/secure/x?a=1"), &mut r),
+        decide(
+            &cfg,
+            &Request::get("bookinfo.com:80", "/secure/x?a=1"),
+            &mut r
+        ),
         RouteDecision::Redirect {
             vhost: 0,
             route: 0,
@@ -335,7 +387,11 @@ fn redirect_and_direct_response() {
     );
     assert_eq!(
         decide(&cfg, &Request::get("a.com", "/"), &mut r),
-        RouteDecision::DirectResponse { vhost: 0, route: 2, status: 418 }
+        RouteDecision::DirectResponse {
+            vhost: 0,
+            route: 2,
+            status: 418
+        }
     );
 }
 
@@ -392,15 +448,30 @@ fn rewrites_prefix_regex_host() {
     // `$` in an RE2 substitution is literal.
     let rr = RegexRewrite::new("a", "$x").unwrap();
     let mut req = Request::get("h", "/a");
-    apply_rewrite(&rewriting(RouteMatch::any(), Rewrite { regex: Some(rr), ..Rewrite::default() }), &mut req);
+    apply_rewrite(
+        &rewriting(
+            RouteMatch::any(),
+            Rewrite {
+                regex: Some(rr),
+                ..Rewrite::default()
+            },
+        ),
+        &mut req,
+    );
     assert_eq!(&*req.path_and_query, "/$x");
 }
 
 #[test]
 fn header_ops_destination_then_route() {
     let ops = |set: &[(&str, &str)], add: &[(&str, &str)], remove: &[&str]| HeaderOps {
-        set: set.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
-        add: add.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        set: set
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        add: add
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
         remove: remove.iter().map(|s| s.to_string()).collect(),
     };
     let clusters = WeightedClusters::new(vec![WeightedCluster {
