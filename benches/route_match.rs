@@ -122,7 +122,7 @@ fn bench(c: &mut Criterion) {
         }
     }
     let cfg = config(1);
-    let route = &cfg.virtual_hosts[0].routes[2];
+    let route = &cfg.virtual_hosts()[0].routes[2];
     g.bench_function("prefix_rewrite", |b| {
         let req = Request::get("svc0", "/static/app.js?v=3");
         b.iter(|| {

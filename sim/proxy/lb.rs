@@ -14,10 +14,12 @@
 //! fewer than `healthy_panic_threshold` percent (default **50**) are healthy —
 //! then *all* hosts ("panic mode", traffic goes to unhealthy hosts too). A
 //! threshold of 0 disables panic: no healthy host ⇒ no host (503 UH). Istio
-//! sets the threshold to 0 when it sends unhealthy endpoints and writes
-//! `outlierDetection.minHealthPercent` into it when outlier detection is on
-//! (`pilot/pkg/networking/core/cluster_traffic_policy.go`; that wiring is
-//! istiod's job, (unconfirmed at 1.28.10)).
+//! leaves Envoy's 50 % alone unless the DR has `outlierDetection`; then it
+//! writes `minHealthPercent` (default 0, i.e. panic **off**) into
+//! `healthy_panic_threshold`, and 0 whenever the service sends unhealthy
+//! endpoints (`pilot/pkg/networking/core/cluster_traffic_policy.go`
+//! `applyOutlierDetection`). Choosing the threshold is istiod's job; the
+//! balancer takes it as [`LbConfig::panic_threshold_percent`].
 //!
 //! Files: [`edf`] (Envoy's EDF scheduler), [`round_robin`], [`least_request`],
 //! [`random`], [`ring_hash`], [`maglev`], [`hash_policy`] (request hash keys).
@@ -243,14 +245,30 @@ impl LoadBalancer {
     /// Picks a host. `hash` is the request's hash key (consistent-hash
     /// policies only); without one they use a random hash, as Envoy's
     /// `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost` does.
+    ///
+    /// `hosts` must be the slice the balancer was last built/refreshed with
+    /// (same length and order); only `active_requests` may differ.
     pub fn pick(&mut self, hosts: &[HostView], hash: Option<u64>, rng: &mut SimRng) -> Pick {
+        self.pick_attempt(hosts, hash, 0, rng)
+    }
+
+    /// As [`LoadBalancer::pick`] for retry host selection attempt `attempt`
+    /// (Envoy's `chooseHost(hash, attempt)`: consistent-hash balancers move to
+    /// another host for `attempt > 0`; the others simply pick again).
+    pub fn pick_attempt(
+        &mut self,
+        hosts: &[HostView],
+        hash: Option<u64>,
+        attempt: u32,
+        rng: &mut SimRng,
+    ) -> Pick {
         use rand::Rng;
         match self {
             LoadBalancer::RoundRobin(lb) => lb.pick(hosts),
             LoadBalancer::LeastRequest(lb) => lb.pick(hosts, rng),
             LoadBalancer::Random(lb) => lb.pick(rng),
-            LoadBalancer::RingHash(lb) => lb.pick(hash.unwrap_or_else(|| rng.next_u64()), 0),
-            LoadBalancer::Maglev(lb) => lb.pick(hash.unwrap_or_else(|| rng.next_u64()), 0),
+            LoadBalancer::RingHash(lb) => lb.pick(hash.unwrap_or_else(|| rng.next_u64()), attempt),
+            LoadBalancer::Maglev(lb) => lb.pick(hash.unwrap_or_else(|| rng.next_u64()), attempt),
         }
     }
 }

@@ -105,10 +105,14 @@ impl Request {
         &self.headers
     }
 
-    /// The first value of header `name` (lowercase). Pseudo-headers are
+    /// The first value of header `name` (ASCII case-insensitive, as header
+    /// names are; stored names are lowercase). Pseudo-headers are
     /// answered from the fields (`:method`, `:scheme`, `:authority`, `:path`;
     /// `host` is the authority, as in Envoy where Host *is* `:authority`).
     pub fn header(&self, name: &str) -> Option<&str> {
+        if name.eq_ignore_ascii_case("host") {
+            return Some(&self.authority);
+        }
         match name {
             ":method" => Some(&self.method),
             ":scheme" => Some(&self.scheme),
@@ -117,17 +121,20 @@ impl Request {
             _ => self
                 .headers
                 .iter()
-                .find(|(n, _)| &**n == name)
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| &**v),
         }
     }
 
     /// How many values header `name` has (pseudo-headers: 1).
     pub fn header_count(&self, name: &str) -> usize {
-        if name.starts_with(':') || name == "host" {
+        if name.starts_with(':') || name.eq_ignore_ascii_case("host") {
             return 1;
         }
-        self.headers.iter().filter(|(n, _)| &**n == name).count()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
     }
 
     /// All values of `name` joined with `,`, as Envoy's
@@ -139,7 +146,11 @@ impl Request {
             return self.header(name).map(Cow::Borrowed);
         }
         let mut out = String::new();
-        for (_, v) in self.headers.iter().filter(|(n, _)| &**n == name) {
+        for (_, v) in self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
             if !out.is_empty() {
                 out.push(',');
             }
@@ -231,6 +242,8 @@ mod tests {
             .with_header("x-multi", "a")
             .with_header("x-multi", "b");
         assert_eq!(r.header("end-user"), Some("jason"));
+        assert_eq!(r.header("End-User"), Some("jason"));
+        assert_eq!(r.header("HOST"), Some("bookinfo.app"));
         assert_eq!(r.header(":authority"), Some("bookinfo.app"));
         assert_eq!(r.header("host"), Some("bookinfo.app"));
         assert_eq!(r.header(":method"), Some("GET"));

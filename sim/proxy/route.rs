@@ -49,10 +49,13 @@ use std::sync::Arc;
 
 /// Envoy `RouteConfiguration` (one per listener port / gateway server).
 #[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Built with [`RouteConfiguration::new`], which indexes the domains; the
+/// fields are read-only so the index cannot go stale.
 pub struct RouteConfiguration {
-    pub name: String,
-    pub virtual_hosts: Vec<VirtualHost>,
-    pub ignore_port_in_host_matching: bool,
+    name: String,
+    virtual_hosts: Vec<VirtualHost>,
+    ignore_port_in_host_matching: bool,
     index: DomainIndex,
 }
 
@@ -336,6 +339,16 @@ fn group_by_len(mut v: Vec<(String, usize)>) -> Vec<(usize, Vec<(String, usize)>
 }
 
 impl RouteConfiguration {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn virtual_hosts(&self) -> &[VirtualHost] {
+        &self.virtual_hosts
+    }
+    pub fn ignore_port_in_host_matching(&self) -> bool {
+        self.ignore_port_in_host_matching
+    }
+
     /// Builds the table and its domain index; duplicate domains are an error.
     pub fn new(
         name: &str,

@@ -54,7 +54,7 @@ impl HashPolicy {
                 let mut values: Vec<&str> = request
                     .headers()
                     .iter()
-                    .filter(|(k, _)| **k == **name)
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
                     .map(|(_, v)| &**v)
                     .collect();
                 values.sort_unstable();

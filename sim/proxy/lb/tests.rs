@@ -344,3 +344,25 @@ fn consistent_hash_without_key_is_random_and_with_key_is_sticky() {
         assert_eq!(spread.len(), 6);
     }
 }
+
+#[test]
+fn retry_attempts_move_consistent_hash_picks() {
+    let hs = hosts(&ADDRS);
+    let mut r = rng("attempt");
+    // Maglev: attempt a XORs the hash with 2^64 − a.
+    let mg = Maglev::new(&hs, 50, 7);
+    let h = 5u64;
+    let want = mg.table()[((h ^ u64::MAX) % 7) as usize] as usize;
+    assert_eq!(mg.pick(h, 1), Pick::Host(want));
+    // Ring hash: attempt a moves a entries along the ring (hash 0 → entry 0).
+    let ring = RingHash::new(&hs, 50, 12, 1 << 23);
+    assert_eq!(ring.pick(0, 1), Pick::Host(ring.ring()[1].1 as usize));
+    let cfg = LbConfig {
+        policy: LbPolicy::MAGLEV,
+        panic_threshold_percent: 50,
+    };
+    let mut lb = LoadBalancer::new(&cfg, &hs, &mut r);
+    let m = LoadBalancer::new(&cfg, &hs, &mut r);
+    let LoadBalancer::Maglev(m) = m else { panic!() };
+    assert_eq!(lb.pick_attempt(&hs, Some(h), 1, &mut r), m.pick(h, 1));
+}
