@@ -91,6 +91,7 @@ fn config(n: usize) -> RouteConfiguration {
                     format!("10.96.{}.{}", i / 250, i % 250),
                 ],
                 routes: routes(),
+                require_tls: false,
             }
         })
         .collect();

@@ -65,6 +65,12 @@ pub struct VirtualHost {
     pub name: String,
     pub domains: Vec<String>,
     pub routes: Vec<Route>,
+    /// Envoy `require_tls: ALL`: any request not arriving over TLS gets a 301
+    /// to `https://<host><path>` before route matching (what Istio sets for a
+    /// Gateway server with `tls.httpsRedirect`, `pilot/pkg/networking/core/gateway.go`
+    /// `buildGatewayHTTPRouteConfig`; Envoy `VirtualHostImpl::getRouteFromEntries`,
+    /// `Http::Utility::createSslRedirectPath`).
+    pub require_tls: bool,
 }
 
 /// Envoy `Route`.
@@ -544,6 +550,8 @@ pub enum RouteDecision {
         route: usize,
         cluster: usize,
     },
+    /// `require_tls` on a plain-text request: 301 to `location`.
+    TlsRedirect { vhost: usize, location: String },
     /// No virtual host for the authority: 404, flag NR.
     NoVirtualHost,
     /// Virtual host found, no route matched: 404, flag NR.
@@ -563,14 +571,22 @@ pub enum RouteDecision {
     },
 }
 
-/// The whole routing decision: virtual host, first matching route, action
+/// The whole routing decision: virtual host (and its TLS requirement), first
+/// matching route, action
 /// (weighted pick for forwarding routes: one draw only when there are two or
 /// more clusters).
 pub fn decide(config: &RouteConfiguration, request: &Request, rng: &mut SimRng) -> RouteDecision {
     let Some(vi) = select_virtual_host_index(config, &request.authority) else {
         return RouteDecision::NoVirtualHost;
     };
-    let Some((ri, route)) = match_route(&config.virtual_hosts[vi], request) else {
+    let vhost = &config.virtual_hosts[vi];
+    if vhost.require_tls && !request.scheme.eq_ignore_ascii_case("https") {
+        return RouteDecision::TlsRedirect {
+            vhost: vi,
+            location: format!("https://{}{}", request.authority, request.path_and_query),
+        };
+    }
+    let Some((ri, route)) = match_route(vhost, request) else {
         return RouteDecision::NoRoute { vhost: vi };
     };
     match &route.action {

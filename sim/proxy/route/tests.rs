@@ -26,6 +26,7 @@ fn vh(name: &str, domains: &[&str]) -> VirtualHost {
         name: name.to_string(),
         domains: domains.iter().map(|d| d.to_string()).collect(),
         routes: vec![route("all", RouteMatch::any(), fwd(name))],
+        require_tls: false,
     }
 }
 
@@ -499,4 +500,29 @@ fn header_ops_destination_then_route() {
     assert_eq!(req.header("x-drop"), None);
     assert_eq!(req.header_joined("x-list").as_deref(), Some("a,b"));
     assert_eq!(&*req.authority, "dest-host");
+}
+
+#[test]
+fn require_tls_redirects_plain_text_before_route_matching() {
+    let mut v = vh("bookinfo", &["bookinfo.com"]);
+    v.require_tls = true;
+    v.routes.clear(); // Istio emits no routes for an httpsRedirect-only server
+    let cfg = RouteConfiguration::new("80", vec![v], true).unwrap();
+    let mut r = rng();
+    assert_eq!(
+        decide(
+            &cfg,
+            &Request::get("bookinfo.com:80", "/productpage?u=1"),
+            &mut r
+        ),
+        RouteDecision::TlsRedirect {
+            vhost: 0,
+            location: "https://bookinfo.com:80/productpage?u=1".into()
+        }
+    );
+    let tls = Request::new("GET", "https", "bookinfo.com", "/productpage");
+    assert_eq!(
+        decide(&cfg, &tls, &mut r),
+        RouteDecision::NoRoute { vhost: 0 }
+    );
 }
