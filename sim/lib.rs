@@ -60,6 +60,7 @@ pub mod cli;
 pub mod cluster;
 pub mod engine;
 pub mod metrics;
+pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod scenario;

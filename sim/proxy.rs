@@ -1,0 +1,22 @@
+//! The Envoy proxy (sidecar or gateway) as inert, Envoy-shaped config plus
+//! pure decisions with named outcomes. istiod's translation (Istio spec →
+//! these types) and the world's handlers (which apply the decisions) live
+//! elsewhere; nothing here knows about scenarios, the world or workloads.
+//! Randomness and time are parameters (`engine::rng::SimRng`).
+//!
+//! * [`request`]: the attributes a proxy routes on.
+//! * [`protocol`]: Istio's protocol selection for a Service port and the
+//!   upstream HTTP version.
+//! * [`matcher`]: Envoy string matchers (exact/prefix/suffix/contains/regex).
+//! * [`route`]: `RouteConfiguration` → virtual host → first route → weighted
+//!   cluster, redirects, direct responses, rewrites, header operations.
+//! * [`lb`]: load balancers (round robin, least request, random, ring hash,
+//!   Maglev) and request hash keys.
+//! * [`flags`]: Envoy response flags (`NR`, `UH`, `UO`, …).
+
+pub mod flags;
+pub mod lb;
+pub mod matcher;
+pub mod protocol;
+pub mod request;
+pub mod route;
