@@ -59,6 +59,7 @@ pub mod batch;
 pub mod cli;
 pub mod cluster;
 pub mod engine;
+pub mod istiod;
 pub mod metrics;
 pub mod proxy;
 pub mod report;
