@@ -11,6 +11,7 @@
 pub mod cluster_spec;
 pub mod decode;
 pub mod diag;
+pub mod istio;
 pub mod limits;
 pub mod raw;
 pub mod spec;

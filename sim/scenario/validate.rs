@@ -353,7 +353,8 @@ pub fn build(
                 || matches!(
                     o.kind.as_str(),
                     "Namespace" | "Deployment" | "Service" | "Ingress"
-                );
+                )
+                || super::istio::is_istio(o);
             let at = o
                 .node
                 .get("metadata")
@@ -375,6 +376,7 @@ pub fn build(
             seen.insert(key, here);
         }
     }
+    let mut istio = super::istio::Collector::default();
     for o in &objects {
         let mut cx = Cx::new(o.origin.clone(), &mut diags);
         let is_meshsim = o.api_version == MESHSIM_API;
@@ -396,6 +398,9 @@ pub fn build(
             )
         {
             check_name(o, &mut cx);
+        }
+        if istio.object(o, &mut cx) {
+            continue;
         }
         match (is_meshsim, o.kind.as_str()) {
             (true, "Simulation") => b.simulation(o, &mut cx),
@@ -435,7 +440,10 @@ pub fn build(
     let scenario = if syntax_errors {
         None
     } else {
-        b.finish(name, sha256, overrides, &mut diags)
+        b.finish(name, sha256, overrides, &mut diags).map(|mut s| {
+            istio.finish(&mut s, &mut diags);
+            s
+        })
     };
     diags.sort();
     if diags.has_errors() {
@@ -564,7 +572,10 @@ impl Builder {
         };
         cx.known_fields(&o.node, &["apiVersion", "kind", "metadata", "spec"]);
         if let Some(spec) = spec {
-            cx.known_fields(&spec, &["duration", "warmup", "seed", "replications"]);
+            cx.known_fields(
+                &spec,
+                &["duration", "warmup", "seed", "replications", "mesh"],
+            );
             s.duration_given = spec.has("duration");
             s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
             s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
@@ -1303,6 +1314,7 @@ impl Builder {
             not_simulated,
             warnings: Vec::new(),
             network,
+            istio: Default::default(),
         };
         // What would not fit in a run (memory, time) is an error too.
         for p in super::limits::check(&scenario) {
