@@ -14,6 +14,8 @@ mod corpus;
 mod determinism;
 /// Bad input ⇒ located errors, never a panic.
 mod errors;
+/// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.
+mod istio_fixtures;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).
 mod golden;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
