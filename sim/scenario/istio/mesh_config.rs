@@ -37,9 +37,14 @@ pub fn from_configmap(o: &Object, cx: &mut Cx) -> Option<MeshConfig> {
             return None;
         }
     };
-    let offset = mv.node.loc.line;
+    // The string's line 1 is the value's first line (the content line of a
+    // block scalar `mesh: |`); its columns are shifted by the value's column.
+    let (lines, cols) = (
+        mv.node.loc.line.saturating_sub(1),
+        mv.node.loc.col.saturating_sub(1),
+    );
     let mut root = docs.into_iter().next().map(|d| d.root)?;
-    shift(&mut root, offset);
+    shift(&mut root, lines, cols);
     let v = V::root(&root, mv.path.clone());
     let mut mc = decode(cx, &v)?;
     mc.source = Some(format!("{}:{}", o.origin.file, o.node.loc().line));
@@ -54,16 +59,16 @@ pub fn from_istio_operator(o: &Object, cx: &mut Cx) -> Option<MeshConfig> {
     Some(mc)
 }
 
-fn shift(n: &mut Node, lines: u32) {
-    if n.loc.line > 0 {
-        n.loc.line += lines;
-    }
-    if n.key.line > 0 {
-        n.key.line += lines;
+fn shift(n: &mut Node, lines: u32, cols: u32) {
+    for l in [&mut n.loc, &mut n.key] {
+        if l.line > 0 {
+            l.line += lines;
+            l.col += cols;
+        }
     }
     match &mut n.value {
-        Value::Seq(s) => s.iter_mut().for_each(|c| shift(c, lines)),
-        Value::Map(m) => m.iter_mut().for_each(|(_, c)| shift(c, lines)),
+        Value::Seq(s) => s.iter_mut().for_each(|c| shift(c, lines, cols)),
+        Value::Map(m) => m.iter_mut().for_each(|(_, c)| shift(c, lines, cols)),
         _ => {}
     }
 }

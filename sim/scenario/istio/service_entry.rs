@@ -4,6 +4,7 @@
 
 use super::hosts::{self, fields, list, obj, opt_str, string_list};
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::raw::Value;
 use crate::scenario::spec::istio::*;
 use crate::scenario::validate::Object;
 use std::collections::BTreeMap;
@@ -76,7 +77,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<ServiceEntry> {
         hosts_out.push(h.clone());
     }
     let mut addresses = Vec::new();
-    for (a, at) in string_list(cx, &spec, "addresses") {
+    for (a, at) in addresses_list(cx, &spec) {
         if !hosts::is_ip_or_cidr(&a) {
             cx.error(
                 &at,
@@ -192,6 +193,25 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<ServiceEntry> {
         workload_selector,
         export_to,
     })
+}
+
+/// `addresses`, where an IPv6 address ending in `::` inside a flow list
+/// (`[1.2.3.4, 001:db8::]`) reads in YAML 1.2 as a one-key mapping `{"001:db8:": null}`;
+/// Go's YAML reader (istiod's) reads the string, so it is rebuilt here.
+fn addresses_list<'a>(cx: &mut Cx, spec: &V<'a>) -> Vec<(String, V<'a>)> {
+    let mut out = Vec::new();
+    for v in list(cx, spec, "addresses") {
+        if let Value::Map(m) = &v.node.value
+            && let [(k, n)] = m.as_slice()
+            && n.value == Value::Null
+            && k.contains(':')
+        {
+            out.push((format!("{k}:"), v.clone()));
+        } else if let Some(s) = cx.scalar_string(&v) {
+            out.push((s, v));
+        }
+    }
+    out
 }
 
 fn endpoint(
