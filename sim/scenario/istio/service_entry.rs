@@ -126,7 +126,11 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<ServiceEntry> {
         } else if names.insert(name.clone(), ()).is_some() {
             cx.error(&nat, format!("Duplicate value: port name {name:?}"));
         }
-        let protocol = p.get("protocol").and_then(|x| hosts::protocol(cx, &x));
+        // An empty protocol means "sniff" (`ValidateProtocol` @1.28.10).
+        let protocol = p
+            .get("protocol")
+            .filter(|x| x.as_str() != Some(""))
+            .and_then(|x| hosts::protocol(cx, &x));
         if let Some(n) = number {
             if numbers.insert(n, ()).is_some() {
                 cx.error(&p, format!("port number cannot be duplicated: {n}"));
