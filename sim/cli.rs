@@ -82,8 +82,13 @@ impl Command {
                 seed: *seed,
                 replications: *replications,
                 duration: *duration,
+                manifests_only: false,
             },
-            Command::Validate { .. } => Overrides::default(),
+            // Manifests alone validate (no Simulation needed), like `istioctl validate -f`.
+            Command::Validate { .. } => Overrides {
+                manifests_only: true,
+                ..Overrides::default()
+            },
         }
     }
 }

@@ -40,6 +40,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     s.loads.len(),
                     s.not_simulated.len()
                 );
+                for line in scenario::istio::unsimulated_listing(&s.istio.unsimulated) {
+                    println!("  {line}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {

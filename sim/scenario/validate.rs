@@ -95,6 +95,9 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub replications: Option<u32>,
     pub duration: Option<SimDuration>,
+    /// `meshsim validate`: manifests alone, as `istioctl validate -f` checks
+    /// them; a missing run duration is not an error (a placeholder is used).
+    pub manifests_only: bool,
 }
 
 /// Collects the objects of every document, reporting syntax errors and
@@ -1000,7 +1003,10 @@ impl Builder {
             Some((s, o)) => (s, Some(o)),
             None => (SimSpec::default(), None),
         };
-        let duration = ov.duration.or(sim.duration);
+        let duration = ov.duration.or(sim.duration).or_else(|| {
+            let after_warmup = sim.warmup.unwrap_or(SimDuration::ZERO) + SimDuration::from_secs(1);
+            (ov.manifests_only && !sim.duration_given).then_some(after_warmup)
+        });
         let run = match duration {
             Some(duration) => {
                 let warmup = sim.warmup.unwrap_or(SimDuration::ZERO);
