@@ -462,3 +462,35 @@ fn unsimulated_kinds_are_grouped() {
         ]
     );
 }
+
+/// `-n NS` places namespace-less objects like `kubectl apply -n NS`: short
+/// hosts then resolve in NS; an object naming another namespace is refused.
+#[test]
+fn namespace_flag_places_objects() {
+    let seed =
+        std::fs::read_to_string(common::shared().join("seed/13-vs-reviews-weighted-75-25.yaml"))
+            .unwrap();
+    let ov = Overrides {
+        namespace: Some("bookinfo".into()),
+        ..ov()
+    };
+    let src = [SourceFile {
+        path: "13.yaml".into(),
+        text: seed,
+    }];
+    let s = scenario::from_sources("n".into(), &src, &ov).unwrap();
+    let v = &s.istio.virtual_services[0];
+    assert_eq!(v.meta.namespace, "bookinfo");
+    assert_eq!(v.hosts, ["reviews.bookinfo.svc.cluster.local"]);
+    let src = [SourceFile {
+        path: "other.yaml".into(),
+        text: "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: s, namespace: shop}\nspec: {egress: [{hosts: [\"./*\"]}]}\n".into(),
+    }];
+    let Err(LoadError::Invalid(d)) = scenario::from_sources("n".into(), &src, &ov) else {
+        panic!()
+    };
+    assert!(
+        d.errors().any(|e| e.message.contains("given with -n")),
+        "{d:?}"
+    );
+}

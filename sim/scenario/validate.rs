@@ -98,6 +98,9 @@ pub struct Overrides {
     /// `meshsim validate`: manifests alone, as `istioctl validate -f` checks
     /// them; a missing run duration is not an error (a placeholder is used).
     pub manifests_only: bool,
+    /// `-n/--namespace`: where objects without `metadata.namespace` go (as
+    /// `kubectl apply -n`); an object naming another namespace is an error.
+    pub namespace: Option<String>,
 }
 
 /// Collects the objects of every document, reporting syntax errors and
@@ -105,6 +108,7 @@ pub struct Overrides {
 fn collect_objects<'a>(
     docs: &'a [(String, Vec<Document>)],
     diags: &mut Diagnostics,
+    ns: Option<&str>,
 ) -> Vec<Object<'a>> {
     let mut out = Vec::new();
     for (file, documents) in docs {
@@ -115,7 +119,7 @@ fn collect_objects<'a>(
                 object: None,
             };
             let v = V::root(&d.root, "");
-            push_object(origin, v, diags, &mut out, false);
+            push_object(origin, v, diags, &mut out, false, ns);
         }
     }
     out
@@ -127,6 +131,7 @@ fn push_object<'a>(
     diags: &mut Diagnostics,
     out: &mut Vec<Object<'a>>,
     in_list: bool,
+    default_ns: Option<&str>,
 ) {
     let mut cx = Cx::new(origin.clone(), diags);
     if !v.is_map() {
@@ -172,7 +177,7 @@ fn push_object<'a>(
             && let Some(items) = cx.seq(&items)
         {
             for item in items {
-                push_object(origin.clone(), item, diags, out, true);
+                push_object(origin.clone(), item, diags, out, true, default_ns);
             }
         }
         return;
@@ -188,7 +193,7 @@ fn push_object<'a>(
         .as_ref()
         .and_then(|m| m.get("namespace"))
         .and_then(|n| n.as_str())
-        .unwrap_or("default")
+        .unwrap_or(default_ns.unwrap_or("default"))
         .to_string();
     let (k, ns, n) = (shown(&kind), shown(&namespace), shown(&name));
     origin.object = Some(if name.is_empty() {
@@ -199,6 +204,11 @@ fn push_object<'a>(
         format!("{k} {ns}/{n}")
     });
     let mut cx = Cx::new(origin.clone(), diags);
+    if let (Some(want), Some(at)) = (default_ns, meta.as_ref().and_then(|m| m.get("namespace")))
+        && at.as_str().is_some_and(|got| got != want)
+    {
+        cx.error(&at, format!("{namespace:?} does not match the namespace {want:?} given with -n (kubectl refuses it too)"));
+    }
     if let Some(m) = &meta {
         for key in ["name", "namespace"] {
             if let Some(x) = m.get(key) {
@@ -333,7 +343,7 @@ pub fn build(
         }
         docs.push((f.path.clone(), d));
     }
-    let objects = collect_objects(&docs, &mut diags);
+    let objects = collect_objects(&docs, &mut diags, overrides.namespace.as_deref());
     let mut b = Builder::default();
     // Duplicates: the API server refuses a second object with the same kind/namespace/name.
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
