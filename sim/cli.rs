@@ -54,11 +54,17 @@ pub enum Command {
         /// For benchmarks only: it never changes the report.
         #[arg(long)]
         timing: bool,
+        /// Namespace for objects that name none, as `kubectl apply -n` places them.
+        #[arg(long, short = 'n', value_name = "NS")]
+        namespace: Option<String>,
     },
     /// Check a scenario without simulating it.
     Validate {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Namespace for objects that name none, as `kubectl apply -n` places them.
+        #[arg(long, short = 'n', value_name = "NS")]
+        namespace: Option<String>,
     },
 }
 
@@ -77,13 +83,21 @@ impl Command {
                 seed,
                 replications,
                 duration,
+                namespace,
                 ..
             } => Overrides {
                 seed: *seed,
                 replications: *replications,
                 duration: *duration,
+                manifests_only: false,
+                namespace: namespace.clone(),
             },
-            Command::Validate { .. } => Overrides::default(),
+            // Manifests alone validate (no Simulation needed), like `istioctl validate -f`.
+            Command::Validate { namespace, .. } => Overrides {
+                manifests_only: true,
+                namespace: namespace.clone(),
+                ..Overrides::default()
+            },
         }
     }
 }

@@ -27,7 +27,7 @@ fn print_load_error(e: &LoadError) {
 fn real_main(args: Args) -> anyhow::Result<ExitCode> {
     let overrides = args.command.overrides();
     match args.command {
-        Command::Validate { paths } => match scenario::load(&paths, &overrides) {
+        Command::Validate { paths, .. } => match scenario::load(&paths, &overrides) {
             Ok(s) => {
                 for w in &s.warnings {
                     eprintln!("{w}");
@@ -40,6 +40,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     s.loads.len(),
                     s.not_simulated.len()
                 );
+                for line in scenario::istio::unsimulated_listing(&s.istio.unsimulated) {
+                    println!("  {line}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {

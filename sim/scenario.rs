@@ -11,6 +11,7 @@
 pub mod call_graph;
 pub mod decode;
 pub mod diag;
+pub mod istio;
 pub mod kube;
 pub mod limits;
 pub mod meshsim;

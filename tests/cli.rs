@@ -204,3 +204,28 @@ fn validating_a_folder_skips_reports_written_into_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 8 item 8: `validate` checks manifests alone (no Simulation), as
+/// `istioctl validate -f` does; `run` still needs a duration. Kinds meshsim
+/// does not simulate are listed grouped by their effect in Istio.
+#[test]
+fn validate_checks_manifests_without_a_simulation() {
+    let d = scratch("manifests-only");
+    std::fs::write(d.join("app.yaml"), common::app_yaml("web", 1)).unwrap();
+    std::fs::write(
+        d.join("istio.yaml"),
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: web}\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n---\napiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny}\nspec: {}\n",
+    )
+    .unwrap();
+    let out = meshsim(&d, &["validate", "app.yaml", "istio.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("not simulated — changes traffic in Istio: 1 AuthorizationPolicy"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = meshsim(&d, &["run", "app.yaml", "istio.yaml", "--out", "r"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("give a Simulation object"));
+}

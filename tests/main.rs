@@ -16,6 +16,8 @@ mod determinism;
 mod errors;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).
 mod golden;
+/// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.
+mod istio_fixtures;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
 mod kubernetes;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).

@@ -22,6 +22,7 @@ pub struct Object<'a> {
 pub fn collect_objects<'a>(
     docs: &'a [(String, Vec<Document>)],
     diags: &mut Diagnostics,
+    ns: Option<&str>,
 ) -> Vec<Object<'a>> {
     let mut out = Vec::new();
     for (file, documents) in docs {
@@ -32,7 +33,7 @@ pub fn collect_objects<'a>(
                 object: None,
             };
             let v = V::root(&d.root, "");
-            push_object(origin, v, diags, &mut out, false);
+            push_object(origin, v, diags, &mut out, false, ns);
         }
     }
     out
@@ -44,6 +45,7 @@ fn push_object<'a>(
     diags: &mut Diagnostics,
     out: &mut Vec<Object<'a>>,
     in_list: bool,
+    default_ns: Option<&str>,
 ) {
     let mut cx = Cx::new(origin.clone(), diags);
     if !v.is_map() {
@@ -89,7 +91,7 @@ fn push_object<'a>(
             && let Some(items) = cx.seq(&items)
         {
             for item in items {
-                push_object(origin.clone(), item, diags, out, true);
+                push_object(origin.clone(), item, diags, out, true, default_ns);
             }
         }
         return;
@@ -105,7 +107,7 @@ fn push_object<'a>(
         .as_ref()
         .and_then(|m| m.get("namespace"))
         .and_then(|n| n.as_str())
-        .unwrap_or("default")
+        .unwrap_or(default_ns.unwrap_or("default"))
         .to_string();
     let (k, ns, n) = (shown(&kind), shown(&namespace), shown(&name));
     origin.object = Some(if name.is_empty() {
@@ -116,6 +118,14 @@ fn push_object<'a>(
         format!("{k} {ns}/{n}")
     });
     let mut cx = Cx::new(origin.clone(), diags);
+    if let (Some(want), Some(at)) = (default_ns, meta.as_ref().and_then(|m| m.get("namespace")))
+        && at.as_str().is_some_and(|got| got != want)
+    {
+        cx.error(
+            &at,
+            format!("{namespace:?} does not match the namespace {want:?} given with -n (kubectl refuses it too)"),
+        );
+    }
     if let Some(m) = &meta {
         for key in ["name", "namespace"] {
             if let Some(x) = m.get(key) {

@@ -3,6 +3,8 @@
 //! Nothing downstream re-checks an invariant or sees an `Option` that validation
 //! could have resolved: if a `Scenario` exists, it can be simulated.
 
+pub mod istio;
+
 use crate::cluster::service::{PodTemplateView, ServiceView};
 use crate::engine::SimDuration;
 use crate::engine::dist::Dist;
@@ -30,6 +32,8 @@ pub struct Scenario {
     pub warnings: Vec<String>,
     /// Nodes, placement and ingress (`sim/scenario/network.rs`).
     pub network: Network,
+    /// Istio objects, mesh settings and who has a sidecar (`spec/istio.rs`).
+    pub istio: istio::IstioConfig,
 }
 
 /// The cluster network of a scenario: nodes, where pods run, the ingress

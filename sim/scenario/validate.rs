@@ -47,7 +47,8 @@ pub const MESHSIM_API: &str = "meshsim.dev/v1alpha1";
 /// "not simulated yet" (any other unmatched kind is "unknown kind, not
 /// simulated"); never an error. Matched by kind alone, any apiVersion.
 const KNOWN_NOT_SIMULATED: &[&str] = &[
-    // Istio networking (next to be simulated, one file each under istio/).
+    // Istio networking kinds under another apiVersion than networking.istio.io/*
+    // (those are decoded by istio.rs).
     "Gateway",
     "VirtualService",
     "DestinationRule",
@@ -117,7 +118,9 @@ const SIMULATED_KINDS: &[&str] = &["Namespace", "Deployment", "Service", "Ingres
 const MESHSIM_GROUP: &str = "meshsim.dev";
 
 fn is_simulated(o: &Object) -> bool {
-    o.api_version == MESHSIM_API || SIMULATED_KINDS.contains(&o.kind.as_str())
+    o.api_version == MESHSIM_API
+        || SIMULATED_KINDS.contains(&o.kind.as_str())
+        || super::istio::is_istio(o)
 }
 
 /// The API group of an apiVersion: `apps/v1` → `apps`, `v1` → `""` (core).
@@ -157,7 +160,7 @@ pub fn build(
         }
         docs.push((f.path.clone(), d));
     }
-    let objects = collect_objects(&docs, &mut diags);
+    let objects = collect_objects(&docs, &mut diags, overrides.namespace.as_deref());
     let mut b = Builder::default();
     // Duplicates: the API server refuses a second object with the same kind/namespace/name.
     let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
@@ -198,6 +201,7 @@ pub fn build(
             seen.insert(key, here);
         }
     }
+    let mut istio = super::istio::Collector::default();
     for o in &objects {
         let mut cx = Cx::new(o.origin.clone(), &mut diags);
         if o.api_version.starts_with("meshsim.dev/") && o.api_version != MESHSIM_API {
@@ -214,6 +218,11 @@ pub fn build(
         if is_simulated(o) {
             check_name(o, &mut cx);
         }
+        // Istio kinds (and the MeshConfig ConfigMap, Namespace labels) are
+        // collected by `istio.rs`, one file per kind under `istio/`.
+        if istio.object(o, &mut cx) {
+            continue;
+        }
         decode_object(&mut b, o, &mut cx);
     }
     // Cross-references need every object: after a syntax error some are
@@ -221,7 +230,10 @@ pub fn build(
     let scenario = if syntax_errors {
         None
     } else {
-        b.finish(name, sha256, overrides, &mut diags)
+        b.finish(name, sha256, overrides, &mut diags).map(|mut s| {
+            istio.finish(&mut s, &mut diags);
+            s
+        })
     };
     diags.sort();
     if diags.has_errors() {
@@ -418,6 +430,7 @@ impl Builder {
             not_simulated,
             warnings: Vec::new(),
             network,
+            istio: Default::default(),
         };
         // What would not fit in a run (memory, time) is an error too.
         for p in super::limits::check(&scenario) {

@@ -15,6 +15,12 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub replications: Option<u32>,
     pub duration: Option<SimDuration>,
+    /// `meshsim validate`: manifests alone, as `istioctl validate -f` checks
+    /// them; a missing run duration is not an error (a placeholder is used).
+    pub manifests_only: bool,
+    /// `-n/--namespace`: where objects without `metadata.namespace` go (as
+    /// `kubectl apply -n`); an object naming another namespace is an error.
+    pub namespace: Option<String>,
 }
 
 /// The decoded `spec`, before overrides.
@@ -54,7 +60,10 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
     };
     cx.known_fields(&o.node, &["apiVersion", "kind", "metadata", "spec"]);
     if let Some(spec) = spec {
-        cx.known_fields(&spec, &["duration", "warmup", "seed", "replications"]);
+        cx.known_fields(
+            &spec,
+            &["duration", "warmup", "seed", "replications", "mesh"],
+        );
         s.duration_given = spec.has("duration");
         s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
         s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
@@ -80,7 +89,10 @@ pub fn run_settings(
     ov: &Overrides,
     diags: &mut Diagnostics,
 ) -> Option<RunSettings> {
-    let duration = ov.duration.or(sim.duration);
+    let duration = ov.duration.or(sim.duration).or_else(|| {
+        let after_warmup = sim.warmup.unwrap_or(SimDuration::ZERO) + SimDuration::from_secs(1);
+        (ov.manifests_only && !sim.duration_given).then_some(after_warmup)
+    });
     match duration {
         Some(duration) => {
             let warmup = sim.warmup.unwrap_or(SimDuration::ZERO);
