@@ -4,6 +4,7 @@
 
 pub mod ids;
 pub mod queue;
+pub mod regex;
 pub mod rng;
 pub mod time;
 

@@ -13,7 +13,7 @@ use super::raw::{Loc, Value};
 use super::spec::*;
 use super::validate::{Object, dist, kube_dns};
 use crate::cluster::ingress::{
-    BackendRef, IngressPath, IngressRule, IngressSpec, PathType, PortRef, Regex, route,
+    BackendRef, IngressPath, IngressRule, IngressSpec, PathType, PortRef, check_regex_path, route,
 };
 use crate::cluster::node::{
     Cloud, ClusterNet, HOSTNAME_LABEL, HopLatency, IngressControllerSpec, NO_NODE, Node, ZONE_LABEL,
@@ -388,11 +388,14 @@ pub fn ingress(o: &Object, cx: &mut Cx) -> Option<IngressSpec> {
                     continue;
                 }
                 if (use_regex || rewrite_target.is_some())
-                    && let Err(e) = Regex::parse(&path)
+                    && let Err(e) = check_regex_path(&path)
                 {
                     cx.error(
                         &p.get("path").unwrap_or(p.clone()),
-                        format!("{path:?} is not a regular expression nginx accepts: {e}"),
+                        format!(
+                            "{}: not a regular expression meshsim can match (use-regex/rewrite-target make Ingress paths regexes): {e}",
+                            shorten(&path)
+                        ),
                     );
                     continue;
                 }
@@ -426,6 +429,15 @@ pub fn ingress(o: &Object, cx: &mut Cx) -> Option<IngressSpec> {
         rewrite_target,
         use_regex,
     })
+}
+
+/// `s` quoted, cut to its first 80 characters (a huge pattern would drown the message).
+fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        None => format!("{s:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes)", &s[..end], s.len()),
+    }
 }
 
 fn is_service_host(host: &str, from_ns: &str, services: &[(Service, Origin, Loc)]) -> bool {
