@@ -44,7 +44,10 @@ fn scenario_inputs() -> Vec<(String, PathBuf)> {
             if take {
                 let rel = e.strip_prefix(&root).expect("under scenarios/");
                 let key = rel.to_string_lossy().replace(['/', '\\'], "__");
-                out.push((key.trim_end_matches(".yaml").to_string(), e));
+                // Relative to the repository root (the tests' working directory), so the
+                // paths quoted in reports are the same in every checkout.
+                let path = Path::new("scenarios").join(rel);
+                out.push((key.trim_end_matches(".yaml").to_string(), path));
             }
         }
     }
