@@ -204,3 +204,64 @@ fn validating_a_folder_skips_reports_written_into_it() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 9 item 4: symlink loops are not followed (and are named), FIFOs are
+/// refused instead of blocking forever.
+#[test]
+fn walks_skip_symlinked_directories_and_refuse_fifos() {
+    let d = scratch("walk-links");
+    std::fs::create_dir_all(d.join("s/sub")).unwrap();
+    valid_scenario(&d.join("s"));
+    std::os::unix::fs::symlink(".", d.join("s/loop")).unwrap();
+    std::os::unix::fs::symlink("..", d.join("s/sub/up")).unwrap();
+    std::os::unix::fs::symlink("../sub", d.join("s/sub/self")).unwrap();
+    // A link to a file is read like the file: the Load is moved behind one.
+    std::fs::rename(d.join("s/load.yaml"), d.join("load.txt")).unwrap();
+    std::os::unix::fs::symlink("../../load.txt", d.join("s/sub/load.yaml")).unwrap();
+    let out = meshsim(&d, &["validate", "s"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for link in ["s/loop", "s/sub/self", "s/sub/up"] {
+        assert!(
+            err.contains(&format!(
+                "{link}: warning: symbolic link to a directory, not followed"
+            )),
+            "{link}: {err}"
+        );
+    }
+    assert_eq!(err.matches("symbolic link").count(), 3, "{err}");
+    assert!(
+        text(&out.stdout).contains("1 loads"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A FIFO found in a walk, and one named on the command line.
+    let status = Command::new("mkfifo")
+        .arg(d.join("s/pipe.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let out = meshsim(&d, &["validate", "s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("s/pipe.yaml: is a FIFO (named pipe), not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = meshsim(&d, &["validate", "s/sim.yaml", "s/pipe.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("s/pipe.yaml: is a FIFO (named pipe), not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = meshsim(&d, &["validate", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("/dev/null: is a device, not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
