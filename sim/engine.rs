@@ -5,6 +5,7 @@
 pub mod dist;
 pub mod ids;
 pub mod queue;
+pub mod regex;
 pub mod rng;
 pub mod time;
 

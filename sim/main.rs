@@ -157,12 +157,12 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     meshsim::report::plot::timeline_svg(&spec, &merged)?,
                 ),
             ];
-            for (name, body) in &files {
-                write_atomically(&dir.join(name), body.as_bytes())?;
-            }
+            let mut set: Vec<(&str, &[u8])> =
+                files.iter().map(|(n, b)| (*n, b.as_bytes())).collect();
             if let Some(t) = &trace_lines {
-                write_atomically(&dir.join("trace.txt"), t.as_bytes())?;
+                set.push(("trace.txt", t.as_bytes()));
             }
+            write_report(&dir, &set)?;
             if !quiet {
                 print!("{}", meshsim::report::table::render(&spec, &merged));
                 if let Some(t) = &trace_lines {
@@ -213,12 +213,133 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
     );
 }
 
-/// Writes via a temporary file and a rename, so a report is whole or absent.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming to {}", path.display()))?;
+/// Files a report folder may hold: what `run` writes, and the `.tmp` files
+/// older versions left behind. Only a folder holding nothing else is replaced.
+const REPORT_FILES: [&str; 5] = [
+    "summary.json",
+    "timeline.csv",
+    "latency.svg",
+    "timeline.svg",
+    "trace.txt",
+];
+
+/// Writes the whole output set of a run as the folder `dir`, so that a reader
+/// sees one complete run or the previous one, never a mix.
+///
+/// Every file is written into a fresh hidden folder beside `dir` (same parent,
+/// so renames stay on one file system; unique per process and call), which then
+/// takes `dir`'s place by rename. If `dir` exists it is first renamed aside
+/// (`.NAME.old-…`) and removed after the swap. Between those two renames, a
+/// window of two system calls, `dir` is absent (never partial). Two runs with
+/// the same `--out` each build their own folder; the last rename wins whole.
+/// A write error (full disk) removes the new folder and leaves `dir` as it was.
+/// `dir` must be a folder holding only report files (or nothing), so that
+/// `--out` pointed at a project folder by mistake cannot delete it.
+fn write_report(dir: &Path, files: &[(&str, &[u8])]) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let unique = || {
+        format!(
+            "{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        )
+    };
+    let name = dir
+        .file_name()
+        .with_context(|| format!("--out {}: must name a folder", dir.display()))?
+        .to_string_lossy()
+        .into_owned();
+    check_replaceable(dir)?;
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let tmp = loop {
+        let t = parent.join(format!(".{name}.tmp-{}", unique()));
+        match std::fs::create_dir(&t) {
+            Ok(()) => break t,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("creating {}", t.display())),
+        }
+    };
+    let written = files.iter().try_for_each(|(n, body)| {
+        let p = tmp.join(n);
+        let mut f =
+            std::fs::File::create(&p).with_context(|| format!("writing {}", p.display()))?;
+        f.write_all(body)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("writing {}", p.display()))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
+    // Swap in: a rename onto a missing (or empty) folder succeeds; onto a
+    // previous report, move that aside first. Another run may do the same
+    // meanwhile, so retry a few times; every attempt moves only whole folders.
+    let mut old: Vec<PathBuf> = Vec::new();
+    let mut result = Ok(());
+    for attempt in 0.. {
+        match std::fs::rename(&tmp, dir) {
+            Ok(()) => break,
+            Err(e) if attempt < 20 && dir.is_dir() => {
+                let aside = parent.join(format!(".{name}.old-{}", unique()));
+                match std::fs::rename(dir, &aside) {
+                    Ok(()) => old.push(aside),
+                    // Another run moved it first: try again.
+                    Err(_) if !dir.exists() => {}
+                    Err(e2) => {
+                        result = Err(anyhow::anyhow!(e2)).with_context(|| {
+                            format!("moving the previous report {} aside ({e})", dir.display())
+                        });
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                result = Err(anyhow::anyhow!(e))
+                    .with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()));
+                break;
+            }
+        }
+    }
+    for o in &old {
+        let _ = std::fs::remove_dir_all(o);
+    }
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+/// `dir` may be replaced: it is missing, or a folder of report files only.
+fn check_replaceable(dir: &Path) -> anyhow::Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("--out {}", dir.display())),
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        anyhow::bail!(
+            "--out {}: exists and is not a folder; choose a folder for the report",
+            dir.display()
+        );
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let n = entry.file_name();
+        let n = n.to_string_lossy();
+        let known = REPORT_FILES
+            .iter()
+            .any(|f| n == *f || n.strip_suffix(".tmp") == f.rsplit_once('.').map(|x| x.0));
+        if !known || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            anyhow::bail!(
+                "--out {}: holds {n:?}, which is not part of a meshsim report; the folder is replaced as a whole, so choose a new or empty folder",
+                dir.display()
+            );
+        }
+    }
     Ok(())
 }

@@ -14,7 +14,10 @@ use hdrhistogram::Histogram;
 /// Number of time batches for batch-means intervals.
 pub const BATCHES: usize = 20;
 
-/// Bounds of every recorder's histogram: 1 ns … 1 h, 3 significant digits.
+/// Initial bounds of every recorder's histogram: 1 ns … 1 h, 3 significant
+/// digits. The histogram resizes itself (`auto`) when a longer latency
+/// arrives, so percentiles of hour-long requests are not clamped; the slot
+/// layout below does not depend on the upper bound, so staging is unchanged.
 const HIST_LOW: u64 = 1;
 const HIST_HIGH: u64 = 3_600_000_000_000;
 const HIST_SIGFIG: u8 = 3;
@@ -76,13 +79,20 @@ pub struct Recorder {
     pub failed: u64,
     /// (status, count), sorted by status; 0 = no HTTP response (connection failure).
     pub codes: Vec<(u16, u64)>,
+    /// Latencies the histogram could not hold and recorded as its highest
+    /// value (only if growing it failed; reports say so when non-zero).
+    pub clamped: u64,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
         Recorder {
-            hist: Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_SIGFIG)
-                .expect("valid bounds"),
+            hist: {
+                let mut h = Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_SIGFIG)
+                    .expect("valid bounds");
+                h.auto(true);
+                h
+            },
             staged: Vec::new(),
             staged_any: false,
             sum_ns: 0,
@@ -93,6 +103,7 @@ impl Default for Recorder {
             completed: 0,
             failed: 0,
             codes: Vec::new(),
+            clamped: 0,
         }
     }
 }
@@ -164,7 +175,7 @@ impl Recorder {
 
     /// First record (allocates `staged`), a full slot (its counts plus this
     /// one go to `hist`) and values past the last slot (straight into `hist`,
-    /// which clamps them as `saturating_record` does).
+    /// which grows to hold them).
     #[cold]
     #[inline(never)]
     fn record_cold(&mut self, v: u64) {
@@ -174,22 +185,21 @@ impl Recorder {
         let slot = hdr_slot(v);
         match self.staged.get_mut(slot) {
             Some(c) if *c == u16::MAX => {
-                self.hist
-                    .saturating_record_n(hdr_slot_value(slot), u16::MAX as u64 + 1);
+                self.clamped += record_n(&mut self.hist, hdr_slot_value(slot), u16::MAX as u64 + 1);
                 *c = 0;
             }
             Some(c) => {
                 *c += 1;
                 self.staged_any = true;
             }
-            None => self.hist.saturating_record(v),
+            None => self.clamped += record_n(&mut self.hist, v, 1),
         }
     }
 
     /// Moves the staged counts into `hist`.
     pub fn flush(&mut self) {
         if self.staged_any {
-            add_staged(&mut self.hist, &self.staged);
+            self.clamped += add_staged(&mut self.hist, &self.staged);
             self.staged.iter_mut().for_each(|c| *c = 0);
             self.staged_any = false;
         }
@@ -214,9 +224,15 @@ impl Recorder {
     /// Exact merge (integer adds), so the result is independent of merge order.
     pub fn merge(&mut self, o: &Recorder) {
         self.flush();
-        self.hist.add(&o.hist).expect("same bounds");
+        if self.hist.add(&o.hist).is_err() {
+            // Growing failed: add slot by slot, clamping what does not fit.
+            for v in o.hist.iter_recorded() {
+                self.clamped += record_n(&mut self.hist, v.value_iterated_to(), v.count_at_value());
+            }
+        }
+        self.clamped += o.clamped;
         if o.staged_any {
-            add_staged(&mut self.hist, &o.staged);
+            self.clamped += add_staged(&mut self.hist, &o.staged);
         }
         self.sum_ns += o.sum_ns;
         self.count += o.count;
@@ -238,10 +254,25 @@ impl Recorder {
 }
 
 /// Adds staged slot counts to `hist` (recording each slot's lowest value).
-fn add_staged(hist: &mut Histogram<u64>, staged: &[u16]) {
+/// Returns the count that had to be clamped.
+fn add_staged(hist: &mut Histogram<u64>, staged: &[u16]) -> u64 {
+    let mut clamped = 0;
     for (slot, &n) in staged.iter().enumerate() {
         if n > 0 {
-            hist.saturating_record_n(hdr_slot_value(slot), n as u64);
+            clamped += record_n(hist, hdr_slot_value(slot), n as u64);
+        }
+    }
+    clamped
+}
+
+/// Records `n` × `v`, growing `hist`; if it cannot grow, clamps to its
+/// highest value and returns `n` (the count clamped), else 0.
+fn record_n(hist: &mut Histogram<u64>, v: u64, n: u64) -> u64 {
+    match hist.record_n(v, n) {
+        Ok(()) => 0,
+        Err(_) => {
+            hist.saturating_record_n(v, n);
+            n
         }
     }
 }
@@ -296,7 +327,9 @@ mod tests {
     use rand::Rng;
 
     fn direct() -> Histogram<u64> {
-        Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_SIGFIG).unwrap()
+        let mut h = Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_SIGFIG).unwrap();
+        h.auto(true);
+        h
     }
 
     #[test]
@@ -323,7 +356,7 @@ mod tests {
             values.push(rng.next_u64() >> (63 - bits));
         }
         for (i, &v) in values.iter().enumerate() {
-            want.saturating_record(v.max(1));
+            want.record(v.max(1)).unwrap();
             if i % 3 == 0 {
                 other.record(0, v, 200);
             } else {
@@ -342,6 +375,7 @@ mod tests {
             merged.hist.value_at_quantile(0.99),
             want.value_at_quantile(0.99)
         );
+        assert_eq!(merged.clamped, 0);
         rec.flush();
         other.flush();
         rec.hist.add(&other.hist).unwrap();
@@ -366,5 +400,36 @@ mod tests {
         rec.flush();
         assert_eq!(rec.hist.count_at(5_000), u16::MAX as u64 + 2);
         assert!(rec.staged.iter().all(|&c| c == 0));
+    }
+
+    /// Issue 9 item 6: a 2 h latency was clamped to the 1 h range (p50 = p99
+    /// = max = 3,601,330 ms while the mean said 7,200,000 ms).
+    #[test]
+    fn hour_long_latencies_are_not_clamped() {
+        let two_hours = 7_200_000_000_000u64;
+        let mut a = Recorder::default();
+        let mut b = Recorder::default();
+        for _ in 0..10 {
+            a.record(0, two_hours, 200);
+            b.record(0, 1_000_000, 200);
+        }
+        let mut m = Recorder::default();
+        m.merge(&b);
+        m.merge(&a);
+        for r in [&a, &m] {
+            let h = &r.hist;
+            let within = |v: u64| h.equivalent(v, two_hours);
+            assert!(within(h.max()), "max {}", h.max());
+            assert!(within(h.value_at_quantile(0.99)));
+            assert_eq!(r.clamped, 0);
+        }
+        assert!(a.hist.equivalent(a.hist.value_at_quantile(0.5), two_hours));
+        assert!(m.hist.equivalent(m.hist.value_at_quantile(0.5), 1_000_000));
+        // The longest latency a u64 clock can hold is held too.
+        let mut r = Recorder::default();
+        r.record(0, u64::MAX, 200);
+        r.flush();
+        assert_eq!(r.clamped, 0);
+        assert!(r.hist.equivalent(r.hist.max(), u64::MAX));
     }
 }

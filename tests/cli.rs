@@ -229,3 +229,221 @@ fn validate_checks_manifests_without_a_simulation() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("give a Simulation object"));
 }
+
+/// Issue 9 item 4: symlink loops are not followed (and are named), FIFOs are
+/// refused instead of blocking forever.
+#[test]
+fn walks_skip_symlinked_directories_and_refuse_fifos() {
+    let d = scratch("walk-links");
+    std::fs::create_dir_all(d.join("s/sub")).unwrap();
+    valid_scenario(&d.join("s"));
+    std::os::unix::fs::symlink(".", d.join("s/loop")).unwrap();
+    std::os::unix::fs::symlink("..", d.join("s/sub/up")).unwrap();
+    std::os::unix::fs::symlink("../sub", d.join("s/sub/self")).unwrap();
+    // A link to a file is read like the file: the Load is moved behind one.
+    std::fs::rename(d.join("s/load.yaml"), d.join("load.txt")).unwrap();
+    std::os::unix::fs::symlink("../../load.txt", d.join("s/sub/load.yaml")).unwrap();
+    let out = meshsim(&d, &["validate", "s"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for link in ["s/loop", "s/sub/self", "s/sub/up"] {
+        assert!(
+            err.contains(&format!(
+                "{link}: warning: symbolic link to a directory, not followed"
+            )),
+            "{link}: {err}"
+        );
+    }
+    assert_eq!(err.matches("symbolic link").count(), 3, "{err}");
+    assert!(
+        text(&out.stdout).contains("1 loads"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A FIFO found in a walk, and one named on the command line.
+    let status = Command::new("mkfifo")
+        .arg(d.join("s/pipe.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    let out = meshsim(&d, &["validate", "s"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("s/pipe.yaml: is a FIFO (named pipe), not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = meshsim(&d, &["validate", "s/sim.yaml", "s/pipe.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("s/pipe.yaml: is a FIFO (named pipe), not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = meshsim(&d, &["validate", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("/dev/null: is a device, not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// The files of a report folder, name → bytes (hidden entries included).
+fn folder(d: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Entries of `d` whose name starts with '.' (temporary or set-aside folders).
+fn hidden(d: &Path) -> Vec<String> {
+    std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+/// Issue 9 item 5: a report is one run's whole output set, or absent.
+#[test]
+fn reports_are_whole_replace_stale_files_and_refuse_files() {
+    let d = scratch("whole");
+    valid_scenario(&d);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "sim.yaml", "web.yaml", "load.yaml", "--quiet"];
+        args.extend_from_slice(extra);
+        meshsim(&d, &args)
+    };
+    let out = run(&["--out", "r/report", "--trace", "users"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(d.join("r/report/trace.txt").is_file());
+    // A later run without --trace leaves no stale trace.txt behind.
+    let out = run(&["--out", "r/report"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let names: Vec<String> = folder(&d.join("r/report")).into_keys().collect();
+    assert_eq!(
+        names,
+        [
+            "latency.svg",
+            "summary.json",
+            "timeline.csv",
+            "timeline.svg"
+        ]
+    );
+    assert!(
+        hidden(&d.join("r")).is_empty(),
+        "{:?}",
+        hidden(&d.join("r"))
+    );
+
+    // An output path that is a file: an error, and nothing written.
+    std::fs::write(d.join("r/file"), "keep me").unwrap();
+    let out = run(&["--out", "r/file"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("r/file: exists and is not a folder"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("r/file")).unwrap(),
+        "keep me"
+    );
+    assert!(
+        hidden(&d.join("r")).is_empty(),
+        "{:?}",
+        hidden(&d.join("r"))
+    );
+    // A folder holding anything but a report is not replaced.
+    std::fs::create_dir_all(d.join("r/project")).unwrap();
+    std::fs::write(d.join("r/project/notes.md"), "mine").unwrap();
+    let out = run(&["--out", "r/project"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("holds \"notes.md\", which is not part of a meshsim report"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(folder(&d.join("r/project")).len(), 1);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Issue 9 item 5: two runs writing to the same --out at once leave exactly
+/// one run's complete set (here the two sets differ in every file, and one
+/// has a trace.txt the other has not).
+#[test]
+fn concurrent_runs_to_one_out_never_mix() {
+    let d = scratch("concurrent");
+    valid_scenario(&d);
+    let args = |out: &str, seed: &str, trace: bool| {
+        let mut a = vec![
+            "run".to_string(),
+            "sim.yaml".into(),
+            "web.yaml".into(),
+            "load.yaml".into(),
+            "--quiet".into(),
+            "--out".into(),
+            out.into(),
+            "--seed".into(),
+            seed.into(),
+        ];
+        if trace {
+            a.extend(["--trace".to_string(), "users".to_string()]);
+        }
+        a
+    };
+    let spawn = |out: &str, seed: &str, trace: bool| {
+        Command::new(common::bin())
+            .args(args(out, seed, trace))
+            .current_dir(&d)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn meshsim")
+    };
+    assert!(spawn("a", "1", true).wait().unwrap().success());
+    assert!(spawn("b", "2", false).wait().unwrap().success());
+    let (a, b) = (folder(&d.join("a")), folder(&d.join("b")));
+    assert_ne!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, body) in &b {
+        assert_ne!(
+            a.get(name),
+            Some(body),
+            "{name} must differ between the runs"
+        );
+    }
+    let mut seen = (0, 0);
+    for round in 0..6 {
+        let mut procs = Vec::new();
+        for _ in 0..2 {
+            procs.push(spawn("same", "1", true));
+            procs.push(spawn("same", "2", false));
+        }
+        for mut p in procs {
+            assert!(p.wait().unwrap().success(), "round {round}");
+        }
+        let got = folder(&d.join("same"));
+        if got == a {
+            seen.0 += 1;
+        } else if got == b {
+            seen.1 += 1;
+        } else {
+            panic!(
+                "round {round}: a mix of runs: {:?}",
+                got.keys().collect::<Vec<_>>()
+            );
+        }
+        assert!(hidden(&d).is_empty(), "round {round}: {:?}", hidden(&d));
+    }
+    assert_eq!(seen.0 + seen.1, 6);
+    let _ = std::fs::remove_dir_all(&d);
+}

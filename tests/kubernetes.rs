@@ -416,6 +416,39 @@ fn bad_network_input_is_a_located_error() {
 }
 
 #[test]
+fn ingress_regex_paths_nginx_cannot_share_are_located_errors() {
+    let sim = "---\napiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {name: s}\nspec: {duration: 1s}\n";
+    let svc = common::server_yaml("web", 1, 1, "{constant: 1ms}");
+    let ing = |path: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n  annotations: {{nginx.ingress.kubernetes.io/use-regex: \"true\"}}\nspec:\n  rules:\n  - http:\n      paths:\n      - path: '{path}'\n        pathType: ImplementationSpecific\n        backend: {{service: {{name: web, port: {{number: 8080}}}}}}\n---\n{svc}{sim}"
+        )
+    };
+    for (path, says) in [
+        ("/a(?=b)", "a lookahead at byte 2"),
+        ("/a(?<!b)", "a negative lookbehind at byte 2"),
+        ("/(a)\\1", "a backreference at byte 4"),
+    ] {
+        let e = errors_of(&ing(path));
+        assert!(e.contains("t.yaml:10:"), "{path}: {e}");
+        assert!(e.contains(says) && e.contains("RE2"), "{path}: {e}");
+    }
+    let deep = format!("/{}a{}", "(".repeat(5_000), ")".repeat(5_000));
+    let e = errors_of(&ing(&deep));
+    assert!(
+        e.contains("t.yaml:10:") && e.contains("deeper than 100 levels"),
+        "{e}"
+    );
+    assert!(
+        e.contains("… (10002 bytes)"),
+        "the pattern is shortened: {e}"
+    );
+    let big = "/(\\w{100}){100}";
+    let e = errors_of(&ing(big));
+    assert!(e.contains("t.yaml:10:") && e.contains("size limit"), "{e}");
+}
+
+#[test]
 fn network_runs_are_deterministic() {
     let spec = scenario(&["scenarios/kubernetes/loadbalancer-local.yaml"]);
     let a = common::run(&spec);

@@ -165,3 +165,29 @@ fn trace_follows_one_request_through_its_calls_without_changing_the_run() {
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{t}");
 }
+
+/// Issue 9 item 6: a constant 2 h service time was reported with p50 = p99 =
+/// max = 3,601,330 ms (the histogram's 1 h range, clamped) next to a mean of
+/// 7,200,000 ms. Every figure must say 2 h, within HdrHistogram's 3 digits.
+#[test]
+fn two_hour_latencies_are_reported_not_clamped() {
+    let text = format!(
+        "{}---\napiVersion: meshsim.dev/v1alpha1\nkind: Load\nmetadata: {{name: slow}}\nspec:\n  target: http://web:8080/\n  open: {{rate: 0.002}}\n---\napiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {{name: s}}\nspec: {{duration: 12h, warmup: 0s, seed: 3}}\n",
+        common::server_yaml("web", 1, 1000, "{constant: 2h}")
+    );
+    let spec = common::load_ok(&text);
+    let m = common::run(&spec);
+    let json: serde_json::Value =
+        serde_json::from_str(&meshsim::report::summary::render(&spec, &m)).unwrap();
+    let lat = &json["loads"]["slow"]["latency_ms"];
+    assert!(lat["samples"].as_u64().unwrap() >= 10, "{lat}");
+    assert_eq!(lat["mean"].as_f64(), Some(7_200_000.0), "{lat}");
+    for k in ["p50", "p99", "max"] {
+        let v = lat[k].as_f64().unwrap();
+        assert!(
+            (v - 7_200_000.0).abs() <= 7_200_000.0 * 1e-3,
+            "{k} = {v}: {lat}"
+        );
+    }
+    assert!(lat.get("clamped_samples").is_none(), "{lat}");
+}

@@ -36,6 +36,8 @@
 //! nginx has one per worker process) starting at the first endpoint; the
 //! proxy's own processing time is zero.
 
+use crate::engine::regex::{Flags, Pattern, RegexError};
+
 /// `pathType` of an Ingress path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PathType {
@@ -157,8 +159,7 @@ pub fn route(ingresses: &[IngressSpec], host: &str, path: &str) -> Option<Routed
             cands.sort_by_key(|(_, p)| std::cmp::Reverse(p.path.len()));
             cands.into_iter().find(|(_, p)| {
                 if regex_mode {
-                    Regex::parse(&format!("^{}", p.path))
-                        .is_ok_and(|re| re.find(path_only).is_some())
+                    location_regex(&p.path).is_ok_and(|re| re.is_match(path_only))
                 } else if p.path_type == PathType::Prefix {
                     prefix_elements(&p.path, path_only)
                 } else {
@@ -188,285 +189,54 @@ pub fn route(ingresses: &[IngressSpec], host: &str, path: &str) -> Option<Routed
     }
 }
 
-/// nginx `rewrite "(?i)pattern" target break;`.
+/// The nginx location regex of an Ingress path in regex mode: `~* "^path"`
+/// (case-insensitive; `^` prepended as text, exactly as ingress-nginx writes
+/// it, so in `a|b` only the first branch is anchored, as in nginx).
+pub fn location_regex(path: &str) -> Result<Pattern, RegexError> {
+    Pattern::compile(&format!("^{path}"), NGINX_FLAGS)
+}
+
+/// The pattern of nginx `rewrite "(?i)path" target break;` (not anchored).
+pub fn rewrite_regex(path: &str) -> Result<Pattern, RegexError> {
+    Pattern::compile(path, NGINX_FLAGS)
+}
+
+/// Whether `path` is usable as a regex-mode Ingress path (location and rewrite).
+pub fn check_regex_path(path: &str) -> Result<(), RegexError> {
+    // The bare pattern first, so error offsets count in the user's text.
+    rewrite_regex(path)?;
+    location_regex(path).map(|_| ())
+}
+
+const NGINX_FLAGS: Flags = Flags {
+    case_insensitive: true,
+};
+
+/// nginx `rewrite "(?i)pattern" target break;`: the whole path becomes
+/// `target` with `$1`…`$9` replaced by capture groups (an unset group is
+/// empty). A path the pattern does not match (or a pattern that does not
+/// compile, which validation rejects) is forwarded unchanged.
 pub fn rewrite(pattern: &str, target: &str, path: &str) -> String {
-    let Ok(re) = Regex::parse(pattern) else {
+    let Ok(re) = rewrite_regex(pattern) else {
         return path.to_string();
     };
-    let Some(caps) = re.find(path) else {
+    let Some(caps) = re.captures(path) else {
         return path.to_string();
     };
-    let b = target.as_bytes();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' && i + 1 < b.len() && b[i + 1].is_ascii_digit() {
-            let n = (b[i + 1] - b'0') as usize;
-            if let Some(Some((s, e))) = caps.get(n) {
-                out.push_str(&path[*s..*e]);
+    let mut out = String::with_capacity(target.len());
+    let mut chars = target.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek().and_then(|d| d.to_digit(10))) {
+            ('$', Some(n)) => {
+                chars.next();
+                if let Some(Some((s, e))) = caps.get(n as usize) {
+                    out.push_str(&path[*s..*e]);
+                }
             }
-            i += 2;
-        } else {
-            let ch = target[i..].chars().next().unwrap_or('?');
-            out.push(ch);
-            i += ch.len_utf8();
+            _ => out.push(c),
         }
     }
     out
-}
-
-// === a small case-insensitive backtracking regex (PCRE subset) ===
-//
-// Enough for ingress paths: literals, `.`, `[a-z]`/`[^/]` classes, groups with
-// `|`, `*`, `+`, `?`, `{m,n}`, `^`, `$`, `\` escapes. No crate: the project
-// avoids a dependency for a few dozen paths matched once at load time.
-
-#[derive(Clone, Debug)]
-enum Re {
-    Byte(u8),
-    Any,
-    Class(Vec<(u8, u8)>, bool),
-    Start,
-    End,
-    Group(Vec<Vec<Re>>, Option<usize>),
-    Repeat(Box<Re>, u32, Option<u32>),
-}
-
-/// A parsed pattern.
-#[derive(Clone, Debug)]
-pub struct Regex {
-    alt: Vec<Vec<Re>>,
-    groups: usize,
-}
-
-type Caps = Vec<Option<(usize, usize)>>;
-
-impl Regex {
-    pub fn parse(p: &str) -> Result<Regex, String> {
-        let b = p.as_bytes();
-        let mut i = 0;
-        let mut groups = 0;
-        let alt = parse_alt(b, &mut i, &mut groups)?;
-        if i != b.len() {
-            return Err(format!("unbalanced ')' at byte {i}"));
-        }
-        Ok(Regex { alt, groups })
-    }
-
-    /// Leftmost match: capture spans (0 = whole match).
-    pub fn find(&self, s: &str) -> Option<Caps> {
-        let s = s.as_bytes();
-        for start in 0..=s.len() {
-            let mut caps: Caps = vec![None; self.groups + 1];
-            let mut end = None;
-            let g = Re::Group(self.alt.clone(), None);
-            if m_node(&g, s, start, &mut caps, &mut |p, _| {
-                end = Some(p);
-                true
-            }) {
-                caps[0] = Some((start, end.unwrap_or(start)));
-                return Some(caps);
-            }
-        }
-        None
-    }
-}
-
-fn parse_alt(b: &[u8], i: &mut usize, groups: &mut usize) -> Result<Vec<Vec<Re>>, String> {
-    let mut alts = vec![Vec::new()];
-    while *i < b.len() {
-        let c = b[*i];
-        let atom = match c {
-            b')' => break,
-            b'|' => {
-                *i += 1;
-                alts.push(Vec::new());
-                continue;
-            }
-            b'(' => {
-                *i += 1;
-                let cap = if b[*i..].starts_with(b"?:") {
-                    *i += 2;
-                    None
-                } else {
-                    *groups += 1;
-                    Some(*groups)
-                };
-                let inner = parse_alt(b, i, groups)?;
-                if *i >= b.len() || b[*i] != b')' {
-                    return Err("missing ')'".into());
-                }
-                *i += 1;
-                Re::Group(inner, cap)
-            }
-            b'[' => {
-                *i += 1;
-                let neg = *i < b.len() && b[*i] == b'^';
-                if neg {
-                    *i += 1;
-                }
-                let mut ranges = Vec::new();
-                let mut first = true;
-                loop {
-                    if *i >= b.len() {
-                        return Err("missing ']'".into());
-                    }
-                    let mut lo = b[*i];
-                    if lo == b']' && !first {
-                        *i += 1;
-                        break;
-                    }
-                    first = false;
-                    if lo == b'\\' && *i + 1 < b.len() {
-                        *i += 1;
-                        lo = b[*i];
-                    }
-                    *i += 1;
-                    if *i + 1 < b.len() && b[*i] == b'-' && b[*i + 1] != b']' {
-                        let hi = b[*i + 1];
-                        *i += 2;
-                        ranges.push((lo, hi));
-                    } else {
-                        ranges.push((lo, lo));
-                    }
-                }
-                Re::Class(ranges, neg)
-            }
-            b'.' => {
-                *i += 1;
-                Re::Any
-            }
-            b'^' => {
-                *i += 1;
-                Re::Start
-            }
-            b'$' => {
-                *i += 1;
-                Re::End
-            }
-            b'\\' => {
-                *i += 1;
-                let e = *b.get(*i).ok_or("trailing '\\'")?;
-                *i += 1;
-                match e {
-                    b'd' => Re::Class(vec![(b'0', b'9')], false),
-                    b'w' => Re::Class(
-                        vec![(b'a', b'z'), (b'A', b'Z'), (b'0', b'9'), (b'_', b'_')],
-                        false,
-                    ),
-                    other => Re::Byte(other),
-                }
-            }
-            b'*' | b'+' | b'?' | b'{' => return Err(format!("nothing to repeat at byte {}", *i)),
-            other => {
-                *i += 1;
-                Re::Byte(other)
-            }
-        };
-        // Quantifier?
-        let atom = match b.get(*i) {
-            Some(b'*') => {
-                *i += 1;
-                Re::Repeat(Box::new(atom), 0, None)
-            }
-            Some(b'+') => {
-                *i += 1;
-                Re::Repeat(Box::new(atom), 1, None)
-            }
-            Some(b'?') => {
-                *i += 1;
-                Re::Repeat(Box::new(atom), 0, Some(1))
-            }
-            Some(b'{') => {
-                let close = b[*i..]
-                    .iter()
-                    .position(|&c| c == b'}')
-                    .ok_or("missing '}'")?;
-                let body =
-                    std::str::from_utf8(&b[*i + 1..*i + close]).map_err(|e| e.to_string())?;
-                let (lo, hi) = match body.split_once(',') {
-                    Some((l, "")) => (l.parse().map_err(|_| "bad {m,n}")?, None),
-                    Some((l, h)) => (
-                        l.parse().map_err(|_| "bad {m,n}")?,
-                        Some(h.parse().map_err(|_| "bad {m,n}")?),
-                    ),
-                    None => {
-                        let n = body.parse().map_err(|_| "bad {n}")?;
-                        (n, Some(n))
-                    }
-                };
-                *i += close + 1;
-                Re::Repeat(Box::new(atom), lo, hi)
-            }
-            _ => atom,
-        };
-        alts.last_mut().expect("one branch").push(atom);
-    }
-    Ok(alts)
-}
-
-type K<'k> = &'k mut dyn FnMut(usize, &mut Caps) -> bool;
-
-fn m_seq(seq: &[Re], s: &[u8], pos: usize, caps: &mut Caps, k: K) -> bool {
-    match seq.split_first() {
-        None => k(pos, caps),
-        Some((first, rest)) => m_node(first, s, pos, caps, &mut |p, c| m_seq(rest, s, p, c, k)),
-    }
-}
-
-fn m_node(n: &Re, s: &[u8], pos: usize, caps: &mut Caps, k: K) -> bool {
-    let byte_ok = |f: &dyn Fn(u8) -> bool| pos < s.len() && f(s[pos]);
-    match n {
-        Re::Byte(c) => byte_ok(&|x| x.eq_ignore_ascii_case(c)) && k(pos + 1, caps),
-        Re::Any => byte_ok(&|x| x != b'\n') && k(pos + 1, caps),
-        Re::Class(ranges, neg) => {
-            byte_ok(&|x| {
-                let lx = x.to_ascii_lowercase();
-                let ux = x.to_ascii_uppercase();
-                let inside = ranges
-                    .iter()
-                    .any(|&(lo, hi)| (lo..=hi).contains(&lx) || (lo..=hi).contains(&ux));
-                inside != *neg
-            }) && k(pos + 1, caps)
-        }
-        Re::Start => pos == 0 && k(pos, caps),
-        Re::End => pos == s.len() && k(pos, caps),
-        Re::Group(alts, cap) => alts.iter().any(|branch| {
-            m_seq(branch, s, pos, caps, &mut |p, c| {
-                let Some(g) = cap else { return k(p, c) };
-                let old = c[*g];
-                c[*g] = Some((pos, p));
-                let ok = k(p, c);
-                if !ok {
-                    c[*g] = old;
-                }
-                ok
-            })
-        }),
-        Re::Repeat(inner, lo, hi) => m_rep(inner, *lo, *hi, 0, s, pos, caps, k),
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn m_rep(
-    inner: &Re,
-    lo: u32,
-    hi: Option<u32>,
-    count: u32,
-    s: &[u8],
-    pos: usize,
-    caps: &mut Caps,
-    k: K,
-) -> bool {
-    // Greedy: one more repetition first (only if it consumes input), then stop.
-    if hi.is_none_or(|h| count < h)
-        && m_node(inner, s, pos, caps, &mut |p, c| {
-            p > pos && m_rep(inner, lo, hi, count + 1, s, p, c, k)
-        })
-    {
-        return true;
-    }
-    count >= lo && k(pos, caps)
 }
 
 #[cfg(test)]
@@ -502,20 +272,42 @@ mod tests {
     }
 
     #[test]
-    fn regex_subset() {
-        let re = Regex::parse("/something(/|$)(.*)").unwrap();
-        let c = re.find("/something/new").unwrap();
-        assert_eq!(c[2], Some((11, 14)));
-        assert!(Regex::parse("^/API").unwrap().find("/api/x").is_some());
-        assert!(
-            Regex::parse("^/v[0-9]+/x")
-                .unwrap()
-                .find("/v12/x")
-                .is_some()
+    fn hostile_paths_and_patterns() {
+        // A non-ASCII path: captures and the rewrite stay on character boundaries.
+        assert_eq!(
+            rewrite("/shop(/|$)(.*)", "/$2", "/SHOP/äpfel/€"),
+            "/äpfel/€"
         );
-        assert!(Regex::parse("^/v[0-9]+/x").unwrap().find("/v/x").is_none());
-        assert!(Regex::parse("(").is_err());
-        assert!(Regex::parse("*a").is_err());
+        assert_eq!(rewrite("/.", "/x$1$9", "/ü"), "/x");
+        assert_eq!(rewrite("/(é+)", "/$1→", "/ééé"), "/ééé→");
+        // A long path against nested repetitions: linear, no recursion.
+        let long = format!("/{}", "a/".repeat(500_000));
+        assert_eq!(rewrite("/((a/)*)+(.*)", "/$3", &long), "/");
+        // Exponential for a backtracking engine; 40 characters and a 1 MiB path.
+        let re = location_regex("/(a+)+$").unwrap();
+        assert!(!re.is_match(&format!("/{}!", "a".repeat(40))));
+        assert!(re.is_match(&format!("/{}", "a".repeat(1 << 20))));
+        // Too deeply nested groups are an error, not a stack overflow.
+        let deep = format!("/{}a{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(matches!(
+            check_regex_path(&deep),
+            Err(RegexError::TooDeep { .. })
+        ));
+        assert!(matches!(
+            check_regex_path("/a(?!b)"),
+            Err(RegexError::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn location_is_start_anchored_and_case_insensitive() {
+        let re = location_regex("/api").unwrap();
+        assert!(re.is_match("/API/x"));
+        assert!(!re.is_match("/x/api"));
+        // `^` is prepended as text, as nginx does: only the first branch is anchored.
+        let re = location_regex("/a|/b").unwrap();
+        assert!(re.is_match("/x/b"));
+        assert!(!re.is_match("/x/a"));
     }
 
     #[test]

@@ -62,6 +62,11 @@ fn stream_json(s: &Stream, window_secs: f64, replications: u32) -> Map<String, V
         }
         lat.insert("max".into(), r3(ms(h.max())));
         lat.insert("samples".into(), json!(rec.count));
+        if rec.clamped > 0 {
+            // Latencies beyond what the histogram could grow to: its
+            // percentiles and max are then lower bounds (never silently).
+            lat.insert("clamped_samples".into(), json!(rec.clamped));
+        }
     }
     m.insert("latency_ms".into(), Value::Object(lat));
     m

@@ -50,7 +50,12 @@ fn row(out: &mut String, name: &str, s: &Stream, extra: &str) {
             ci,
             ms(r.hist.value_at_quantile(0.5)),
             ms(r.hist.value_at_quantile(0.99)),
-            ms(r.hist.max()),
+            // `≥`: some latencies were clamped to the histogram's top.
+            if r.clamped > 0 {
+                format!("≥{}", ms(r.hist.max()))
+            } else {
+                ms(r.hist.max())
+            },
         )
     } else {
         (

@@ -130,6 +130,12 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    /// A path (given, or found in a directory walk) that is not a regular file
+    /// or directory: reading a FIFO or device could block forever.
+    #[error(
+        "{path}: is {kind}, not a regular file; meshsim reads only regular files and directories"
+    )]
+    NotAFile { path: String, kind: &'static str },
 }
 
 fn render(d: &Diagnostics) -> String {

@@ -215,21 +215,49 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, SyntaxError> {
     parse_chunk(text, 0, &markers)
 }
 
+/// Documents one file may hold. Real inputs stay far below (the largest file
+/// of the corpus has a few hundred; a rendered Helm chart a few thousand); the
+/// limit only keeps a generated file from exhausting memory.
+pub const MAX_DOCUMENTS: usize = 100_000;
+/// YAML values (mappings, lists, scalars) one file may hold: about 10 per
+/// document at the document limit, and far beyond any manifest.
+pub const MAX_NODES: usize = 1_000_000;
+/// Syntax errors listed per file; the rest are counted in one last error.
+pub const MAX_ERRORS_PER_FILE: usize = 20;
+
 /// Everything readable in a file: its documents, and one error per document
 /// that is not well-formed YAML. When the file as a whole does not parse, each
-/// document (text between `---` lines) is parsed on its own, so a syntax error
-/// in one document does not hide the problems of the others.
+/// document (text between `---` lines, or after a `...` end marker) is parsed
+/// on its own, so a syntax error in one document does not hide the problems of
+/// the others. At most [`MAX_ERRORS_PER_FILE`] errors are listed; one more
+/// error then says how many were left out. Time is linear in the file's size.
 pub fn parse_file(text: &str) -> (Vec<Document>, Vec<SyntaxError>) {
     let markers = DocumentMarkers::scan(text);
+    if markers.lines.len() > MAX_DOCUMENTS {
+        let line = markers.lines[MAX_DOCUMENTS];
+        return (
+            Vec::new(),
+            vec![SyntaxError {
+                loc: Loc { line, col: 1 },
+                document: markers.document_at(line),
+                object: None,
+                message: format!(
+                    "the file has {} documents; meshsim reads at most {MAX_DOCUMENTS} per file (split it into several files)",
+                    markers.lines.len() + usize::from(markers.implicit_first)
+                ),
+            }],
+        );
+    }
     let whole = match parse_chunk(text, 0, &markers) {
         Ok(docs) => return (docs, Vec::new()),
         Err(e) => e,
     };
-    // Byte offsets and line numbers of each chunk: [start of marker line, next marker).
-    let mut starts: Vec<(usize, u32)> = Vec::new();
+    // Byte offsets and line numbers of each chunk: [start of its first line, next start).
+    let mut starts: Vec<(usize, u32)> = Vec::with_capacity(markers.lines.len() + 1);
     let mut offset = 0usize;
+    let mut next = markers.lines.iter().peekable();
     for (i, l) in text.split_inclusive('\n').enumerate() {
-        if markers.lines.binary_search(&(i as u32 + 1)).is_ok() {
+        if next.next_if(|&&m| m == i as u32 + 1).is_some() {
             starts.push((offset, i as u32));
         }
         offset += l.len();
@@ -239,22 +267,63 @@ pub fn parse_file(text: &str) -> (Vec<Document>, Vec<SyntaxError>) {
     }
     let mut docs = Vec::new();
     let mut errors = Vec::new();
+    let mut left_out = 0usize;
     for (k, &(from, line0)) in starts.iter().enumerate() {
         let to = starts.get(k + 1).map(|s| s.0).unwrap_or(text.len());
-        match parse_chunk(&text[from..to], line0, &markers) {
+        let chunk = &text[from..to];
+        match parse_chunk(chunk, line0, &markers) {
             Ok(d) => docs.extend(d),
-            Err(e) => errors.push(e),
+            Err(mut e) if errors.len() < MAX_ERRORS_PER_FILE => {
+                e.object = object_name_guess(chunk);
+                errors.push(e);
+            }
+            Err(e) => {
+                if left_out == 0 {
+                    // Located at the first error left out.
+                    errors.push(e);
+                }
+                left_out += 1;
+            }
         }
+    }
+    if left_out > 0 {
+        let e = errors.last_mut().expect("pushed above");
+        e.object = None;
+        e.message = format!(
+            "… and {left_out} more syntax errors in this file (the first {MAX_ERRORS_PER_FILE} are listed; this is the next)"
+        );
     }
     if errors.is_empty() {
         // Each document parses alone but the file does not: report the file's error.
+        let mut whole = whole;
+        let doc_text = markers
+            .document_span(whole.document)
+            .map(|(a, b)| line_range(text, a, b))
+            .unwrap_or("");
+        whole.object = object_name_guess(doc_text);
         errors.push(whole);
         docs.clear();
     }
-    for e in &mut errors {
-        e.object = object_name_guess(text, &markers, e.document);
-    }
     (docs, errors)
+}
+
+/// The text of lines `from..to` (1-based, `to` exclusive; `u32::MAX` = to the end).
+fn line_range(text: &str, from: u32, to: u32) -> &str {
+    let mut start = None;
+    let mut end = text.len();
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        let n = i as u32 + 1;
+        if n == from {
+            start = Some(offset);
+        }
+        if n == to {
+            end = offset;
+            break;
+        }
+        offset += l.len();
+    }
+    start.map_or("", |s| &text[s..end.max(s)])
 }
 
 /// Parses `text`, a part of a file that starts `line0` lines into it.
@@ -268,7 +337,15 @@ fn parse_chunk(
     // and a "billion laughs" document stops early and cheaply.
     let mut aliases = serde_saphyr::options::AliasLimits::default();
     aliases.max_total_replayed_events = 20_000;
-    let options = serde_saphyr::options! { with_snippet: false, alias_limits: aliases };
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_documents = MAX_DOCUMENTS;
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = 4 * MAX_NODES;
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        alias_limits: aliases,
+        budget: Some(budget),
+    };
     let nodes: Vec<Option<Node>> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|e| {
             let (line, col) = e
@@ -325,13 +402,23 @@ fn user_message(m: &str) -> String {
         .next()
         .unwrap_or(m)
         .trim();
-    if m.starts_with("budget breached") {
-        format!(
-            "document too large, too deeply nested or too many aliases for meshsim's YAML limits ({m})"
-        )
+    let Some(what) = m.strip_prefix("budget breached") else {
+        return m.to_string();
+    };
+    let why = if what.contains("Documents") {
+        format!("more than {MAX_DOCUMENTS} documents in one file")
+    } else if what.contains("Nodes") {
+        format!("more than {MAX_NODES} values in one file")
+    } else if what.contains("Events") {
+        format!("more than {} YAML events in one file", 4 * MAX_NODES)
+    } else if what.contains("Depth") {
+        "nested more than 64 levels deep".to_string()
+    } else if what.contains("Alias") || what.contains("Anchor") {
+        "too many aliases (`*name`) for the anchors they refer to".to_string()
     } else {
-        m.to_string()
-    }
+        "too large".to_string()
+    };
+    format!("input exceeds meshsim's YAML limits: {why} (split the file or simplify it; {m})")
 }
 
 fn shift_lines(n: &mut Node, by: u32) {
@@ -347,20 +434,11 @@ fn shift_lines(n: &mut Node, by: u32) {
     }
 }
 
-/// `Kind namespace/name` of document `doc` read from its plain top-level
-/// `kind:` line and `metadata:` block, for naming a document that does not
-/// parse. None when either is not written that simply.
-fn object_name_guess(text: &str, markers: &DocumentMarkers, doc: usize) -> Option<String> {
-    if doc == 0 {
-        return None;
-    }
-    let lines: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(i, _)| markers.document_at(*i as u32 + 1) == doc)
-        .map(|(_, l)| l)
-        .filter(|l| !l.starts_with("---"))
-        .collect();
+/// `Kind namespace/name` of the document whose text is `doc`, read from its
+/// plain top-level `kind:` line and `metadata:` block, for naming a document
+/// that does not parse. None when either is not written that simply.
+fn object_name_guess(doc: &str) -> Option<String> {
+    let lines: Vec<&str> = doc.lines().filter(|l| !l.starts_with("---")).collect();
     let value = |l: &str, key: &str| -> Option<String> {
         let v = l.strip_prefix(key)?.strip_prefix(':')?;
         let v = v
@@ -406,29 +484,42 @@ fn object_name_guess(text: &str, markers: &DocumentMarkers, doc: usize) -> Optio
     })
 }
 
-/// Lines that start a document (`---` at column 1), to number documents the way a
-/// person counts them, including the empty ones the parser drops.
+/// Lines that start a document, to number documents the way a person counts
+/// them, including the empty ones the parser drops: `---` at column 1, and the
+/// first content line after a `...` end marker that is not itself `---`.
 struct DocumentMarkers {
-    /// 1-based line numbers of `---` markers.
+    /// 1-based line numbers of document starts, ascending.
     lines: Vec<u32>,
     /// True when content precedes the first marker (an implicit first document).
     implicit_first: bool,
+}
+
+fn is_marker(l: &str, m: &str) -> bool {
+    l.strip_prefix(m).is_some_and(|r| {
+        r.chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == '\t' || c == '\r')
+    })
 }
 
 impl DocumentMarkers {
     fn scan(text: &str) -> Self {
         let mut lines = Vec::new();
         let mut content_before_first = false;
+        let mut after_end = false;
         for (i, l) in text.lines().enumerate() {
-            let is_marker =
-                l.starts_with("---") && l[3..].chars().next().is_none_or(|c| c == ' ' || c == '\t');
-            if is_marker {
+            let t = l.trim();
+            let content = !t.is_empty() && !t.starts_with('#') && !t.starts_with('%');
+            if is_marker(l, "---") {
                 lines.push(i as u32 + 1);
-            } else if lines.is_empty() {
-                let t = l.trim();
-                if !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') {
-                    content_before_first = true;
-                }
+                after_end = false;
+            } else if is_marker(l, "...") {
+                after_end = true;
+            } else if after_end && content {
+                lines.push(i as u32 + 1);
+                after_end = false;
+            } else if lines.is_empty() && content {
+                content_before_first = true;
             }
         }
         DocumentMarkers {
@@ -438,12 +529,23 @@ impl DocumentMarkers {
     }
 
     fn document_at(&self, line: u32) -> usize {
-        let k = self.lines.iter().take_while(|&&m| m <= line).count();
+        let k = self.lines.partition_point(|&m| m <= line);
         if k == 0 {
             1
         } else {
             k + usize::from(self.implicit_first)
         }
+    }
+
+    /// Lines `[from, to)` of document `doc` (`to` = `u32::MAX` for the last).
+    fn document_span(&self, doc: usize) -> Option<(u32, u32)> {
+        if doc == 0 {
+            return None;
+        }
+        let k = doc - usize::from(self.implicit_first);
+        let from = if k == 0 { 1 } else { *self.lines.get(k - 1)? };
+        let to = self.lines.get(k).copied().unwrap_or(u32::MAX);
+        Some((from, to))
     }
 }
 
@@ -505,6 +607,79 @@ mod tests {
         assert_eq!(errors[0].document, 2);
         assert_eq!(errors[0].loc.line, 7);
         assert_eq!(errors[0].object.as_deref(), Some("Service default/x"));
+    }
+
+    #[test]
+    fn many_broken_documents_list_a_bounded_number_of_errors() {
+        // 20 000 broken documents: quadratic recovery would take many minutes.
+        let n = 20_000;
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!(
+                "---\nkind: Service\nmetadata:\n  name: s{i}\nspec: [1\n"
+            ));
+        }
+        text.push_str("---\nok: 1\n");
+        let (docs, errors) = parse_file(&text);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].index, n + 1);
+        assert_eq!(errors.len(), MAX_ERRORS_PER_FILE + 1);
+        assert_eq!(errors[0].document, 1);
+        assert_eq!(errors[0].object.as_deref(), Some("Service default/s0"));
+        assert_eq!(errors[19].object.as_deref(), Some("Service default/s19"));
+        let last = &errors[MAX_ERRORS_PER_FILE];
+        assert_eq!(last.document, MAX_ERRORS_PER_FILE + 1);
+        assert!(
+            last.message
+                .starts_with(&format!("… and {} more syntax errors", n - 20)),
+            "{last:?}"
+        );
+    }
+
+    #[test]
+    fn document_limit_is_explained() {
+        let ok = "---\na: 1\n".repeat(MAX_DOCUMENTS);
+        let (docs, errors) = parse_file(&ok);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(docs.len(), MAX_DOCUMENTS);
+        assert_eq!(docs[MAX_DOCUMENTS - 1].index, MAX_DOCUMENTS);
+        let over = format!("{ok}---\na: 1\n");
+        let (docs, errors) = parse_file(&over);
+        assert!(docs.is_empty());
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].document, MAX_DOCUMENTS + 1);
+        assert_eq!(errors[0].loc.line, 2 * MAX_DOCUMENTS as u32 + 1);
+        assert_eq!(
+            errors[0].message,
+            "the file has 100001 documents; meshsim reads at most 100000 per file (split it into several files)"
+        );
+        // A budget breach of the YAML crate is worded too.
+        let deep = format!("a: {}1{}\n", "[".repeat(70), "]".repeat(70));
+        let (_, errors) = parse_file(&deep);
+        assert!(
+            errors[0]
+                .message
+                .contains("nested more than 64 levels deep")
+                || errors[0].message.contains("nest"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn recovery_splits_at_document_end_markers() {
+        let text = "a: [1\n...\nkind: Service\nmetadata:\n  name: x\nb: {c\n...\n# note\nd: 2\n";
+        let (docs, errors) = parse_file(text);
+        assert_eq!(docs.iter().map(|d| d.index).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(docs[0].root.loc.line, 9);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!((errors[0].document, errors[1].document), (1, 2));
+        assert_eq!(errors[1].object.as_deref(), Some("Service default/x"));
+        // A well-formed file with `...` numbers its documents the same way.
+        let docs = parse_documents("a: 1\n...\nb: 2\n...\n---\nc: 3\n").unwrap();
+        assert_eq!(
+            docs.iter().map(|d| d.index).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
     }
 
     #[test]

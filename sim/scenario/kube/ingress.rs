@@ -4,7 +4,7 @@
 //! An Ingress for another class is read and ignored, as that controller would.
 
 use crate::cluster::ingress::{
-    BackendRef, IngressPath, IngressRule, IngressSpec, PathType, PortRef, Regex, route,
+    BackendRef, IngressPath, IngressRule, IngressSpec, PathType, PortRef, check_regex_path, route,
 };
 use crate::cluster::node::ClusterNet;
 use crate::cluster::nodeport::ServiceNet;
@@ -123,11 +123,14 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<IngressSpec> {
                     continue;
                 }
                 if (use_regex || rewrite_target.is_some())
-                    && let Err(e) = Regex::parse(&path)
+                    && let Err(e) = check_regex_path(&path)
                 {
                     cx.error(
                         &p.get("path").unwrap_or(p.clone()),
-                        format!("{path:?} is not a regular expression nginx accepts: {e}"),
+                        format!(
+                            "{}: not a regular expression meshsim can match (use-regex/rewrite-target make Ingress paths regexes): {e}",
+                            shorten(&path)
+                        ),
                     );
                     continue;
                 }
@@ -305,4 +308,13 @@ pub fn ingress_load(
     };
     load.entry.ingress = Some(hop);
     Some(resolve(INGRESS_NAME, Some(80), INGRESS_NS))
+}
+
+/// `s` quoted, cut to its first 80 characters (a huge pattern would drown the message).
+fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        None => format!("{s:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes)", &s[..end], s.len()),
+    }
 }
