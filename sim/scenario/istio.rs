@@ -232,6 +232,8 @@ impl Collector {
         for r in &self.refs {
             let mut cx = Cx::new(r.origin.clone(), diags);
             match &r.what {
+                // Any DestinationRule for the host counts here (namespace
+                // visibility and exportTo are the compile step's lookup).
                 RefKind::Subset(host, subset) => {
                     let defined = c.destination_rules.iter().any(|dr| {
                         virtual_service::covers(&dr.host, host)
