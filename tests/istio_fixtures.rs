@@ -504,3 +504,19 @@ fn namespace_flag_places_objects() {
         "{d:?}"
     );
 }
+
+/// Two mesh-bound VirtualServices for one host: the later one is reported.
+#[test]
+fn several_virtual_services_for_one_host_warn() {
+    let two = format!(
+        "{}---\n{}",
+        vs("  - route:\n    - destination: {host: a}\n"),
+        vs("  - route:\n    - destination: {host: b}\n").replace("name: r}", "name: r2}")
+    );
+    let w = warnings_of(&two);
+    assert!(
+        w.iter().any(|x| x.contains("(VirtualService default/r2)")
+            && x.contains("also claimed by VirtualService default/r (t.yaml:1)")),
+        "{w:?}"
+    );
+}
