@@ -304,6 +304,16 @@ fn istiod_rejections_are_located_errors() {
             "host must be of form namespace/dnsName",
         ),
         (
+            "DYNAMIC_DNS needs wildcard hosts and HTTP ports (1.28)",
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: s}\nspec:\n  hosts: [api.example.com]\n  resolution: DYNAMIC_DNS\n  ports: [{number: 443, name: tls, protocol: TLS}]\n".into(),
+            "only HTTP protocol is supported for resolution type DYNAMIC_DNS",
+        ),
+        (
+            "maglev table size",
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: r\n  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 9223372036854775807}}}}\n".into(),
+            "maglev tableSize must be a prime number",
+        ),
+        (
             "unsupported apiVersion",
             "apiVersion: networking.istio.io/v2\nkind: Sidecar\nmetadata: {name: s}\nspec: {}\n".into(),
             "Istio 1.28 serves",
@@ -492,5 +502,21 @@ fn namespace_flag_places_objects() {
     assert!(
         d.errors().any(|e| e.message.contains("given with -n")),
         "{d:?}"
+    );
+}
+
+/// Two mesh-bound VirtualServices for one host: the later one is reported.
+#[test]
+fn several_virtual_services_for_one_host_warn() {
+    let two = format!(
+        "{}---\n{}",
+        vs("  - route:\n    - destination: {host: a}\n"),
+        vs("  - route:\n    - destination: {host: b}\n").replace("name: r}", "name: r2}")
+    );
+    let w = warnings_of(&two);
+    assert!(
+        w.iter().any(|x| x.contains("(VirtualService default/r2)")
+            && x.contains("also claimed by VirtualService default/r (t.yaml:1)")),
+        "{w:?}"
     );
 }

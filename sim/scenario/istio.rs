@@ -102,6 +102,8 @@ pub struct Collector {
     config: IstioConfig,
     pods: BTreeMap<(String, String), PodTemplate>,
     refs: Vec<Ref>,
+    /// Where each VirtualService's `hosts` are, for "several VSs claim a host".
+    vs_at: Vec<(Origin, Loc, String)>,
 }
 
 impl Collector {
@@ -128,6 +130,13 @@ impl Collector {
                 "VirtualService" => {
                     if let Some(vs) = virtual_service::decode(o, cx) {
                         self.refs.extend(vs_refs(o, &vs));
+                        let at = o
+                            .node
+                            .get("spec")
+                            .and_then(|s| s.get("hosts"))
+                            .unwrap_or(o.node.clone());
+                        self.vs_at
+                            .push((o.origin.clone(), at.loc(), at.path.clone()));
                         c.virtual_services.push(vs);
                     }
                 }
@@ -232,6 +241,8 @@ impl Collector {
         for r in &self.refs {
             let mut cx = Cx::new(r.origin.clone(), diags);
             match &r.what {
+                // Any DestinationRule for the host counts here (namespace
+                // visibility and exportTo are the compile step's lookup).
                 RefKind::Subset(host, subset) => {
                     let defined = c.destination_rules.iter().any(|dr| {
                         virtual_service::covers(&dr.host, host)
@@ -256,7 +267,39 @@ impl Collector {
                 }
             }
         }
+        several_claim_one_host(c, &self.vs_at, diags);
         s.istio = self.config;
+    }
+}
+
+/// Several mesh-bound VirtualServices for one host (IST0109's idea): sidecars
+/// use the first (input order stands in for `creationTimestamp`) and drop the
+/// later ones' routes for that host; gateways concatenate them (reference §2).
+fn several_claim_one_host(c: &IstioConfig, at: &[(Origin, Loc, String)], diags: &mut Diagnostics) {
+    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, vs) in c.virtual_services.iter().enumerate() {
+        if !vs.gateways.iter().any(|g| g == "mesh") {
+            continue;
+        }
+        for h in &vs.hosts {
+            match first.get(h.as_str()) {
+                None => {
+                    first.insert(h, i);
+                }
+                Some(&j) => {
+                    let w = &c.virtual_services[j].meta;
+                    let (origin, loc, path) = &at[i];
+                    Cx::new(origin.clone(), diags).warn_at(
+                        *loc,
+                        path,
+                        format!(
+                            "host {h} is also claimed by VirtualService {}/{} ({}): sidecars use that one (the first) and ignore this one's routes for {h}; gateways would concatenate both",
+                            w.namespace, w.name, w.source
+                        ),
+                    );
+                }
+            }
+        }
     }
 }
 

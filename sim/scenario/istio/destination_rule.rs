@@ -316,7 +316,7 @@ fn consistent_hash(cx: &mut Cx, v: &V) -> Option<ConsistentHash> {
         let t = cx
             .req(&m, "tableSize")
             .and_then(|t| cx.int_in(&t, 1, i64::MAX))? as u64;
-        if !is_prime(t) || t >= 5_000_011 {
+        if t >= 5_000_011 || !is_prime(t) {
             cx.error(
                 &m,
                 format!("{t}: maglev tableSize must be a prime number less than 5000011"),

@@ -36,6 +36,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<ServiceEntry> {
                 ("STATIC", Resolution::Static),
                 ("DNS", Resolution::Dns),
                 ("DNS_ROUND_ROBIN", Resolution::DnsRoundRobin),
+                ("DYNAMIC_DNS", Resolution::DynamicDns),
             ],
         )?,
         None => Resolution::None,
@@ -167,6 +168,35 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<ServiceEntry> {
         }
         _ => {}
     }
+    if resolution == Resolution::DynamicDns {
+        // 1.28: wildcard hosts, no addresses or endpoints, HTTP ports only, MESH_EXTERNAL.
+        for (h, at) in &hs {
+            if !h.starts_with("*.") {
+                cx.error(
+                    at,
+                    format!("{h:?}: DYNAMIC_DNS resolution requires wildcard hosts"),
+                );
+            }
+        }
+        if !addresses.is_empty() || !eps.is_empty() {
+            cx.error(
+                &spec,
+                "DYNAMIC_DNS resolution cannot have addresses or endpoints",
+            );
+        }
+        if ports.iter().any(|p| p.protocol != Some(Protocol::Http)) {
+            cx.error(
+                &spec,
+                "only HTTP protocol is supported for resolution type DYNAMIC_DNS",
+            );
+        }
+        if location != Location::MeshExternal {
+            cx.error(
+                &spec,
+                "DYNAMIC_DNS resolution requires location MESH_EXTERNAL",
+            );
+        }
+    }
     if hs.len() > 1 && resolution != Resolution::None {
         let plain = ports.iter().any(|p| {
             !p.protocol
@@ -255,7 +285,7 @@ fn endpoint(
                 );
             }
         }
-        Resolution::None => {}
+        Resolution::None | Resolution::DynamicDns => {}
     }
     let mut out = WorkloadEntry {
         address,

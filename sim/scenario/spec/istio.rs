@@ -640,6 +640,8 @@ pub enum Resolution {
     Static,
     Dns,
     DnsRoundRobin,
+    /// Wildcard hosts resolved per request by the proxy's dynamic forward proxy.
+    DynamicDns,
 }
 
 /// An endpoint of a ServiceEntry (inline `WorkloadEntry`).

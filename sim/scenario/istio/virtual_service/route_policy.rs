@@ -78,7 +78,7 @@ pub(super) fn direct_response(cx: &mut Cx, v: &V) -> Option<DirectResponse> {
     obj(cx, v, &["status", "body"])?;
     let st = cx.req(v, "status")?;
     let status = cx.int(&st)?;
-    if !(200..=599).contains(&status) {
+    if !(200..=600).contains(&status) {
         cx.error(
             &st,
             format!("{status}: directResponse status must be in the range 200-599"),
