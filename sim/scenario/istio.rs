@@ -18,10 +18,10 @@ pub mod virtual_service;
 
 use super::decode::{Cx, V};
 use super::diag::{Diagnostics, Origin};
+use super::object::{MESHSIM_API, Object};
 use super::raw::{Loc, Value};
 use super::spec::Scenario;
 use super::spec::istio::*;
-use super::validate::{MESHSIM_API, Object};
 use injection::PodTemplate;
 use std::collections::BTreeMap;
 

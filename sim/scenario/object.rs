@@ -7,6 +7,9 @@ use super::decode::{Cx, V};
 use super::diag::{Diagnostics, Origin};
 use super::raw::Document;
 
+/// The apiVersion of meshsim's own kinds.
+pub const MESHSIM_API: &str = "meshsim.dev/v1alpha1";
+
 /// One Kubernetes-style object found in the input.
 pub struct Object<'a> {
     pub origin: Origin,

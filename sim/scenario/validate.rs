@@ -40,8 +40,7 @@ pub use super::object::Object;
 pub use super::resolve::kube_dns;
 pub use crate::cluster::selector::selects;
 
-/// The apiVersion of meshsim's own kinds.
-pub const MESHSIM_API: &str = "meshsim.dev/v1alpha1";
+pub use super::object::MESHSIM_API;
 
 /// Kinds meshsim reads but does not simulate yet: listed in the report as
 /// "not simulated yet" (any other unmatched kind is "unknown kind, not

@@ -6,8 +6,8 @@
 
 use super::hosts::{self, fields, list, obj, opt_bool, opt_str, opt_u32};
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::object::Object;
 use crate::scenario::spec::istio::*;
-use crate::scenario::validate::Object;
 use std::collections::{BTreeMap, BTreeSet};
 
 const POLICY: &[&str] = &[

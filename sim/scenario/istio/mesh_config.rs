@@ -7,9 +7,9 @@
 
 use super::hosts::{self, opt_str};
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::object::Object;
 use crate::scenario::raw::{Node, Value};
 use crate::scenario::spec::istio::{H2UpgradePolicy, MeshConfig};
-use crate::scenario::validate::Object;
 
 /// Is `o` the mesh ConfigMap (`istio` in `istio-system`)? The ConfigMap of a
 /// revision (`istio-<rev>`) is not read.

@@ -7,8 +7,8 @@
 
 use super::hosts::{self, fields, list, obj, opt_str, string_list};
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::object::Object;
 use crate::scenario::spec::istio::*;
-use crate::scenario::validate::Object;
 use std::collections::BTreeSet;
 
 pub fn decode(o: &Object, cx: &mut Cx) -> Option<Sidecar> {

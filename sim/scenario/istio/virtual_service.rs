@@ -10,8 +10,8 @@ mod route_policy;
 
 use super::hosts::{self, fields, list, obj, opt_bool, opt_str, string_list};
 use crate::scenario::decode::{Cx, V};
+use crate::scenario::object::Object;
 use crate::scenario::spec::istio::*;
-use crate::scenario::validate::Object;
 pub use route_policy::retries;
 use route_policy::{direct_response, fault, headers, http_redirect, rewrite};
 use std::collections::BTreeMap;
