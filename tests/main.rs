@@ -2,6 +2,8 @@
 
 /// Every issued request ends exactly once: completed, failed or in flight.
 mod accounting;
+/// `istioctl analyze`-style warnings (IST codes) in validate.
+mod analyze;
 /// Call graphs: scripts, held/released workers, app timeouts and retries.
 mod callgraph;
 /// The CLI contract: exit codes, files written.
