@@ -3,8 +3,16 @@
 //! YAML, so a mistake in a table is reported as `file:line:col: path: …`
 //! like any manifest error. The format is documented in `scenarios/README.md`.
 //!
+//! A table is one YAML document: `cases:` at the top, or the same under
+//! `spec:` of a `meshsim.dev/v1alpha1` `RouteTest` object (which the
+//! scenario loader skips, so a table can live in the scenario's folder).
+//!
 //! ```yaml
-//! cases:
+//! apiVersion: meshsim.dev/v1alpha1
+//! kind: RouteTest
+//! metadata: {name: reviews}
+//! spec:
+//!  cases:
 //! - name: jason sees v2
 //!   from: default/productpage-v1          # a workload ns/deployment, or a Load name
 //!   request: {host: reviews, port: 9080, path: /reviews/0, headers: {end-user: jason}}
@@ -19,6 +27,7 @@ use crate::scenario::decode::{Cx, V};
 use crate::scenario::diag::{Diagnostics, Origin};
 use crate::scenario::istio::hosts::{list, obj, opt_str};
 use crate::scenario::raw::{self, Loc};
+use crate::scenario::validate::MESHSIM_API;
 use std::collections::BTreeMap;
 
 /// A whole table.
@@ -134,8 +143,25 @@ pub fn parse(file: &str, text: &str) -> Result<Table, Diagnostics> {
     }
     if let Some(doc) = non_empty.first() {
         let mut cx = Cx::new(origin.clone(), &mut diags);
-        let root = V::root(&doc.root, "");
-        if obj(&mut cx, &root, &["cases"]).is_some() {
+        let top = V::root(&doc.root, "");
+        let wrapped = top.has("kind") || top.has("apiVersion");
+        let root = if wrapped {
+            obj(&mut cx, &top, &["apiVersion", "kind", "metadata", "spec"]);
+            let api = top.get("apiVersion").and_then(|v| v.as_str());
+            let kind = top.get("kind").and_then(|v| v.as_str());
+            if (api, kind) != (Some(MESHSIM_API), Some("RouteTest")) {
+                cx.error(
+                    &top,
+                    format!("a route-test table is `apiVersion: {MESHSIM_API}` `kind: RouteTest` (or a document with `cases:` alone)"),
+                );
+            }
+            cx.req(&top, "spec")
+        } else {
+            Some(top)
+        };
+        if let Some(root) = root
+            && obj(&mut cx, &root, &["cases"]).is_some()
+        {
             if !root.has("cases") {
                 cx.error(&root, "missing field `cases` (a list of test cases)");
             }
