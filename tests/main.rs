@@ -26,3 +26,5 @@ mod kubernetes;
 mod queueing;
 /// The summary.json contract and the renderers.
 mod report;
+/// `meshsim route-test`: shipped seed tables pass, wrong ones fail (exit 1), coverage, usage errors.
+mod route_test;

@@ -278,7 +278,9 @@ fn decode_object(b: &mut Builder, o: &Object, cx: &mut Cx) {
         (MESHSIM_GROUP, other) => cx.error_at(
             o.node.get("kind").map(|k| k.loc()).unwrap_or(o.node.loc()),
             &format!("{}kind", prefix(&o.node)),
-            format!("{other:?} is not a meshsim kind (Simulation, Workload, Load, Cluster, RouteTest)"),
+            format!(
+                "{other:?} is not a meshsim kind (Simulation, Workload, Load, Cluster, RouteTest)"
+            ),
         ),
         // Kubernetes.
         (_, "Namespace") => {
