@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod destination_rule;
 pub mod gateway;
 pub mod hosts;
+pub mod ingress_gateway;
 pub mod injection;
 pub mod mesh_config;
 pub mod service_entry;
@@ -147,6 +148,12 @@ fn located(o: &Object, list: &str, field: &[&str]) -> Located {
 }
 
 impl Collector {
+    /// Some Gateway selects Istio's default ingress gateway (see
+    /// [`ingress_gateway`]): the loader adds it if no Deployment is one.
+    pub fn wants_default_ingress_gateway(&self) -> bool {
+        ingress_gateway::wanted(&self.config.gateways)
+    }
+
     /// Reads one object. Returns true when the object is Istio's (or the
     /// MeshConfig ConfigMap) and the Kubernetes dispatch must skip it.
     pub fn object(&mut self, o: &Object, cx: &mut Cx) -> bool {

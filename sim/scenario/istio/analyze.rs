@@ -21,26 +21,18 @@
 use crate::cluster::selector::selects;
 use crate::scenario::spec::istio::{Gateway, VirtualService};
 use crate::scenario::spec::{Deployment, Service, TargetPort};
-use std::collections::BTreeMap;
 
-/// Istio's default ingress gateway (reference "Pinned facts: Gateways
-/// installed"): pod labels and Service ports (name, port, targetPort).
-/// The loader adds this Deployment and Service when a Gateway selects it and
-/// the scenario has none; the table here covers scenarios checked before that.
-const DEFAULT_INGRESS_LABELS: [(&str, &str); 2] =
-    [("app", "istio-ingressgateway"), ("istio", "ingressgateway")];
+/// Istio's default ingress gateway Service ports (name, port, targetPort;
+/// reference "Pinned facts: Gateways installed"). The loader adds that
+/// Deployment and Service (`super::ingress_gateway`) when a Gateway selects
+/// it and the scenario has none, so this is only the fallback when a check
+/// runs on Gateways without it.
 const DEFAULT_INGRESS_PORTS: [(&str, u16, u16); 3] = [
     ("status-port", 15021, 15021),
     ("http2", 80, 8080),
     ("https", 443, 8443),
 ];
 
-fn default_ingress_labels() -> BTreeMap<String, String> {
-    DEFAULT_INGRESS_LABELS
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 /// A Gateway server whose port no Service of the gateway pods exposes (IST0162).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +97,7 @@ pub fn gateway_ports(
         let mut exposed: Vec<(u16, Option<u16>)> = Vec::new();
         let mut described: Vec<String> = Vec::new();
         if pods.is_empty() {
-            if selects(&g.selector, &default_ingress_labels()) {
+            if selects(&g.selector, &super::ingress_gateway::labels()) {
                 exposed.extend(DEFAULT_INGRESS_PORTS.iter().map(|&(_, p, t)| (p, Some(t))));
                 described.push(
                     "istio-system/istio-ingressgateway, Istio's default install (15021, 80→8080, 443→8443)"
