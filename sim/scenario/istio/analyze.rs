@@ -284,6 +284,7 @@ mod tests {
     use super::*;
     use crate::scenario::spec::istio::*;
     use crate::scenario::spec::{ContainerPort, ServicePort, ServiceType};
+    use std::collections::BTreeMap;
 
     fn labels(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
         kv.iter()
