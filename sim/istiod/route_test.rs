@@ -745,7 +745,7 @@ fn finish(
                 ));
             }
             if let Some(x) = e.status
-                && Some(x) != *status
+                && *status != (x != 0).then_some(x)
             {
                 mismatches.push(format!("status {shown} (expected {x})"));
             }

@@ -89,7 +89,8 @@ pub struct Expect {
     pub path: Option<String>,
     /// `:authority` after rewrites.
     pub authority: Option<String>,
-    /// A local answer's status (404, 301, 502, a direct response, 503).
+    /// A local answer's status (404, 301, 502, a direct response, 503);
+    /// 0 = no response (connection closed or refused), as in `summary.json`.
     pub status: Option<u16>,
     /// Envoy response flag of a local answer (`NR`, `NC`, `UH`).
     pub flag: Option<String>,
@@ -307,7 +308,16 @@ fn parse_expect(cx: &mut Cx, v: &V) -> Option<Expect> {
         port: num(cx, "port", 1, 65535).map(|p| p as u16),
         path: opt_str(cx, v, "path"),
         authority: opt_str(cx, v, "authority"),
-        status: num(cx, "status", 100, 599).map(|s| s as u16),
+        status: v.get("status").and_then(|x| match cx.int_in(&x, 0, 599) {
+            Some(n) if (1..100).contains(&n) => {
+                cx.error(
+                    &x,
+                    format!("status {n}: give an HTTP status (100–599) or 0 for no response"),
+                );
+                None
+            }
+            n => n.map(|n| n as u16),
+        }),
         flag: opt_str(cx, v, "flag"),
         location: opt_str(cx, v, "location"),
         weights,

@@ -33,7 +33,6 @@ const DEFAULT_INGRESS_PORTS: [(&str, u16, u16); 3] = [
     ("https", 443, 8443),
 ];
 
-
 /// A Gateway server whose port no Service of the gateway pods exposes (IST0162).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnexposedServerPort {
