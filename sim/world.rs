@@ -63,19 +63,26 @@ use crate::metrics::{Recorder, Window};
 use crate::scenario::spec::ServiceType;
 use crate::scenario::spec::{Scenario, Target};
 use crate::workload::load::{LoadState, NONE};
+use crate::engine::SimDuration;
+use crate::istiod::xds::{ProxyKind, Xds};
+use crate::proxy::flags::ResponseFlags;
 use crate::workload::script::Program;
 use std::collections::BTreeMap;
 
 mod call;
 mod connection;
+mod gateway;
 mod ingress;
 mod load;
+pub mod mesh;
 mod outcome;
 mod server;
+mod sidecar;
 pub mod trace;
 
 use call::CallState;
 use connection::Pool;
+pub use mesh::{MeshOutcome, Split};
 pub use outcome::{HeaderSet, Outcome};
 
 pub use trace::TraceSpec;
@@ -162,7 +169,24 @@ struct Request {
     pconn: u32,
     /// Followed by the tracer (teaching mode).
     traced: bool,
+    /// Mesh only: interned request attributes (`mesh::MeshRt::attrs`; 0 without a mesh).
+    attrs: u32,
+    /// Mesh only: Envoy response flags of the answer (set by the proxy that answered).
+    flags: ResponseFlags,
+    /// Mesh only: proxy latency still to add on the way (consumed by `dispatch`
+    /// / `respond`).
+    hop: SimDuration,
+    /// Mesh only: the client proxy's balancer and host (NONE = none), for
+    /// `active_requests`.
+    lb: u32,
+    lb_host: u32,
+    /// Mesh only: route and destination stats indices (NONE = none).
+    route: u32,
+    dest: u32,
+    /// Mesh only: the connection to this pod is new (gateway TLS handshake).
+    fresh: bool,
 }
+
 
 /// One thread of a script execution (the root, or a parallel branch).
 #[derive(Clone, Copy, Debug)]
@@ -224,6 +248,12 @@ struct DeploymentRt {
 
 pub struct World<'s> {
     spec: &'s Scenario,
+    /// What istiod compiled (empty without Istio).
+    xds: &'s Xds,
+    /// Run-time mesh state; None when the scenario has no proxy.
+    mesh: Option<Box<mesh::MeshRt>>,
+    /// Per load: its request mix (empty = no mix).
+    mix: Vec<load::Mix>,
     q: EventQueue<Event>,
     window: Window,
     end: SimTime,
@@ -272,10 +302,28 @@ pub struct World<'s> {
     pool_ix: Vec<Vec<(Target, u32)>>,
     scratch: Vec<u32>,
     pod_requests: Vec<u64>,
+    /// Deployment of each pod.
+    dep_of: Vec<u32>,
 }
 
+/// The compiled mesh of a scenario without proxies.
+static NO_XDS: Xds = Xds {
+    proxies: Vec::new(),
+    deployment_proxy: Vec::new(),
+    load_proxy: Vec::new(),
+    route_tables: Vec::new(),
+    clusters: Vec::new(),
+    notes: Vec::new(),
+};
+
 impl<'s> World<'s> {
+    /// A replication without a mesh (no proxies: traffic as Kubernetes alone).
     pub fn new(spec: &'s Scenario, replication: u64) -> Self {
+        World::with_xds(spec, &NO_XDS, replication)
+    }
+
+    /// A replication of `spec` whose proxies run `xds` (compiled once per run).
+    pub fn with_xds(spec: &'s Scenario, xds: &'s Xds, replication: u64) -> Self {
         let f = RngFactory::new(spec.run.seed, replication);
         let end = SimTime(spec.run.duration.as_nanos());
         let window = Window {
@@ -407,8 +455,24 @@ impl<'s> World<'s> {
             })
             .collect();
         let n_pods = pods.len();
+        let dep_of: Vec<u32> = pods.iter().map(|p| p.deployment).collect();
+        let mesh = mesh::MeshRt::new(spec, xds, &f, &node_of, &clients);
+        if let Some(m) = &mesh
+            && let Some(w) = m.workers
+        {
+            // A gateway pod's CPU budget: its routing holds one of these.
+            for (p, k) in pods.iter_mut().zip(&m.pod_kind) {
+                if *k == Some(ProxyKind::Gateway) {
+                    p.workers = w;
+                }
+            }
+        }
         let mut w = World {
             spec,
+            xds,
+            mesh,
+            mix: Vec::new(),
+            dep_of,
             q: EventQueue::new(),
             window,
             end,
@@ -533,20 +597,28 @@ impl<'s> World<'s> {
                 Origin::Abandoned => format!(
                     "the abandoned try finishes with {code} after {took}; nobody is waiting"
                 ),
-                Origin::Proxy { .. } => {
-                    format!("ingress-nginx receives {code} from upstream after {took}")
+                Origin::Proxy { parent } => {
+                    let who = if self.is_gateway(self.requests.items[parent as usize].pod) {
+                        "the gateway"
+                    } else {
+                        "ingress-nginx"
+                    };
+                    format!("{who} receives {code} from upstream after {took}")
                 }
             };
             self.trace_log(r, msg);
         }
         self.requests.items[r as usize].live = false;
         self.requests.remove(r);
+        if self.mesh.is_some() {
+            self.mesh_complete(&req, status);
+        }
         if req.pconn != NONE {
             self.release_pconn(req.pool, req.pconn, status);
         }
         match req.origin {
             Origin::Load { load, conn } => {
-                self.load_response(load as usize, conn, req.start, req.counted_client, status)
+                self.load_response(load as usize, conn, &req, status)
             }
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
             Origin::Abandoned => {}
