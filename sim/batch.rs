@@ -6,8 +6,8 @@
 //! adds; the only float work (replication means) happens after the ordered
 //! collect, so results are identical for any `RAYON_NUM_THREADS`.
 
-use crate::metrics::{Capacity, Recorder};
 use crate::istiod::Xds;
+use crate::metrics::{Capacity, Recorder};
 use crate::run::replicate_with;
 use crate::scenario::Scenario;
 use crate::world::{Outcome, Split};

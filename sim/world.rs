@@ -36,19 +36,19 @@
 //! `outcome.rs` turns the counters into results (timeline samples, `finish`);
 //! `trace.rs` is teaching mode (one request followed step by step).
 //!
-//! # Where the mesh hop will sit
+//! # The mesh hops
 //!
-//! An Istio sidecar or gateway is a proxy hop like ingress-nginx, so it gets a
-//! room next to `ingress.rs`: `world/sidecar.rs`. On the client side, the place
-//! is where a meshed caller gets its pod today — `issue_call_try` (call.rs)
-//! asking `open_conn` / `take_pconn` (connection.rs) for kube-proxy's
-//! per-connection pick: with a client sidecar the call goes to the local Envoy
-//! instead, which routes (VirtualService) and load-balances *per request*
-//! (DestinationRule) over its own upstream pools, with its own retries and
-//! timeouts; loads entering through an Istio ingress gateway branch likewise in
-//! `issue_load_request`. On the server side, the inbound sidecar sits in
-//! `arrive_at_pod`, in front of admission to the app's workers; the extra hops'
-//! latency joins the path in `dispatch` / `respond`.
+//! An Istio sidecar or gateway is a proxy hop like ingress-nginx, so it has
+//! rooms next to `ingress.rs`: `sidecar.rs` (a meshed client's outbound
+//! Envoy: `issue_call_try` / `issue_load_request` hand the request to
+//! `outbound` instead of kube-proxy's `open_conn`, and it routes and
+//! load-balances per request; the server's inbound hop joins the path in
+//! `dispatch`), `gateway.rs` (a gateway pod routes in `arrive_at_pod`
+//! instead of running a script, with an upstream child request as
+//! ingress-nginx does), and `mesh.rs` (their run-time state: streams,
+//! balancers, interned request attributes, routing stats). Decisions are
+//! `proxy::*`'s over istiod's compiled [`Xds`]; the world only applies them.
+//! Without proxies `mesh` is `None` and none of this runs.
 
 use crate::cluster::load_balancer;
 use crate::cluster::network::Latency;
@@ -56,16 +56,16 @@ use crate::cluster::node::{NO_NODE, NodeIx};
 use crate::cluster::pod::Pod;
 use crate::cluster::service::backing_deployments;
 use crate::cluster::session_affinity::AffinityTable;
+use crate::engine::SimDuration;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimTime};
+use crate::istiod::xds::{ProxyKind, Xds};
 use crate::metrics::timeline::{BINS, Timeline};
 use crate::metrics::{Recorder, Window};
+use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::ServiceType;
 use crate::scenario::spec::{Scenario, Target};
 use crate::workload::load::{LoadState, NONE};
-use crate::engine::SimDuration;
-use crate::istiod::xds::{ProxyKind, Xds};
-use crate::proxy::flags::ResponseFlags;
 use crate::workload::script::Program;
 use std::collections::BTreeMap;
 
@@ -186,7 +186,6 @@ struct Request {
     /// Mesh only: the connection to this pod is new (gateway TLS handshake).
     fresh: bool,
 }
-
 
 /// One thread of a script execution (the root, or a parallel branch).
 #[derive(Clone, Copy, Debug)]
@@ -617,9 +616,7 @@ impl<'s> World<'s> {
             self.release_pconn(req.pool, req.pconn, status);
         }
         match req.origin {
-            Origin::Load { load, conn } => {
-                self.load_response(load as usize, conn, &req, status)
-            }
+            Origin::Load { load, conn } => self.load_response(load as usize, conn, &req, status),
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
             Origin::Abandoned => {}
             Origin::Proxy { parent } => self.proxy_response(parent, status),

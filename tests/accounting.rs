@@ -203,7 +203,9 @@ fn meshed_requests_end_exactly_once_with_their_flags() {
             }
         }
     }
-    let want: std::collections::BTreeSet<String> =
-        ["-", "NC", "NR", "UH"].iter().map(|s| s.to_string()).collect();
+    let want: std::collections::BTreeSet<String> = ["-", "NC", "NR", "UH"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert_eq!(seen, want);
 }

@@ -102,7 +102,11 @@ fn mesh_json(m: &crate::batch::MeshMerged, window_secs: f64, replications: u32) 
             let t = totals.get(&group(k)).copied().unwrap_or(0);
             o.insert(
                 "share".into(),
-                r3(if t > 0 { s.pooled.requests as f64 / t as f64 } else { 0.0 }),
+                r3(if t > 0 {
+                    s.pooled.requests as f64 / t as f64
+                } else {
+                    0.0
+                }),
             );
             out.insert(k.clone(), Value::Object(o));
         }

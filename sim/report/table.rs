@@ -264,7 +264,10 @@ fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    for (title, items) in [("Routes", &mesh.routes), ("Destinations", &mesh.destinations)] {
+    for (title, items) in [
+        ("Routes", &mesh.routes),
+        ("Destinations", &mesh.destinations),
+    ] {
         let _ = writeln!(out, "\n{title} (Envoy):");
         for (k, s) in items.iter().filter(|(_, s)| s.pooled.requests > 0) {
             let _ = writeln!(

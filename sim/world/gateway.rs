@@ -157,8 +157,14 @@ impl World<'_> {
                     self.node_of[pod as usize],
                     false,
                 );
-                let child =
-                    self.gateway_child(r, pod, p, req.target, (NONE, NONE), (req.attrs, req.headers));
+                let child = self.gateway_child(
+                    r,
+                    pod,
+                    p,
+                    req.target,
+                    (NONE, NONE),
+                    (req.attrs, req.headers),
+                );
                 let q = &mut self.requests.items[child as usize];
                 q.via = via;
                 q.hop = delay;

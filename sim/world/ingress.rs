@@ -9,8 +9,8 @@
 //! warm keep-alive connections — no kube-proxy, no handshake. The upstream
 //! answer (or 502 when no response came) becomes the controller's answer.
 //!
-//! This is the one proxy hop the world has today; an Istio sidecar or gateway
-//! hop is a sibling of this file (see the module docs of `world`).
+//! The Istio hops are its siblings: `sidecar.rs` and `gateway.rs` (see the
+//! module docs of `world`).
 
 use super::{Origin, Request, World};
 use crate::cluster::node::NO_NODE;

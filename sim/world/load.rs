@@ -13,8 +13,8 @@
 use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
-use crate::proxy::flags::ResponseFlags;
 use crate::engine::{SimDuration, SimTime};
+use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::{Arrival, EntryKind, LoadPattern};
 use crate::workload::load::{LoadState, NONE};
 use rand_distr::{Distribution, Exp1};

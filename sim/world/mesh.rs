@@ -227,8 +227,20 @@ impl MeshRt {
     }
 
     /// Interns request attributes (method, authority, path, header set).
-    pub fn intern(&mut self, method: &str, authority: &str, path: &str, hs: u32, headers: &[(String, String)]) -> u32 {
-        let key = (method.to_string(), authority.to_string(), path.to_string(), hs);
+    pub fn intern(
+        &mut self,
+        method: &str,
+        authority: &str,
+        path: &str,
+        hs: u32,
+        headers: &[(String, String)],
+    ) -> u32 {
+        let key = (
+            method.to_string(),
+            authority.to_string(),
+            path.to_string(),
+            hs,
+        );
         if let Some(&i) = self.attr_ix.get(&key) {
             return i;
         }
@@ -244,7 +256,15 @@ impl MeshRt {
 
     /// The balancer of `client`'s proxy for cluster `cix` (built on first use
     /// over the cluster's ready endpoints); NONE when the cluster has none.
-    pub fn lb_for(&mut self, client: u32, cix: u32, xds: &Xds, eps: &[Vec<Vec<u32>>], dep_of: &[u32], port: u16) -> u32 {
+    pub fn lb_for(
+        &mut self,
+        client: u32,
+        cix: u32,
+        xds: &Xds,
+        eps: &[Vec<Vec<u32>>],
+        dep_of: &[u32],
+        port: u16,
+    ) -> u32 {
         if let Some(&i) = self.lbs.get(&(client, cix)) {
             return i;
         }

@@ -146,7 +146,7 @@ impl World<'_> {
         let listener = proxy.listeners.iter().find(|l| l.port == port);
         let result = match listener.map(|l| &l.kind) {
             Some(ListenerKind::Http { routes, .. }) => {
-                let who = format!("sidecar of {}", self.client_name(client));
+                let who = format!("sidecar of {}: listener {port}", self.client_name(client));
                 self.route_http(r, *routes, client, req.start, &who)
             }
             Some(ListenerKind::Closed) => RouteResult {
@@ -199,15 +199,23 @@ impl World<'_> {
                 self.dispatch(r, false);
             }
             Routed::Passthrough => {
-                let (pod, via) =
-                    self.open_conn(req.target, client as usize, EntryKind::ClusterIP, req.from, false);
+                let (pod, via) = self.open_conn(
+                    req.target,
+                    client as usize,
+                    EntryKind::ClusterIP,
+                    req.from,
+                    false,
+                );
                 let q = &mut self.requests.items[r as usize];
                 q.pod = pod;
                 q.via = via;
                 q.hop = delay;
                 if req.traced {
                     let msg = self.describe_conn(pod, via, true, req.target);
-                    self.trace_log(r, format!("PassthroughCluster (original destination): {msg}"));
+                    self.trace_log(
+                        r,
+                        format!("PassthroughCluster (original destination): {msg}"),
+                    );
                 }
                 if pod == NONE {
                     self.local_answer(r, 0, ResponseFlag::NoHealthyUpstream.into(), delay);
@@ -360,8 +368,11 @@ impl World<'_> {
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
                         .collect();
-                    let (method, auth, path) =
-                        (a.method.clone(), a.authority.clone(), a.path_and_query.clone());
+                    let (method, auth, path) = (
+                        a.method.clone(),
+                        a.authority.clone(),
+                        a.path_and_query.clone(),
+                    );
                     let h = self.intern_headers(hs);
                     let ai = self.intern_attrs(&method, &auth, &path, h);
                     (ai, h)
@@ -523,7 +534,7 @@ fn describe_decision(
             .unwrap_or_else(|| format!("#{r}"))
     };
     let head = format!(
-        "{who}: route table {}, {} {} Host {}",
+        "{who}, route table {}, {} {} Host {}",
         rt.config.name(),
         a.method,
         a.path_and_query,
@@ -585,7 +596,10 @@ fn describe_decision(
         ),
         RouteDecision::NoVirtualHost => format!("{head}: no virtual host → 404 NR"),
         RouteDecision::NoRoute { vhost } => {
-            format!("{head}: virtual host {}, no route matches → 404 NR", vh(*vhost))
+            format!(
+                "{head}: virtual host {}, no route matches → 404 NR",
+                vh(*vhost)
+            )
         }
         RouteDecision::Redirect {
             vhost,

@@ -110,7 +110,12 @@ pub fn header(m: RouteMatch, name: &str, value: &str) -> RouteMatch {
 }
 
 /// A route table with one virtual host; route keys `<vs>/<route name>`.
-pub fn table(vs: &str, vhost: &str, domains: &[&str], routes: Vec<(Route, Vec<u32>)>) -> RouteTable {
+pub fn table(
+    vs: &str,
+    vhost: &str,
+    domains: &[&str],
+    routes: Vec<(Route, Vec<u32>)>,
+) -> RouteTable {
     let keys = vec![
         routes
             .iter()

@@ -281,7 +281,10 @@ fn request_mix(
         return Vec::new();
     };
     if items.is_empty() {
-        cx.error(&list, "an empty request mix: give at least one entry or remove requests");
+        cx.error(
+            &list,
+            "an empty request mix: give at least one entry or remove requests",
+        );
     }
     let mut out = Vec::new();
     for it in &items {
