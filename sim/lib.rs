@@ -10,6 +10,8 @@
 //! layer (sidecars and gateways; resilience not yet, see the fidelity gaps).
 //!
 //! Pipeline: [`scenario`] (YAML → located, validated [`scenario::Scenario`]) →
+//! [`istiod`] ([`istiod::compile`]: Istio config + Services → per-proxy Envoy
+//! listeners, route tables and clusters, [`istiod::Xds`]; pure, computed once) →
 //! [`world`] (one replication's state and event dispatch) → [`batch`] (rayon over
 //! replications, ordered merge) → [`report`] (pure renderers: terminal, JSON, CSV, SVG).
 //!

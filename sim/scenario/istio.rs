@@ -10,6 +10,7 @@
 pub mod destination_rule;
 pub mod gateway;
 pub mod hosts;
+pub mod ingress_gateway;
 pub mod injection;
 pub mod mesh_config;
 pub mod service_entry;
@@ -105,6 +106,12 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// Some Gateway selects Istio's default ingress gateway (see
+    /// [`ingress_gateway`]): the loader adds it if no Deployment is one.
+    pub fn wants_default_ingress_gateway(&self) -> bool {
+        ingress_gateway::wanted(&self.config.gateways)
+    }
+
     /// Reads one object. Returns true when the object is Istio's (or the
     /// MeshConfig ConfigMap) and the Kubernetes dispatch must skip it.
     pub fn object(&mut self, o: &Object, cx: &mut Cx) -> bool {

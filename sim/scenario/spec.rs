@@ -299,6 +299,10 @@ pub struct Load {
     pub stop: Option<SimDuration>,
     /// How its connections enter the cluster.
     pub entry: Entry,
+    /// `spec.sidecar: true`: the load runs inside the mesh with its own Envoy
+    /// sidecar (namespace = the load's, pod labels `app: <load name>`), so
+    /// VirtualServices route its requests (default false: outside the mesh).
+    pub sidecar: bool,
 }
 
 /// One entry of a load's request mix, chosen per request with probability

@@ -230,7 +230,14 @@ pub fn build(
     let scenario = if syntax_errors {
         None
     } else {
-        b.finish(name, sha256, overrides, &mut diags).map(|mut s| {
+        b.finish(
+            name,
+            sha256,
+            overrides,
+            istio.wants_default_ingress_gateway(),
+            &mut diags,
+        )
+        .map(|mut s| {
             istio.finish(&mut s, &mut diags);
             s
         })
@@ -345,6 +352,7 @@ impl Builder {
         name: String,
         sha256: String,
         ov: &Overrides,
+        default_ingress_gateway: bool,
         diags: &mut Diagnostics,
     ) -> Option<Scenario> {
         let Builder {
@@ -380,6 +388,13 @@ impl Builder {
             &cluster_net,
             &mut ingresses,
             &hosts,
+            &mut deployments,
+            &mut services,
+            default_behaviour(),
+        );
+        // --- Istio's default ingress gateway (a Gateway selects it, none declared)
+        super::istio::ingress_gateway::add(
+            default_ingress_gateway,
             &mut deployments,
             &mut services,
             default_behaviour(),

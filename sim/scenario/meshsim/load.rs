@@ -138,6 +138,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             "closed",
             "start",
             "stop",
+            "sidecar",
             LOAD_FIELDS[0],
             LOAD_FIELDS[1],
         ],
@@ -153,6 +154,10 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
         .unwrap_or("GET")
         .to_string();
     let headers = headers(cx, &spec);
+    let sidecar = spec
+        .get("sidecar")
+        .and_then(|v| cx.bool(&v))
+        .unwrap_or(false);
     let pattern = match (spec.get("open"), spec.get("closed")) {
         (Some(op), None) => {
             cx.known_fields(&op, &["rate", "arrival", "connections"]);
@@ -259,6 +264,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             start,
             stop,
             entry: Entry::default(),
+            sidecar,
         },
     })
 }

@@ -1,0 +1,268 @@
+//! Envoy clusters `outbound|<port>|<subset>|<fqdn>`: which Deployments are
+//! their endpoints and which load balancer they run, as one client proxy
+//! sees them.
+//!
+//! Why per client: the DestinationRule that applies to a host depends on who
+//! asks (istio/istio 1.28 `pilot/pkg/model/push_context.go`
+//! `destinationRule(proxyNameSpace, service)`: a rule in the client's own
+//! namespace — whose `workloadSelector`, if any, selects the client — wins,
+//! then one in the Service's namespace exported to the client, then one in
+//! the root namespace exported to it; exact hosts before wildcards, the most
+//! specific wildcard first). So one cluster *name* can carry different
+//! policies for different clients. [`Clusters`] therefore deduplicates by
+//! full content, not by name: two entries with the same name differ in
+//! policy or endpoints, and each route names the one its proxy was built with.
+//!
+//! Policy merge per block (`pilot/pkg/networking/core/cluster_traffic_policy.go`
+//! `MergeTrafficPolicy`): the top-level policy, overridden by its
+//! `portLevelSettings` entry for the cluster's port, then — for a subset
+//! cluster — each block the subset sets replaces that block wholesale, then
+//! the subset's own port-level entry. Only `loadBalancer` shapes [`Cluster`].
+
+use super::host;
+use super::xds::{Cluster, ClusterIx, ClusterKind};
+use crate::cluster::selector::selects;
+use crate::cluster::service::backing_deployments;
+use crate::proxy::lb::hash_policy::HashPolicy;
+use crate::proxy::lb::{LbConfig, LbPolicy, maglev, ring_hash};
+use crate::scenario::spec::istio::{
+    DestinationRule, HashAlgorithm, HashKey, LoadBalancer, SimpleLb, TrafficPolicy,
+};
+use crate::scenario::spec::{Scenario, ServiceIx};
+use std::collections::BTreeMap;
+
+/// `PassthroughCluster` (ALLOW_ANY's original-destination cluster).
+pub const PASSTHROUGH: &str = "PassthroughCluster";
+/// `BlackHoleCluster` (REGISTRY_ONLY's TCP catch-all).
+pub const BLACK_HOLE: &str = "BlackHoleCluster";
+
+/// The proxy a cluster is built for.
+#[derive(Clone, Copy, Debug)]
+pub struct Client<'a> {
+    pub namespace: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+}
+
+/// `outbound|<port>|<subset>|<host>`.
+pub fn name(port: u16, subset: Option<&str>, host: &str) -> String {
+    format!("outbound|{port}|{}|{host}", subset.unwrap_or(""))
+}
+
+/// The Service whose FQDN is `host`.
+pub fn service_by_host(spec: &Scenario, host: &str) -> Option<ServiceIx> {
+    spec.services
+        .iter()
+        .position(|s| host::fqdn(s).eq_ignore_ascii_case(host))
+}
+
+/// The DestinationRule for `host` (a Service in `svc_ns`) as `client` sees it.
+pub fn destination_rule<'s>(
+    spec: &'s Scenario,
+    client: Client,
+    svc_ns: &str,
+    host: &str,
+) -> Option<&'s DestinationRule> {
+    let ist = &spec.istio;
+    let root = ist.mesh.root_namespace.as_str();
+    let tiers = [client.namespace, svc_ns, root];
+    for (t, ns) in tiers.iter().enumerate() {
+        if t > 0 && tiers[..t].contains(ns) {
+            continue;
+        }
+        let candidates = ist.destination_rules.iter().filter(|dr| {
+            dr.meta.namespace == *ns
+                && host::covers(&dr.host, host)
+                && if t == 0 {
+                    dr.workload_selector
+                        .as_ref()
+                        .is_none_or(|sel| selects(sel, client.labels))
+                } else {
+                    // workloadSelector rules only apply in their own namespace.
+                    dr.workload_selector.is_none()
+                        && host::exported_to(&dr.export_to, &dr.meta.namespace, client.namespace)
+                }
+        });
+        // Exact host first, then the most specific (longest) wildcard;
+        // file order (creationTimestamp) breaks ties.
+        let best =
+            candidates.min_by_key(|dr| (dr.host.starts_with('*'), usize::MAX - dr.host.len()));
+        if best.is_some() {
+            return best;
+        }
+    }
+    None
+}
+
+/// The `loadBalancer` block in force for (port, subset) after the per-block merge.
+pub fn effective_lb<'d>(
+    dr: &'d DestinationRule,
+    port: u16,
+    subset: Option<&str>,
+) -> Option<&'d LoadBalancer> {
+    fn level(p: &TrafficPolicy, port: u16) -> Option<&LoadBalancer> {
+        p.port_level_settings
+            .iter()
+            .find(|s| s.port == port)
+            .and_then(|s| s.policy.load_balancer.as_ref())
+            .or(p.load_balancer.as_ref())
+    }
+    let mut lb = dr.traffic_policy.as_ref().and_then(|p| level(p, port));
+    if let Some(l) = subset
+        .and_then(|s| dr.subsets.iter().find(|x| x.name == s))
+        .and_then(|s| s.traffic_policy.as_ref())
+        .and_then(|sp| level(sp, port))
+    {
+        lb = Some(l);
+    }
+    lb
+}
+
+/// Istio's `applyLoadBalancer`: (kind is passthrough, Envoy policy, hash).
+pub fn lb_config(lb: Option<&LoadBalancer>) -> (bool, LbConfig, Option<HashPolicy>) {
+    let mut cfg = LbConfig::default();
+    let Some(lb) = lb else {
+        return (false, cfg, None);
+    };
+    let mut passthrough = false;
+    cfg.policy = match lb.simple {
+        None | Some(SimpleLb::Unspecified) | Some(SimpleLb::LeastRequest) => {
+            LbPolicy::LEAST_REQUEST
+        }
+        Some(SimpleLb::RoundRobin) => LbPolicy::RoundRobin,
+        Some(SimpleLb::Random) => LbPolicy::Random,
+        Some(SimpleLb::Passthrough) => {
+            passthrough = true;
+            LbPolicy::LEAST_REQUEST
+        }
+    };
+    let mut hash = None;
+    if let Some(ch) = &lb.consistent_hash {
+        cfg.policy = match ch.algorithm {
+            HashAlgorithm::RingHash { minimum_ring_size } => LbPolicy::RingHash {
+                minimum_ring_size: if minimum_ring_size == 0 {
+                    ring_hash::DEFAULT_MIN_RING_SIZE
+                } else {
+                    minimum_ring_size
+                },
+                maximum_ring_size: ring_hash::DEFAULT_MAX_RING_SIZE,
+            },
+            HashAlgorithm::Maglev { table_size } => LbPolicy::Maglev {
+                table_size: if table_size == 0 {
+                    maglev::DEFAULT_TABLE_SIZE
+                } else {
+                    table_size
+                },
+            },
+        };
+        hash = Some(match &ch.key {
+            HashKey::HttpHeaderName(n) => HashPolicy::Header {
+                name: n.to_ascii_lowercase(),
+            },
+            HashKey::HttpCookie { name, path, ttl } => HashPolicy::Cookie {
+                name: name.clone(),
+                path: path.clone().unwrap_or_default(),
+                ttl: *ttl,
+            },
+            HashKey::UseSourceIp => HashPolicy::SourceIp,
+            HashKey::HttpQueryParameterName(n) => HashPolicy::QueryParameter { name: n.clone() },
+        });
+    }
+    (passthrough, cfg, hash)
+}
+
+/// A cluster of no Service (passthrough, black hole, missing).
+pub fn special(name: &str, kind: ClusterKind, stats_key: &str) -> Cluster {
+    Cluster {
+        name: name.to_string(),
+        kind,
+        lb: LbConfig::default(),
+        hash: None,
+        stats_key: stats_key.to_string(),
+    }
+}
+
+/// The cluster a route to (`host`, `subset`, `port`) names, as `client` has it.
+/// An unknown host, a port the Service lacks, or a subset no DestinationRule
+/// visible to the client defines gives a [`ClusterKind::Missing`] cluster.
+pub fn outbound(
+    spec: &Scenario,
+    client: Client,
+    host: &str,
+    subset: Option<&str>,
+    port: u16,
+) -> Cluster {
+    let cname = name(port, subset, host);
+    let stats_key = format!("{host}/{}", subset.unwrap_or("-"));
+    let missing = || special(&cname, ClusterKind::Missing, &stats_key);
+    let Some(si) = service_by_host(spec, host) else {
+        return missing();
+    };
+    let svc = &spec.services[si];
+    let Some(pi) = svc.ports.iter().position(|p| p.port == port) else {
+        return missing();
+    };
+    let dr = destination_rule(spec, client, &svc.namespace, host);
+    let labels = match subset {
+        None => None,
+        Some(s) => match dr.and_then(|d| d.subsets.iter().find(|x| x.name == s)) {
+            Some(x) => Some(&x.labels),
+            None => return missing(),
+        },
+    };
+    let deployments = backing_deployments(svc, pi, &spec.deployments)
+        .into_iter()
+        .filter(|&d| labels.is_none_or(|l| l.is_empty() || selects(l, &spec.deployments[d].labels)))
+        .collect();
+    let (passthrough, lb, hash) = lb_config(dr.and_then(|d| effective_lb(d, port, subset)));
+    Cluster {
+        name: cname,
+        kind: if passthrough {
+            ClusterKind::Passthrough
+        } else {
+            ClusterKind::Service {
+                service: si,
+                port: pi,
+                deployments,
+            }
+        },
+        lb,
+        hash,
+        stats_key,
+    }
+}
+
+/// Every cluster the compiled config references, deduplicated by content.
+#[derive(Debug, Default)]
+pub struct Clusters {
+    list: Vec<Cluster>,
+}
+
+impl Clusters {
+    /// The id of `c`, adding it if no identical cluster exists.
+    pub fn intern(&mut self, c: Cluster) -> ClusterIx {
+        match self.list.iter().position(|x| *x == c) {
+            Some(i) => i as ClusterIx,
+            None => {
+                self.list.push(c);
+                (self.list.len() - 1) as ClusterIx
+            }
+        }
+    }
+
+    /// The clusters sorted by name (stable: same-name variants keep their
+    /// creation order) and, per interned id, its final index.
+    pub fn finish(self) -> (Vec<Cluster>, Vec<ClusterIx>) {
+        let mut order: Vec<usize> = (0..self.list.len()).collect();
+        order.sort_by(|&a, &b| self.list[a].name.cmp(&self.list[b].name));
+        let mut remap = vec![0; self.list.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old] = new as ClusterIx;
+        }
+        let mut list: Vec<Option<Cluster>> = self.list.into_iter().map(Some).collect();
+        let sorted = order
+            .iter()
+            .map(|&i| list[i].take().expect("each once"))
+            .collect();
+        (sorted, remap)
+    }
+}

@@ -1,0 +1,385 @@
+//! A sidecar's outbound config: one listener per Service port number, an HTTP
+//! route table per HTTP-family port, tcp_proxy routes per TCP port.
+//!
+//! Why per proxy: what a sidecar knows is scoped — by the `Sidecar` resource
+//! that selects it (egress hosts `ns/host`), by each object's `exportTo`, and
+//! by the VirtualServices bound to `mesh` — and which VirtualService claims a
+//! host is decided once, at push time, not per request.
+//!
+//! Rules (istio/istio 1.28):
+//! * Sidecar resource: the one in the proxy's namespace whose
+//!   `workloadSelector` selects it, else the namespace's selector-less one,
+//!   else the root namespace's (`pilot/pkg/model/sidecar.go`,
+//!   `push_context.go` `getSidecarScope`); without one everything is visible.
+//! * VirtualService order (`push_context.go` `SelectVirtualServices` over the
+//!   index built by `initVirtualServices`): private to the proxy's namespace
+//!   (`exportTo: .`), then exported to it by name, then public; within each,
+//!   creation order (file order here). For a host claimed by several, the
+//!   first wins (`httproute.go` `BuildSidecarVirtualHostWrapper`: a later
+//!   VirtualService's duplicate domains are skipped).
+//! * Virtual hosts (`BuildSidecarVirtualHostWrapper`,
+//!   `separateVSHostsAndServices`, `buildSidecarOutboundHTTPRouteConfig`): per
+//!   VirtualService host that is a Service with this port — or a Service a
+//!   wildcard host matches — a virtual host with the Service's domains
+//!   ([`host::sidecar_domains`]); a host that is no Service gets a virtual
+//!   host of its own name, on this port only when the VirtualService also
+//!   names a Service with this port, else on port 80 only
+//!   (`httproute.go` `selectVirtualServices`, `route.go`
+//!   `buildSidecarVirtualHostsForVirtualService`); every other Service with this port gets the
+//!   default route (`default`, `prefix: /` → `outbound|<port>||<fqdn>`); a
+//!   domain already taken is skipped; last, the catch-all `allow_any`
+//!   (→ `PassthroughCluster`) or `block_all` (502) per the outbound policy.
+//!   A VirtualService with no route for this proxy and port claims nothing
+//!   (`BuildSidecarVirtualHostWrapper` only removes the Services of built
+//!   wrappers). Simplification: a wildcard host claims every Service it
+//!   matches that no earlier virtual host took (Istio assigns each Service
+//!   to its most specific wildcard VirtualService).
+//! * Protocol per Service port: `convert_protocol`; sniffed ports are HTTP for
+//!   meshsim's HTTP traffic; a port number that is HTTP for any visible
+//!   Service is an HTTP listener.
+
+use super::Push;
+use super::cluster::{self, Client};
+use super::host;
+use super::route::{RouteCx, http_routes};
+use super::xds::{ClusterKind, Listener, ListenerKind, OutboundPolicy, Proxy, ProxyKind, TcpRoute};
+use crate::cluster::selector::selects;
+use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
+use crate::proxy::route::{Route, RouteAction, RouteMatch, WeightedClusters};
+use crate::scenario::spec::istio::{L4Match, OutboundMode, Sidecar, VirtualService};
+use crate::scenario::spec::{Scenario, Service, ServiceIx};
+use std::collections::BTreeMap;
+
+/// The `Sidecar` resource that applies to a proxy in `ns` with `labels`.
+pub fn sidecar_resource<'s>(
+    spec: &'s Scenario,
+    ns: &str,
+    labels: &BTreeMap<String, String>,
+) -> Option<&'s Sidecar> {
+    let all = &spec.istio.sidecars;
+    all.iter()
+        .find(|s| {
+            s.meta.namespace == ns
+                && s.workload_selector
+                    .as_ref()
+                    .is_some_and(|sel| selects(sel, labels))
+        })
+        .or_else(|| {
+            all.iter()
+                .find(|s| s.meta.namespace == ns && s.workload_selector.is_none())
+        })
+        .or_else(|| {
+            all.iter().find(|s| {
+                s.meta.namespace == spec.istio.mesh.root_namespace && s.workload_selector.is_none()
+            })
+        })
+}
+
+/// Does the Sidecar resource import `host` from namespace `ns`?
+fn imports(sc: Option<&Sidecar>, ns: &str, host: &str) -> bool {
+    let Some(sc) = sc else {
+        return true;
+    };
+    sc.egress.iter().any(|e| {
+        e.hosts
+            .iter()
+            .any(|h| host::admits(h, &sc.meta.namespace, ns, host))
+    })
+}
+
+/// VirtualServices in the order a proxy in `ns` sees them.
+pub fn ordered_virtual_services<'s>(
+    spec: &'s Scenario,
+    ns: &str,
+    bound: impl Fn(&VirtualService) -> bool,
+) -> Vec<&'s VirtualService> {
+    let mut v: Vec<(u8, &VirtualService)> = spec
+        .istio
+        .virtual_services
+        .iter()
+        .filter(|vs| !vs.is_delegate() && bound(vs))
+        .filter(|vs| host::exported_to(&vs.export_to, &vs.meta.namespace, ns))
+        .map(|vs| {
+            let e = &vs.export_to;
+            let tier = if e.iter().any(|x| x == ".") && vs.meta.namespace == ns {
+                0
+            } else if e.iter().any(|x| x == ns) {
+                1
+            } else {
+                2
+            };
+            (tier, vs)
+        })
+        .collect();
+    v.sort_by_key(|(t, _)| *t);
+    v.into_iter().map(|(_, vs)| vs).collect()
+}
+
+/// Does an L4 (`tcp`/`tls`) match block select this proxy and port?
+pub fn l4_selects(
+    m: &L4Match,
+    vs_gateways: &[String],
+    gateways: &[String],
+    client: Client,
+    port: u16,
+) -> bool {
+    let gws = if m.gateways.is_empty() {
+        vs_gateways
+    } else {
+        &m.gateways
+    };
+    gws.iter().any(|g| gateways.contains(g))
+        && (m.source_labels.is_empty() || selects(&m.source_labels, client.labels))
+        && m.source_namespace
+            .as_ref()
+            .is_none_or(|n| n == client.namespace)
+        && m.port.is_none_or(|p| p == port)
+}
+
+fn is_http_port(svc: &Service, pi: usize) -> bool {
+    let p = &svc.ports[pi];
+    let proto = convert_protocol(
+        u32::from(p.port),
+        p.name.as_deref().unwrap_or(""),
+        Transport::Tcp,
+        None,
+    );
+    proto.is_http() || proto == Protocol::Unsupported
+}
+
+/// Builds the sidecar proxy of a workload in `ns` with pod `labels`.
+pub fn build(
+    spec: &Scenario,
+    owner: String,
+    ns: &str,
+    labels: &BTreeMap<String, String>,
+    push: &mut Push,
+) -> Proxy {
+    let client = Client {
+        namespace: ns,
+        labels,
+    };
+    let sc = sidecar_resource(spec, ns, labels);
+    let mode = sc
+        .and_then(|s| s.outbound_traffic_policy)
+        .unwrap_or(spec.istio.mesh.outbound_traffic_policy);
+    let outbound = match mode {
+        OutboundMode::AllowAny => OutboundPolicy::AllowAny,
+        OutboundMode::RegistryOnly => OutboundPolicy::RegistryOnly,
+    };
+    let services: Vec<ServiceIx> = (0..spec.services.len())
+        .filter(|&i| {
+            let s = &spec.services[i];
+            imports(sc, &s.namespace, &host::fqdn(s))
+        })
+        .collect();
+    let mesh = ["mesh".to_string()];
+    let vss: Vec<&VirtualService> = ordered_virtual_services(spec, ns, |vs| {
+        vs.gateways.iter().any(|g| g == "mesh")
+            && vs.hosts.iter().any(|h| imports(sc, &vs.meta.namespace, h))
+    });
+    // Port number → is HTTP.
+    let mut ports: BTreeMap<u16, bool> = BTreeMap::new();
+    for &si in &services {
+        let s = &spec.services[si];
+        for (pi, p) in s.ports.iter().enumerate() {
+            *ports.entry(p.port).or_default() |= is_http_port(s, pi);
+        }
+    }
+    let mut listeners = Vec::new();
+    for (&port, &http) in &ports {
+        let cx = RouteCx {
+            spec,
+            client,
+            gateways: &mesh,
+            port,
+        };
+        let with_port: Vec<ServiceIx> = services
+            .iter()
+            .copied()
+            .filter(|&si| spec.services[si].ports.iter().any(|p| p.port == port))
+            .collect();
+        let kind = if http {
+            http_listener(&cx, &with_port, &vss, outbound, push)
+        } else {
+            tcp_listener(&cx, &with_port, &vss, outbound, push)
+        };
+        listeners.push(Listener { port, kind });
+    }
+    Proxy {
+        kind: ProxyKind::Sidecar,
+        owner,
+        listeners,
+        outbound,
+    }
+}
+
+fn http_listener(
+    cx: &RouteCx,
+    with_port: &[ServiceIx],
+    vss: &[&VirtualService],
+    outbound: OutboundPolicy,
+    push: &mut Push,
+) -> ListenerKind {
+    let spec = cx.spec;
+    let port = cx.port;
+    let mut table = push.table(&port.to_string());
+    let mut claimed = vec![false; spec.services.len()];
+    for vs in vss {
+        let routes = http_routes(cx, vs, &mut push.clusters);
+        if routes.is_empty() {
+            continue;
+        }
+        let mut concrete = Vec::new();
+        let mut wild = Vec::new();
+        for h in &vs.hosts {
+            if h.starts_with('*') {
+                wild.push(h);
+            } else {
+                concrete.push(h);
+            }
+        }
+        let mut hosts: Vec<String> = Vec::new();
+        let mut svcs: Vec<ServiceIx> = Vec::new();
+        for h in concrete {
+            match with_port
+                .iter()
+                .find(|&&si| host::fqdn(&spec.services[si]).eq_ignore_ascii_case(h))
+            {
+                Some(&si) => svcs.push(si),
+                None => hosts.push(h.clone()),
+            }
+        }
+        for h in wild {
+            let m: Vec<ServiceIx> = with_port
+                .iter()
+                .copied()
+                .filter(|&si| host::intersects(h, &host::fqdn(&spec.services[si])))
+                .collect();
+            if m.is_empty() {
+                hosts.push(h.clone());
+            }
+            svcs.extend(m);
+        }
+        // Only HTTP ports of the matched Services make virtual hosts; with
+        // none, the VirtualService's other hosts appear on port 80 only
+        // (`buildSidecarVirtualHostsForVirtualService`'s port-80 case and
+        // `selectVirtualServices` for other ports).
+        svcs.retain(|&si| {
+            let s = &spec.services[si];
+            s.ports
+                .iter()
+                .position(|p| p.port == port)
+                .is_some_and(|pi| is_http_port(s, pi))
+        });
+        if svcs.is_empty() && port != 80 {
+            continue;
+        }
+        for h in hosts {
+            table.vhost(&format!("{h}:{port}"), vec![h.clone()], false, &routes);
+        }
+        for si in svcs {
+            let s = &spec.services[si];
+            let domains = host::sidecar_domains(s, cx.client.namespace);
+            if table.vhost(
+                &format!("{}:{port}", host::fqdn(s)),
+                domains,
+                false,
+                &routes,
+            ) {
+                claimed[si] = true;
+            }
+        }
+    }
+    for &si in with_port {
+        if claimed[si] {
+            continue;
+        }
+        let s = &spec.services[si];
+        let fqdn = host::fqdn(s);
+        let c = cluster::outbound(spec, cx.client, &fqdn, None, port);
+        let built = super::route::Built {
+            route: Route {
+                name: "default".into(),
+                matcher: RouteMatch::any(),
+                action: RouteAction::Forward {
+                    clusters: WeightedClusters::single(&c.name),
+                    rewrite: Default::default(),
+                },
+                request_headers: Default::default(),
+            },
+            clusters: vec![push.clusters.intern(c)],
+            key: "default".into(),
+        };
+        table.vhost(
+            &format!("{fqdn}:{port}"),
+            host::sidecar_domains(s, cx.client.namespace),
+            false,
+            &[built],
+        );
+    }
+    let catch_all = super::catch_all(outbound, push);
+    table.vhost(
+        catch_all.key.as_str(),
+        vec!["*".into()],
+        false,
+        std::slice::from_ref(&catch_all),
+    );
+    ListenerKind::Http {
+        routes: push.intern_table(table, true),
+        terminates_tls: false,
+    }
+}
+
+fn tcp_listener(
+    cx: &RouteCx,
+    with_port: &[ServiceIx],
+    vss: &[&VirtualService],
+    outbound: OutboundPolicy,
+    push: &mut Push,
+) -> ListenerKind {
+    let spec = cx.spec;
+    let mut routes = Vec::new();
+    for &si in with_port {
+        let fqdn = host::fqdn(&spec.services[si]);
+        let chosen = vss
+            .iter()
+            .filter(|vs| vs.hosts.iter().any(|h| host::covers(h, &fqdn)))
+            .find_map(|vs| {
+                vs.tcp.iter().find(|r| {
+                    r.matches.is_empty()
+                        || r.matches
+                            .iter()
+                            .any(|m| l4_selects(m, &vs.gateways, cx.gateways, cx.client, cx.port))
+                })
+            });
+        let clusters = match chosen {
+            Some(r) => super::l4_clusters(cx, &r.route, push),
+            None => {
+                let c = cluster::outbound(spec, cx.client, &fqdn, None, cx.port);
+                vec![(push.clusters.intern(c), 1)]
+            }
+        };
+        routes.push(TcpRoute {
+            destination: Some(si),
+            clusters,
+        });
+    }
+    let fallback = match outbound {
+        OutboundPolicy::AllowAny => cluster::special(
+            cluster::PASSTHROUGH,
+            ClusterKind::Passthrough,
+            cluster::PASSTHROUGH,
+        ),
+        OutboundPolicy::RegistryOnly => cluster::special(
+            cluster::BLACK_HOLE,
+            ClusterKind::BlackHole,
+            cluster::BLACK_HOLE,
+        ),
+    };
+    routes.push(TcpRoute {
+        destination: None,
+        clusters: vec![(push.clusters.intern(fallback), 1)],
+    });
+    ListenerKind::Tcp { routes }
+}
