@@ -8,12 +8,9 @@ use crate::scenario::Scenario;
 use crate::world::{Outcome, TraceSpec, World};
 
 /// What istiod pushes for `spec` (once per run, shared by every replication).
-/// Until istiod's compile is merged (branch `istiod`) nothing is compiled:
-/// no proxies, traffic as Kubernetes alone. The merge replaces the body with
-/// `crate::istiod::compile(spec)`.
+/// istiod's compile (no proxies, an empty `Xds`, without Istio).
 pub fn compile(spec: &Scenario) -> Xds {
-    let _ = spec;
-    Xds::default()
+    crate::istiod::compile(spec)
 }
 
 /// Simulates replication `replication` of `spec` (compiling its mesh first).
