@@ -22,6 +22,8 @@ mod golden;
 mod istio_fixtures;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
 mod kubernetes;
+/// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
+pub mod mesh;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.

@@ -7,7 +7,8 @@
 //! one host are *merged* instead of the first winning, and unknown hosts get
 //! 404 (no outbound policy applies).
 //!
-//! Rules (istio/istio 1.28 `pilot/pkg/networking/core/gateway.go`,
+//! Rules (istio/istio 1.28 `pilot/pkg/networking/core/gateway.go`
+//! `buildGatewayHTTPRouteConfig`,
 //! `pilot/pkg/model/gateway.go` `MergeGateways`):
 //! * proxy = a Deployment whose pod labels some Gateway's `selector` selects
 //!   (any namespace); servers of all such Gateways merged per port;
@@ -22,9 +23,11 @@
 //!   narrower of the two; routes of all VirtualServices for one host are
 //!   concatenated and catch-alls moved behind the others keeping order
 //!   (`route.SortVHostRoutes`);
-//! * `tls.httpsRedirect` short-circuits the server: a virtual host per server
-//!   host with `require_tls` and no routes (301 to https);
-//! * no virtual host at all ⇒ an empty table (every request 404 NR);
+//! * `tls.httpsRedirect` sets `require_tls` on the server's virtual hosts and
+//!   adds a route-less one for each server host no VirtualService covered
+//!   (301 to https before any route matching);
+//! * no virtual host at all ⇒ `blackhole:<port>`: domain `*`, no routes
+//!   (every request 404 NR);
 //! * `TLS` `PASSTHROUGH`/`AUTO_PASSTHROUGH` ⇒ tcp_proxy from bound `tls`
 //!   routes, other L4 protocols from `tcp` routes; per-connection SNI is not
 //!   modelled, so the first selecting route stands for all; none ⇒ `Closed`.
@@ -138,14 +141,7 @@ fn http_listener(
             continue; // an L4 server merged onto an HTTP port: not served here
         }
         let gw = [gateway_name(g)];
-        if s.tls.as_ref().is_some_and(|t| t.https_redirect) {
-            for h in &s.hosts {
-                if !vhosts.iter().any(|(d, _, _)| *d == h.host) {
-                    vhosts.push((h.host.clone(), true, Vec::new()));
-                }
-            }
-            continue;
-        }
+        let redirect = s.tls.as_ref().is_some_and(|t| t.https_redirect);
         let cx = RouteCx {
             spec,
             client,
@@ -155,16 +151,18 @@ fn http_listener(
         let vss =
             ordered_virtual_services(spec, client.namespace, |vs| vs.gateways.contains(&gw[0]));
         for vs in vss {
-            let domains: Vec<String> = vs
-                .hosts
-                .iter()
-                .filter_map(|h| {
-                    s.hosts
-                        .iter()
-                        .find(|e| host::admits(e, &g.meta.namespace, &vs.meta.namespace, h))
-                        .map(|e| host::narrower(h, &e.host).to_string())
-                })
-                .collect();
+            // `host.NamesForNamespace(server.Hosts, vs.Namespace).Intersection(vs.Hosts)`.
+            let mut domains: Vec<String> = Vec::new();
+            for e in &s.hosts {
+                for h in &vs.hosts {
+                    if host::admits(e, &g.meta.namespace, &vs.meta.namespace, h) {
+                        let d = host::narrower(h, &e.host).to_ascii_lowercase();
+                        if !domains.contains(&d) {
+                            domains.push(d);
+                        }
+                    }
+                }
+            }
             if domains.is_empty() {
                 continue;
             }
@@ -174,14 +172,30 @@ fn http_listener(
             }
             for dom in domains {
                 match vhosts.iter_mut().find(|(d, _, _)| *d == dom) {
-                    Some((_, false, r)) => r.extend(routes.iter().cloned()),
-                    Some((_, true, _)) => {}
-                    None => vhosts.push((dom, false, routes.clone())),
+                    Some((_, tls, r)) => {
+                        r.extend(routes.iter().cloned());
+                        *tls |= redirect;
+                    }
+                    None => vhosts.push((dom, redirect, routes.clone())),
+                }
+            }
+        }
+        // httpsRedirect: every server host redirects, with or without routes.
+        if redirect {
+            for h in &s.hosts {
+                let dom = h.host.to_ascii_lowercase();
+                match vhosts.iter_mut().find(|(d, _, _)| *d == dom) {
+                    Some((_, tls, _)) => *tls = true,
+                    None => vhosts.push((dom, true, Vec::new())),
                 }
             }
         }
     }
     let mut table = push.table(&format!("http.{port}"));
+    if vhosts.is_empty() {
+        // `blackhole:<port>`: domain `*`, no routes ⇒ every request 404 NR.
+        table.vhost(&format!("blackhole:{port}"), vec!["*".into()], false, &[]);
+    }
     for (dom, require_tls, routes) in vhosts {
         // SortVHostRoutes: catch-alls last, order otherwise kept.
         let (mut sorted, catch): (Vec<Built>, Vec<Built>) = routes

@@ -70,24 +70,26 @@ pub fn exported_to(export_to: &[String], obj_ns: &str, ns: &str) -> bool {
 
 /// The domains of a sidecar's virtual host for Service `svc` seen from a
 /// proxy in `proxy_ns`, with the port dropped (sidecars set
-/// `ignore_port_in_host_matching`): the FQDN, then `name.ns.svc`, `name.ns`,
-/// and `name` when the proxy shares the Service's namespace.
+/// `ignore_port_in_host_matching`).
 ///
 /// istio/istio 1.28 `pilot/pkg/networking/core/httproute.go`
-/// `generateVirtualHostDomains` → `generateAltVirtualHosts`: for a hostname
-/// ending in the proxy's DNS domain (`<ns>.svc.cluster.local`) the short name
-/// and `name.ns` variants; for other Kubernetes hosts the variants down to
-/// `name.ns`. Service VIPs are not modelled (requests carry host names).
+/// `generateVirtualHostDomains` → `GenerateAltVirtualHosts` →
+/// `generateAltVirtualHostsForKubernetesService` with
+/// `portNoAppendPortSuffix`: the FQDN, then — same namespace — `name`,
+/// `name.ns.svc`, `name.ns`; other namespace — `name.ns`, `name.ns.svc`.
+/// Service VIPs are not modelled (requests carry host names).
 pub fn sidecar_domains(svc: &Service, proxy_ns: &str) -> Vec<String> {
-    let mut out = vec![
-        fqdn(svc),
-        format!("{}.{}.svc", svc.name, svc.namespace),
-        format!("{}.{}", svc.name, svc.namespace),
-    ];
-    if svc.namespace == proxy_ns {
-        out.push(svc.name.clone());
+    let (n, ns) = (&svc.name, &svc.namespace);
+    if ns == proxy_ns {
+        vec![
+            fqdn(svc),
+            n.clone(),
+            format!("{n}.{ns}.svc"),
+            format!("{n}.{ns}"),
+        ]
+    } else {
+        vec![fqdn(svc), format!("{n}.{ns}"), format!("{n}.{ns}.svc")]
     }
-    out
 }
 
 #[cfg(test)]

@@ -22,11 +22,18 @@
 //!   VirtualService host that is a Service with this port — or a Service a
 //!   wildcard host matches — a virtual host with the Service's domains
 //!   ([`host::sidecar_domains`]); a host that is no Service gets a virtual
-//!   host of its own name; every other Service with this port gets the
+//!   host of its own name, on this port only when the VirtualService also
+//!   names a Service with this port, else on port 80 only
+//!   (`httproute.go` `selectVirtualServices`, `route.go`
+//!   `buildSidecarVirtualHostsForVirtualService`); every other Service with this port gets the
 //!   default route (`default`, `prefix: /` → `outbound|<port>||<fqdn>`); a
 //!   domain already taken is skipped; last, the catch-all `allow_any`
 //!   (→ `PassthroughCluster`) or `block_all` (502) per the outbound policy.
-//!   A VirtualService with no route for this proxy and port claims nothing.
+//!   A VirtualService with no route for this proxy and port claims nothing
+//!   (`BuildSidecarVirtualHostWrapper` only removes the Services of built
+//!   wrappers). Simplification: a wildcard host claims every Service it
+//!   matches that no earlier virtual host took (Istio assigns each Service
+//!   to its most specific wildcard VirtualService).
 //! * Protocol per Service port: `convert_protocol`; sniffed ports are HTTP for
 //!   meshsim's HTTP traffic; a port number that is HTTP for any visible
 //!   Service is an HTTP listener.
@@ -253,6 +260,20 @@ fn http_listener(
                 hosts.push(h.clone());
             }
             svcs.extend(m);
+        }
+        // Only HTTP ports of the matched Services make virtual hosts; with
+        // none, the VirtualService's other hosts appear on port 80 only
+        // (`buildSidecarVirtualHostsForVirtualService`'s port-80 case and
+        // `selectVirtualServices` for other ports).
+        svcs.retain(|&si| {
+            let s = &spec.services[si];
+            s.ports
+                .iter()
+                .position(|p| p.port == port)
+                .is_some_and(|pi| is_http_port(s, pi))
+        });
+        if svcs.is_empty() && port != 80 {
+            continue;
         }
         for h in hosts {
             table.vhost(&format!("{h}:{port}"), vec![h.clone()], false, &routes);

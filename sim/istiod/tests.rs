@@ -333,7 +333,8 @@ fn seed_03_cookie_to_qa_port_7777() {
             "outbound|9080||reviews.prod.svc.cluster.local"
         ]
     );
-    // uk.bookinfo.com is no Service but bound to mesh: a virtual host of its own.
+    // uk.bookinfo.com is no Service but bound to mesh: a virtual host of its
+    // own on 9080, the port of the VS's Service host reviews.prod.
     assert_eq!(
         route(
             &xds,
@@ -344,11 +345,13 @@ fn seed_03_cookie_to_qa_port_7777() {
         .unwrap(),
         "outbound|7777||reviews.qa.svc.cluster.local"
     );
-    // Port 7777 listener exists too (qa's port), with the same VirtualService.
+    // On 7777 (reviews.qa's port) the VS names no Service with that port:
+    // Istio's selectVirtualServices leaves it out, qa keeps its default route.
     let t7 = table(&xds, pp, 7777);
     let req = Request::get("uk.bookinfo.com", "/").with_header("cookie", "user=dev-123");
+    assert_eq!(route(&xds, t7, &req, &mut r).unwrap(), "PassthroughCluster");
     assert_eq!(
-        route(&xds, t7, &req, &mut r).unwrap(),
+        route(&xds, t7, &Request::get("reviews.qa", "/"), &mut r).unwrap(),
         "outbound|7777||reviews.qa.svc.cluster.local"
     );
 }
@@ -539,11 +542,22 @@ fn seed_02_without_virtual_service_is_404_everywhere() {
     let xds = compile(&spec);
     let p = proxy_of(&spec, &xds, "some-config-namespace", "my-gateway");
     let t = table(&xds, p, 9080);
-    assert!(t.config.virtual_hosts().is_empty());
+    assert_eq!(t.config.virtual_hosts().len(), 1);
+    assert_eq!(t.config.virtual_hosts()[0].name, "blackhole:9080");
     assert_eq!(
         route(&xds, t, &Request::get("anything", "/"), &mut rng()),
-        Err(RouteDecision::NoVirtualHost)
+        Err(RouteDecision::NoRoute { vhost: 0 })
     );
+    // httpsRedirect without a VirtualService still redirects.
+    assert!(matches!(
+        route(
+            &xds,
+            table(&xds, p, 80),
+            &Request::get("eu.bookinfo.com", "/"),
+            &mut rng()
+        ),
+        Err(RouteDecision::TlsRedirect { .. })
+    ));
     // No sidecars anywhere (default namespace not injected).
     assert_eq!(xds.proxies.len(), 1);
 }

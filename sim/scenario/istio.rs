@@ -230,7 +230,7 @@ impl Collector {
         false
     }
 
-    /// `Simulation.spec.mesh`: `injectNamespaces: [ns, …]`.
+    /// `Simulation.spec.mesh`: `injectNamespaces: [ns, …]`, `proxy: {latency, workers}`.
     fn simulation(&mut self, o: &Object, cx: &mut Cx) {
         let Some(m) = o.node.get("spec").and_then(|s| s.get("mesh")) else {
             return;
@@ -238,7 +238,19 @@ impl Collector {
         if cx.map(&m).is_none() {
             return;
         }
-        cx.known_fields(&m, &["injectNamespaces"]);
+        cx.known_fields(&m, &["injectNamespaces", "proxy"]);
+        if let Some(p) = m.get("proxy")
+            && cx.map(&p).is_some()
+        {
+            cx.known_fields(&p, &["latency", "workers"]);
+            self.config.proxy.latency = p
+                .get("latency")
+                .and_then(|l| super::meshsim::dist::dist(cx, &l));
+            self.config.proxy.workers = p
+                .get("workers")
+                .and_then(|w| cx.int_in(&w, 1, 1_000_000))
+                .map(|w| w as u32);
+        }
         for (ns, at) in hosts::string_list(cx, &m, "injectNamespaces") {
             if hosts::is_dns1123_label(&ns) {
                 self.config.inject_namespaces.push(ns);
