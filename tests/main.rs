@@ -30,3 +30,5 @@ mod queueing;
 mod report;
 /// `meshsim route-test`: shipped seed tables pass, wrong ones fail (exit 1), coverage, usage errors.
 mod route_test;
+/// scenarios/seed/: each folder run as shipped; its stated outcome holds.
+mod seed;
