@@ -13,16 +13,13 @@ fn seed_dir() -> PathBuf {
 const TABLES: &[(&str, &[&str])] = &[
     ("my-gateway", &["my-gateway"]),
     ("bookinfo-rule", &["bookinfo-rule"]),
-    ("reviews-canary", &["bookinfo", "reviews-canary"]),
+    ("reviews-canary", &["reviews-canary"]),
     ("ratings-lb", &["ratings-lb"]),
     ("sidecar-scope", &["sidecar-scope"]),
-    ("bookinfo-gateway", &["bookinfo", "bookinfo-gateway"]),
-    (
-        "bookinfo-gateway-star",
-        &["bookinfo", "bookinfo-gateway-star"],
-    ),
-    ("reviews-75-25", &["bookinfo", "reviews-75-25"]),
-    ("reviews-jason", &["bookinfo", "reviews-jason"]),
+    ("bookinfo-gateway", &["bookinfo-gateway"]),
+    ("bookinfo-gateway-star", &["bookinfo-gateway-star"]),
+    ("reviews-75-25", &["reviews-75-25"]),
+    ("reviews-jason", &["reviews-jason"]),
 ];
 
 fn route_test(table: &Path, manifests: &[PathBuf]) -> Output {
@@ -128,7 +125,7 @@ fn wrong_expectations_exit_1_and_print_each_mismatch() {
 "#,
     )
     .unwrap();
-    let out = route_test(&table, &manifests(&["bookinfo", "reviews-jason"]));
+    let out = route_test(&table, &manifests(&["reviews-jason"]));
     let stdout = text(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -173,7 +170,7 @@ fn coverage_lists_routes_no_case_reached() {
         "cases:\n- from: default/productpage-v1\n  request: {host: reviews, port: 9080, headers: {end-user: jason}}\n  expect: {subset: v2}\n",
     )
     .unwrap();
-    let out = route_test(&table, &manifests(&["bookinfo", "reviews-jason"]));
+    let out = route_test(&table, &manifests(&["reviews-jason"]));
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
@@ -197,7 +194,7 @@ fn weights_are_compared_when_given() {
         "cases:\n- name: ok\n  from: default/productpage-v1\n  request: {host: reviews, port: 9080}\n  expect: {subset: v2, weights: {v1: 75, v2: 25}}\n- name: wrong split\n  from: default/productpage-v1\n  request: {host: reviews, port: 9080}\n  expect: {weights: {v1: 50, v2: 50}}\n- name: no such destination\n  from: default/productpage-v1\n  request: {host: reviews, port: 9080}\n  expect: {subset: v3}\n",
     )
     .unwrap();
-    let out = route_test(&table, &manifests(&["bookinfo", "reviews-75-25"]));
+    let out = route_test(&table, &manifests(&["reviews-75-25"]));
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("PASS ok"), "{stdout}");
@@ -220,7 +217,7 @@ fn bad_tables_and_unknown_proxies_exit_2() {
         "cases:\n- from: default/productpage-v1\n  request: {host: reviews}\n  expect: {subsett: v2}\n",
     )
     .unwrap();
-    let out = route_test(&table, &manifests(&["bookinfo", "reviews-jason"]));
+    let out = route_test(&table, &manifests(&["reviews-jason"]));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -232,7 +229,7 @@ fn bad_tables_and_unknown_proxies_exit_2() {
         "cases:\n- from: default/nothing-here\n  request: {host: reviews}\n  expect: {subset: v2}\n",
     )
     .unwrap();
-    let out = route_test(&table, &manifests(&["bookinfo", "reviews-jason"]));
+    let out = route_test(&table, &manifests(&["reviews-jason"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no Deployment default/nothing-here"));
     // Without the Simulation's injectNamespaces nothing has a sidecar.

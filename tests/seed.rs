@@ -61,7 +61,7 @@ fn within_binomial(observed: u64, n: u64, p: f64) -> bool {
 /// Seed 04: reviews 99/1 between v1 and v2, v3 none; ratings only via v2.
 #[test]
 fn reviews_canary_splits_99_1() {
-    let s = load(&["bookinfo", "reviews-canary"]);
+    let s = load(&["reviews-canary"]);
     let m = common::run(&s);
     let (v1, v2, v3) = (
         received(&m, &s, "default/reviews-v1"),
@@ -78,7 +78,7 @@ fn reviews_canary_splits_99_1() {
 /// Seed 13: reviews 75/25 between v1 and v2.
 #[test]
 fn reviews_75_25_splits_as_configured() {
-    let s = load(&["bookinfo", "reviews-75-25"]);
+    let s = load(&["reviews-75-25"]);
     let m = common::run(&s);
     let (v1, v2, v3) = (
         received(&m, &s, "default/reviews-v1"),
@@ -93,7 +93,7 @@ fn reviews_75_25_splits_as_configured() {
 /// Seed 14: jason's pages reach v2 only, everyone else's v3 only, v1 none.
 #[test]
 fn reviews_jason_goes_to_v2_and_the_rest_to_v3() {
-    let s = load(&["bookinfo", "reviews-jason"]);
+    let s = load(&["reviews-jason"]);
     let m = common::run(&s);
     let (v1, v2, v3) = (
         received(&m, &s, "default/reviews-v1"),
@@ -119,7 +119,7 @@ fn reviews_jason_goes_to_v2_and_the_rest_to_v3() {
 /// default Host is 404 NR and reaches nothing.
 #[test]
 fn bookinfo_gateway_routes_bookinfo_app_and_404s_the_default_host() {
-    let s = load(&["bookinfo", "bookinfo-gateway"]);
+    let s = load(&["bookinfo-gateway"]);
     let m = common::run(&s);
     let app = load_stats(&m, &s, "curl-bookinfo-app");
     assert!(app.count() > 5_000);
@@ -139,7 +139,7 @@ fn bookinfo_gateway_routes_bookinfo_app_and_404s_the_default_host() {
 /// The "*" variant: curl's default Host reaches productpage too.
 #[test]
 fn bookinfo_gateway_star_answers_any_host() {
-    let s = load(&["bookinfo", "bookinfo-gateway-star"]);
+    let s = load(&["bookinfo-gateway-star"]);
     let m = common::run(&s);
     let def = load_stats(&m, &s, "curl-default-host");
     assert!(def.count() > 1_000);
