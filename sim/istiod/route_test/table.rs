@@ -12,15 +12,15 @@
 //! kind: RouteTest
 //! metadata: {name: reviews}
 //! spec:
-//!  cases:
-//! - name: jason sees v2
-//!   from: default/productpage-v1          # a workload ns/deployment, or a Load name
-//!   request: {host: reviews, port: 9080, path: /reviews/0, headers: {end-user: jason}}
-//!   expect: {service: reviews, subset: v2}
-//! - name: curl's default Host
-//!   from: {gateway: istio-system/istio-ingressgateway}
-//!   request: {host: 203.0.113.10, port: 80, path: /productpage}
-//!   expect: {status: 404, flag: NR}
+//!   cases:
+//!   - name: jason sees v2
+//!     from: default/productpage-v1        # a workload ns/deployment, or a Load name
+//!     request: {host: reviews, port: 9080, path: /reviews/0, headers: {end-user: jason}}
+//!     expect: {service: reviews, subset: v2}
+//!   - name: curl's default Host
+//!     from: {gateway: istio-system/istio-ingressgateway}
+//!     request: {host: 203.0.113.10, port: 80, path: /productpage}
+//!     expect: {status: 404, flag: NR}
 //! ```
 
 use crate::scenario::decode::{Cx, V};
@@ -328,4 +328,45 @@ fn parse_expect(cx: &mut Cx, v: &V) -> Option<Expect> {
         return None;
     }
     Some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_forms_and_defaults() {
+        let bare = "cases:\n- from: web\n  request: {host: \"reviews:9080\"}\n  expect: {status: 0}\n";
+        let t = parse("t.yaml", bare).unwrap();
+        let c = &t.cases[0];
+        assert_eq!(c.name, "case 1");
+        assert_eq!(c.from, From::Load("web".into()));
+        assert_eq!(
+            (c.request.port, c.request.method.as_str(), c.request.path.as_str()),
+            (9080, "GET", "/")
+        );
+        assert_eq!(c.expect.status, Some(0));
+        let wrapped = "apiVersion: meshsim.dev/v1alpha1\nkind: RouteTest\nmetadata: {name: x}\nspec:\n  cases:\n  - name: g\n    from: {gateway: istio-system/gw}\n    request: {host: a, scheme: https}\n    expect: {subset: '-', weights: {v1: 75}}\n";
+        let t = parse("t.yaml", wrapped).unwrap();
+        let c = &t.cases[0];
+        assert_eq!(c.from, From::Gateway("istio-system/gw".into()));
+        assert_eq!(c.request.port, 443);
+        assert_eq!(c.expect.subset.as_deref(), Some(""));
+        assert_eq!(c.expect.weights.as_ref().unwrap()["v1"], 75);
+    }
+
+    #[test]
+    fn mistakes_are_located_errors() {
+        let bad = "cases:\n- from: {workload: nons}\n  request: {host: a, path: nope}\n  expect: {status: 42, sbuset: v1}\n";
+        let d = parse("t.yaml", bad).unwrap_err();
+        let text: Vec<String> = d.items.iter().map(|x| x.to_string()).collect();
+        let has = |s: &str| text.iter().any(|t| t.contains(s));
+        assert!(has("t.yaml:2:") && has("must be namespace/deployment"), "{text:?}");
+        assert!(has("t.yaml:3:") && has("must start with /"), "{text:?}");
+        assert!(has("status 42"), "{text:?}");
+        assert!(has("sbuset"), "{text:?}");
+        let wrong_kind = "apiVersion: v1\nkind: ConfigMap\nspec: {cases: []}\n";
+        assert!(parse("t.yaml", wrong_kind).is_err());
+        assert!(parse("t.yaml", "cases:\n- from: a\n  request: {host: a}\n  expect: {}\n").is_err());
+    }
 }
