@@ -56,39 +56,83 @@ pub fn service_by_host(spec: &Scenario, host: &str) -> Option<ServiceIx> {
 }
 
 /// The DestinationRule for `host` (a Service in `svc_ns`) as `client` sees it.
-pub fn destination_rule<'s>(
-    spec: &'s Scenario,
+///
+/// istio/istio 1.28 `pilot/pkg/model/push_context.go` `destinationRule`:
+/// the client's namespace (its rules need no export; one whose
+/// `workloadSelector` selects the client beats the selector-less ones),
+/// then the Service's namespace and then the root namespace, each only with
+/// rules exported to the client; a client *in* the root namespace looks in
+/// the Service's namespace first. Within a namespace the most specific host
+/// wins (`MostSpecificHostMatch`: exact, then the longest wildcard), and
+/// several selector-less rules for that host are merged as
+/// `mergeDestinationRule` does: the first top-level `trafficPolicy`, subsets
+/// by name, first wins.
+pub fn destination_rule(
+    spec: &Scenario,
     client: Client,
     svc_ns: &str,
     host: &str,
-) -> Option<&'s DestinationRule> {
+) -> Option<DestinationRule> {
     let ist = &spec.istio;
     let root = ist.mesh.root_namespace.as_str();
-    let tiers = [client.namespace, svc_ns, root];
-    for (t, ns) in tiers.iter().enumerate() {
-        if t > 0 && tiers[..t].contains(ns) {
+    let tiers: Vec<(&str, bool)> = if client.namespace == root {
+        vec![(svc_ns, false), (root, true)]
+    } else {
+        vec![(client.namespace, true), (svc_ns, false), (root, false)]
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for (ns, local) in tiers {
+        if seen.contains(&ns) {
             continue;
         }
-        let candidates = ist.destination_rules.iter().filter(|dr| {
-            dr.meta.namespace == *ns
-                && host::covers(&dr.host, host)
-                && if t == 0 {
-                    dr.workload_selector
-                        .as_ref()
-                        .is_none_or(|sel| selects(sel, client.labels))
-                } else {
-                    // workloadSelector rules only apply in their own namespace.
-                    dr.workload_selector.is_none()
-                        && host::exported_to(&dr.export_to, &dr.meta.namespace, client.namespace)
-                }
-        });
-        // Exact host first, then the most specific (longest) wildcard;
-        // file order (creationTimestamp) breaks ties.
-        let best =
-            candidates.min_by_key(|dr| (dr.host.starts_with('*'), usize::MAX - dr.host.len()));
-        if best.is_some() {
-            return best;
+        seen.push(ns);
+        let local = local || ns == client.namespace;
+        let candidates: Vec<&DestinationRule> = ist
+            .destination_rules
+            .iter()
+            .filter(|dr| {
+                dr.meta.namespace == ns
+                    && host::covers(&dr.host, host)
+                    && if local {
+                        dr.workload_selector
+                            .as_ref()
+                            .is_none_or(|sel| selects(sel, client.labels))
+                    } else {
+                        dr.workload_selector.is_none()
+                            && host::exported_to(
+                                &dr.export_to,
+                                &dr.meta.namespace,
+                                client.namespace,
+                            )
+                    }
+            })
+            .collect();
+        let Some(best) = candidates
+            .iter()
+            .map(|dr| dr.host.to_ascii_lowercase())
+            .min_by_key(|h| (h.starts_with('*'), usize::MAX - h.len()))
+        else {
+            continue;
+        };
+        let same: Vec<&DestinationRule> = candidates
+            .into_iter()
+            .filter(|dr| dr.host.eq_ignore_ascii_case(&best))
+            .collect();
+        if let Some(sel) = same.iter().find(|dr| dr.workload_selector.is_some()) {
+            return Some((*sel).clone());
         }
+        let mut merged = same[0].clone();
+        for dr in &same[1..] {
+            if merged.traffic_policy.is_none() {
+                merged.traffic_policy.clone_from(&dr.traffic_policy);
+            }
+            for sub in &dr.subsets {
+                if !merged.subsets.iter().any(|x| x.name == sub.name) {
+                    merged.subsets.push(sub.clone());
+                }
+            }
+        }
+        return Some(merged);
     }
     None
 }
@@ -202,6 +246,7 @@ pub fn outbound(
         return missing();
     };
     let dr = destination_rule(spec, client, &svc.namespace, host);
+    let dr = dr.as_ref();
     let labels = match subset {
         None => None,
         Some(s) => match dr.and_then(|d| d.subsets.iter().find(|x| x.name == s)) {

@@ -595,3 +595,108 @@ fn compile_is_deterministic_and_clusters_sorted() {
     );
     assert!(per_port.values().all(|t| t.len() == 1), "{per_port:?}");
 }
+
+const CLIENT_IN_BOOKINFO: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bookinfo\n  labels: {istio-injection: enabled}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: client, namespace: bookinfo}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: client}}\n  template:\n    metadata: {labels: {app: client}}\n    spec: {containers: [{name: c, image: x}]}\n";
+
+#[test]
+fn destination_rule_per_client_namespace_gives_distinct_clusters() {
+    let dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: reviews-local, namespace: bookinfo}\nspec:\n  host: reviews.default.svc.cluster.local\n  trafficPolicy:\n    loadBalancer:\n      consistentHash: {httpHeaderName: x-user}\n";
+    let spec = scenario(
+        &[BOOKINFO, SUBSETS],
+        &[INJECT_DEFAULT, CLIENT_IN_BOOKINFO, dr],
+    );
+    let xds = compile(&spec);
+    let name = "outbound|9080||reviews.default.svc.cluster.local";
+    let variants = cluster(&xds, name);
+    assert_eq!(variants.len(), 2, "{variants:?}");
+    // Each client's route names its own variant.
+    let pick = |ns: &str, d: &str| {
+        let t = table(&xds, proxy_of(&spec, &xds, ns, d), 9080);
+        let vi =
+            crate::proxy::route::select_virtual_host_index(&t.config, "reviews.default").unwrap();
+        &xds.clusters[t.clusters[vi][0][0] as usize]
+    };
+    let from_default = pick("default", "productpage-v1");
+    assert_eq!(from_default.lb.policy, LbPolicy::LEAST_REQUEST);
+    assert_eq!(from_default.hash, None);
+    let from_bookinfo = pick("bookinfo", "client");
+    assert_eq!(from_bookinfo.lb.policy, LbPolicy::RING_HASH);
+    assert_eq!(
+        from_bookinfo.hash,
+        Some(crate::proxy::lb::hash_policy::HashPolicy::Header {
+            name: "x-user".into()
+        })
+    );
+    assert_eq!(from_default.name, from_bookinfo.name);
+}
+
+#[test]
+fn delegate_virtual_service_merges_matches() {
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: root}\nspec:\n  hosts: [reviews]\n  http:\n  - match: [{uri: {prefix: /api}}]\n    delegate: {name: child}\n  - route: [{destination: {host: reviews, subset: v1}}]\n---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: child}\nspec:\n  http:\n  - match: [{uri: {prefix: /api/v2}}]\n    route: [{destination: {host: reviews, subset: v2}}]\n  - route: [{destination: {host: reviews, subset: v3}}]\n";
+    let spec = scenario(&[BOOKINFO, SUBSETS], &[INJECT_DEFAULT, vs]);
+    let xds = compile(&spec);
+    let t = table(
+        &xds,
+        proxy_of(&spec, &xds, "default", "productpage-v1"),
+        9080,
+    );
+    let mut r = rng();
+    let go = |p: &str, r: &mut SimRng| route(&xds, t, &Request::get("reviews", p), r).unwrap();
+    assert_eq!(
+        go("/api/v2/x", &mut r),
+        "outbound|9080|v2|reviews.default.svc.cluster.local"
+    );
+    // The child's catch-all ANDed with the root's /api prefix.
+    assert_eq!(
+        go("/api/other", &mut r),
+        "outbound|9080|v3|reviews.default.svc.cluster.local"
+    );
+    assert_eq!(
+        go("/elsewhere", &mut r),
+        "outbound|9080|v1|reviews.default.svc.cluster.local"
+    );
+    let vi = crate::proxy::route::select_virtual_host_index(&t.config, "reviews").unwrap();
+    assert_eq!(
+        t.route_keys[vi],
+        ["default/child/0", "default/child/1", "default/root/1"]
+    );
+}
+
+#[test]
+fn source_labels_and_port_select_blocks_per_proxy() {
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\nspec:\n  hosts: [reviews]\n  http:\n  - match: [{sourceLabels: {app: productpage}}]\n    route: [{destination: {host: reviews, subset: v2}}]\n  - match: [{port: 1234}]\n    route: [{destination: {host: reviews, subset: v3}}]\n  - route: [{destination: {host: reviews, subset: v1}}]\n";
+    let spec = scenario(&[BOOKINFO, SUBSETS], &[INJECT_DEFAULT, vs]);
+    let xds = compile(&spec);
+    let mut r = rng();
+    let via = |d: &str, r: &mut SimRng| {
+        let t = table(&xds, proxy_of(&spec, &xds, "default", d), 9080);
+        route(&xds, t, &Request::get("reviews", "/"), r).unwrap()
+    };
+    assert_eq!(
+        via("productpage-v1", &mut r),
+        "outbound|9080|v2|reviews.default.svc.cluster.local"
+    );
+    assert_eq!(
+        via("details-v1", &mut r),
+        "outbound|9080|v1|reviews.default.svc.cluster.local"
+    );
+}
+
+#[test]
+fn load_with_sidecar_gets_a_proxy() {
+    let load = "apiVersion: meshsim.dev/v1alpha1\nkind: Load\nmetadata: {name: fortio, namespace: default}\nspec:\n  target: {host: reviews, port: 9080}\n  open: {rate: 10}\n  sidecar: true\n";
+    let spec = scenario(
+        &[BOOKINFO, SUBSETS, "seed/14-vs-reviews-jason.yaml"],
+        &[INJECT_DEFAULT, load],
+    );
+    assert!(spec.loads[0].sidecar);
+    let xds = compile(&spec);
+    let p = &xds.proxies[xds.load_proxy[0].expect("load proxy") as usize];
+    assert_eq!(p.owner, "default/fortio");
+    let t = table(&xds, p, 9080);
+    let req = Request::get("reviews", "/").with_header("end-user", "jason");
+    assert_eq!(
+        route(&xds, t, &req, &mut rng()).unwrap(),
+        "outbound|9080|v2|reviews.default.svc.cluster.local"
+    );
+}

@@ -43,8 +43,12 @@ pub struct Xds {
     pub load_proxy: Vec<Option<ProxyIx>>,
     /// Route tables, shared by proxies whose config is identical.
     pub route_tables: Vec<RouteTable>,
-    /// Every cluster any route or listener references, deduplicated by name,
-    /// sorted by name.
+    /// Every cluster any route or listener references, sorted by name.
+    /// Deduplicated by *content*, not by name: the DestinationRule that
+    /// applies depends on the client's namespace (and `workloadSelector`), so
+    /// one name can appear more than once with different policies or
+    /// endpoints; each route names the variant its proxy was built with
+    /// (see `istiod/cluster.rs`).
     pub clusters: Vec<Cluster>,
     /// Things istiod did that a user should know once (e.g. "synthesised
     /// istio-system/istio-ingressgateway: no such Deployment in the scenario").

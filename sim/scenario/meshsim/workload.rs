@@ -205,7 +205,11 @@ pub fn attach(
         }
     }
     for (i, (d, origin, loc)) in deployments.iter().enumerate() {
-        if claimed[i].is_none() && controller != Some(i) {
+        // The modelled ingress-nginx controller and Istio's synthesised
+        // ingress gateway are proxies, not apps: no Workload expected.
+        let synthesised =
+            d.behaviour.source.as_deref() == Some(crate::scenario::istio::ingress_gateway::SOURCE);
+        if claimed[i].is_none() && controller != Some(i) && !synthesised {
             Cx::new(origin.clone(), diags).warn_at(
                 *loc,
                 "",
