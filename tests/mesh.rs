@@ -578,7 +578,12 @@ fn istio_bookinfo_through_the_gateway_with_sidecars() {
     let m = common::run(&spec);
     let l = &m.loads[0].pooled;
     let code = |c: u16| l.codes.iter().find(|x| x.0 == c).map_or(0, |e| e.1);
-    let flag = |f: &str| l.flags.iter().find(|(x, _)| x.to_string() == f).map_or(0, |e| e.1);
+    let flag = |f: &str| {
+        l.flags
+            .iter()
+            .find(|(x, _)| x.to_string() == f)
+            .map_or(0, |e| e.1)
+    };
     // curl's default Host (the gateway's address) has no virtual host: 404 NR.
     assert_eq!(flag("NR"), code(404));
     assert!(within_binomial(code(404), l.count, 0.5), "{:?}", l.codes);
@@ -597,5 +602,9 @@ fn istio_bookinfo_through_the_gateway_with_sidecars() {
     assert!(l.hist.min() >= 199_000, "{}", l.hist.min());
     assert!(l.hist.max() >= 1_790_000, "{}", l.hist.max());
     let mesh = m.mesh.as_ref().expect("meshed");
-    assert!(mesh.routes.iter().any(|(k, s)| k.starts_with("default/reviews") && s.pooled.requests > 0));
+    assert!(
+        mesh.routes
+            .iter()
+            .any(|(k, s)| k.starts_with("default/reviews") && s.pooled.requests > 0)
+    );
 }
