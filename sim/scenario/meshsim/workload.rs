@@ -205,7 +205,12 @@ pub fn attach(
         }
     }
     for (i, (d, origin, loc)) in deployments.iter().enumerate() {
-        if claimed[i].is_none() && controller != Some(i) {
+        // A gateway's pods run Envoy, not a script: no Workload needed.
+        let gateway = d
+            .labels
+            .get("istio")
+            .is_some_and(|v| v == "ingressgateway" || v == "egressgateway");
+        if claimed[i].is_none() && controller != Some(i) && !gateway {
             Cx::new(origin.clone(), diags).warn_at(
                 *loc,
                 "",
