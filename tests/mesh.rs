@@ -608,3 +608,47 @@ fn istio_bookinfo_through_the_gateway_with_sidecars() {
             .any(|(k, s)| k.starts_with("default/reviews") && s.pooled.requests > 0)
     );
 }
+
+#[test]
+fn a_request_through_two_sidecars_costs_few_events() {
+    // A load with its own sidecar → reviews-v1 with a sidecar, 100 µs per
+    // proxy hop: arrival, one Deliver (outbound + inbound summed), one
+    // ComputeDone; the way back takes no time (no event).
+    let load = r#"apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: fortio}
+spec:
+  target: http://reviews:9080/
+  open: {rate: 500}
+"#;
+    let mut spec = common::load_ok(&bookinfo(load, SIM));
+    spec.istio.proxy.latency = Some(meshsim::engine::dist::Dist::Constant(
+        meshsim::engine::SimDuration(100_000),
+    ));
+    let mut x = empty(&spec);
+    x.clusters.push(cluster(
+        &spec,
+        "reviews",
+        9080,
+        "v1",
+        &["reviews-v1"],
+        LbPolicy::LEAST_REQUEST,
+    ));
+    let r = vec![forward(&x, "0", prefix("/"), &[(0, 1)])];
+    x.route_tables
+        .push(table("default/reviews", "reviews", &["reviews"], r));
+    x.proxies
+        .push(proxy(ProxyKind::Sidecar, "default/fortio", &[(9080, 0)]));
+    x.proxies
+        .push(proxy(ProxyKind::Sidecar, "default/reviews-v1", &[]));
+    x.load_proxy[0] = Some(0);
+    x.deployment_proxy[dep(&spec, "reviews-v1")] = Some(1);
+    let m = run(&spec, &x);
+    let l = &m.loads[0].pooled;
+    // Every answer took both hops (200 µs) plus the service time.
+    assert!(l.hist.min() >= 199_000, "{}", l.hist.min());
+    // Whole-run events (warm-up included) per whole-run request.
+    let issued = 500.0 * 40.0 * m.replications as f64;
+    let per = m.events as f64 / issued;
+    assert!(per < 3.2, "{per} events per request");
+}

@@ -96,7 +96,9 @@ fn mesh_json(m: &crate::batch::MeshMerged, window_secs: f64, replications: u32) 
             *totals.entry(group(k)).or_default() += s.pooled.requests;
         }
         let mut out = Map::new();
-        for (k, s) in items {
+        // Routes and destinations nothing reached are left out (a mesh
+        // compiles many: every Service's default route, the catch-alls).
+        for (k, s) in items.iter().filter(|(_, s)| s.pooled.requests > 0) {
             let mut o = stream_json(s, window_secs, replications);
             o.remove("in_flight");
             let t = totals.get(&group(k)).copied().unwrap_or(0);

@@ -140,7 +140,11 @@ impl World<'_> {
             delay = delay + lat.handshake(&mut m.lat_rng[client as usize]);
         }
         let now = self.now();
-        let who = format!("gateway {} port {port}", self.pod_name(pod));
+        let who = if req.traced {
+            format!("gateway {} port {port}", self.pod_name(pod))
+        } else {
+            String::new()
+        };
         let res = self.route_http(r, routes, client, now, &who);
         match res.routed {
             Routed::Local { status, flags } => {

@@ -281,7 +281,7 @@ impl World<'_> {
             None => (&l.method, &l.path, &l.host),
         };
         let mut msg = format!(
-            "load {} issues {method} {path} (Host {host}) to {}.{}:{} (entry {:?}; intended send {})",
+            "load {} issues {method} {path} to {}.{}:{} (Host {host}, entry {:?}; intended send {})",
             l.name,
             svc.name,
             svc.namespace,

@@ -37,6 +37,9 @@ pub(super) struct LbState {
     pub active: Vec<u32>,
 }
 
+/// (attributes, route table, virtual host, route, weighted cluster).
+pub(super) type RoutedKey = (u32, u32, u32, u32, u32);
+
 /// Run-time mesh state of one replication.
 pub(super) struct MeshRt {
     /// Per client (loads, then pods): its proxy (NONE = none).
@@ -60,7 +63,7 @@ pub(super) struct MeshRt {
     pub call_attrs: BTreeMap<(u32, u32, u32), u32>,
     /// (attributes, table, vhost, route, weighted cluster) → (attributes, header set)
     /// the next hop sees after rewrites and header operations.
-    pub routed: BTreeMap<(u32, u32, u32, u32, u32), (u32, u32)>,
+    pub routed: BTreeMap<RoutedKey, (u32, u32)>,
     /// `[table][vhost][route]` → index into `route_keys`.
     pub route_ix: Vec<Vec<Vec<u32>>>,
     pub route_keys: Vec<String>,
@@ -277,7 +280,7 @@ impl MeshRt {
         else {
             return NONE;
         };
-        let pods: Vec<u32> = eps[*service as usize][*sp]
+        let pods: Vec<u32> = eps[*service][*sp]
             .iter()
             .copied()
             .filter(|&p| deployments.iter().any(|&d| d as u32 == dep_of[p as usize]))

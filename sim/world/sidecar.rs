@@ -146,7 +146,11 @@ impl World<'_> {
         let listener = proxy.listeners.iter().find(|l| l.port == port);
         let result = match listener.map(|l| &l.kind) {
             Some(ListenerKind::Http { routes, .. }) => {
-                let who = format!("sidecar of {}: listener {port}", self.client_name(client));
+                let who = if req.traced {
+                    format!("sidecar of {}: listener {port}", self.client_name(client))
+                } else {
+                    String::new()
+                };
                 self.route_http(r, *routes, client, req.start, &who)
             }
             Some(ListenerKind::Closed) => RouteResult {

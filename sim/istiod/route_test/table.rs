@@ -336,13 +336,18 @@ mod tests {
 
     #[test]
     fn both_forms_and_defaults() {
-        let bare = "cases:\n- from: web\n  request: {host: \"reviews:9080\"}\n  expect: {status: 0}\n";
+        let bare =
+            "cases:\n- from: web\n  request: {host: \"reviews:9080\"}\n  expect: {status: 0}\n";
         let t = parse("t.yaml", bare).unwrap();
         let c = &t.cases[0];
         assert_eq!(c.name, "case 1");
         assert_eq!(c.from, From::Load("web".into()));
         assert_eq!(
-            (c.request.port, c.request.method.as_str(), c.request.path.as_str()),
+            (
+                c.request.port,
+                c.request.method.as_str(),
+                c.request.path.as_str()
+            ),
             (9080, "GET", "/")
         );
         assert_eq!(c.expect.status, Some(0));
@@ -361,12 +366,21 @@ mod tests {
         let d = parse("t.yaml", bad).unwrap_err();
         let text: Vec<String> = d.items.iter().map(|x| x.to_string()).collect();
         let has = |s: &str| text.iter().any(|t| t.contains(s));
-        assert!(has("t.yaml:2:") && has("must be namespace/deployment"), "{text:?}");
+        assert!(
+            has("t.yaml:2:") && has("must be namespace/deployment"),
+            "{text:?}"
+        );
         assert!(has("t.yaml:3:") && has("must start with /"), "{text:?}");
         assert!(has("status 42"), "{text:?}");
         assert!(has("sbuset"), "{text:?}");
         let wrong_kind = "apiVersion: v1\nkind: ConfigMap\nspec: {cases: []}\n";
         assert!(parse("t.yaml", wrong_kind).is_err());
-        assert!(parse("t.yaml", "cases:\n- from: a\n  request: {host: a}\n  expect: {}\n").is_err());
+        assert!(
+            parse(
+                "t.yaml",
+                "cases:\n- from: a\n  request: {host: a}\n  expect: {}\n"
+            )
+            .is_err()
+        );
     }
 }
