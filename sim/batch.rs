@@ -6,10 +6,11 @@
 //! adds; the only float work (replication means) happens after the ordered
 //! collect, so results are identical for any `RAYON_NUM_THREADS`.
 
+use crate::istiod::Xds;
 use crate::metrics::{Capacity, Recorder};
-use crate::run::replicate;
+use crate::run::replicate_with;
 use crate::scenario::Scenario;
-use crate::world::Outcome;
+use crate::world::{Outcome, Split};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +28,16 @@ pub struct Merged {
     pub window_secs: f64,
     /// Per-replication outcomes (kept for tests and per-replication reports).
     pub outcomes: Vec<Outcome>,
+    /// Routing statistics pooled over replications (None without proxies).
+    pub mesh: Option<MeshMerged>,
+}
+
+/// `routes`, `destinations` and route splits, pooled over replications.
+#[derive(Clone, Debug)]
+pub struct MeshMerged {
+    pub routes: Vec<(String, Stream)>,
+    pub destinations: Vec<(String, Stream)>,
+    pub splits: Vec<Split>,
 }
 
 /// One measured stream pooled over replications.
@@ -40,7 +51,14 @@ pub struct Stream {
 
 /// Runs every replication of `spec` (on the rayon pool) and merges them.
 /// `progress` receives the overall fraction done (may be called from any thread).
+/// istiod runs once per run: every replication shares the compiled config.
 pub fn run_all(spec: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> Merged {
+    let xds = crate::run::compile(spec);
+    run_all_with(spec, &xds, progress)
+}
+
+/// As [`run_all`] with an already compiled mesh.
+pub fn run_all_with(spec: &Scenario, xds: &Xds, progress: &(dyn Fn(f64) + Sync)) -> Merged {
     let r = spec.run.replications.max(1) as u64;
     // Progress is per-mille per replication, summed; display only, never results.
     let done = AtomicU64::new(0);
@@ -55,7 +73,7 @@ pub fn run_all(spec: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> Merged {
                 let total = done.fetch_add(add, Ordering::Relaxed) + add;
                 progress(total as f64 / (1000 * r) as f64);
             };
-            let o = replicate(spec, i, &mut cb);
+            let o = replicate_with(spec, xds, i, &mut cb);
             let add = 1000u64.saturating_sub(last);
             let total = done.fetch_add(add, Ordering::Relaxed) + add;
             progress(total as f64 / (1000 * r) as f64);
@@ -127,6 +145,38 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
             c
         })
         .collect();
+    let mesh = outcomes.first().and_then(|o| o.mesh.as_ref()).map(|first| {
+        let pool = |keys: &[String], pick: &dyn Fn(&Outcome) -> Option<&Vec<Recorder>>| {
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let per: Vec<(&Recorder, u64)> = outcomes
+                        .iter()
+                        .filter_map(|o| pick(o).map(|v| (&v[i], 0)))
+                        .collect();
+                    (k.clone(), merge_streams(per))
+                })
+                .collect()
+        };
+        let mut splits = first.splits.clone();
+        for s in &mut splits {
+            s.requests = 0;
+        }
+        for o in &outcomes {
+            if let Some(m) = &o.mesh {
+                for (s, x) in splits.iter_mut().zip(&m.splits) {
+                    s.requests += x.requests;
+                }
+            }
+        }
+        MeshMerged {
+            routes: pool(&first.route_keys, &|o| o.mesh.as_ref().map(|m| &m.routes)),
+            destinations: pool(&first.dest_keys, &|o| {
+                o.mesh.as_ref().map(|m| &m.destinations)
+            }),
+            splits,
+        }
+    });
     let mut digest = 0u64;
     for o in &outcomes {
         digest = crate::engine::rng::mix64(digest ^ o.digest);
@@ -141,6 +191,7 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
         digest,
         window_secs: outcomes.first().map(|o| o.window.secs()).unwrap_or(0.0),
         outcomes,
+        mesh,
     }
 }
 

@@ -58,6 +58,19 @@ pub enum Command {
         #[arg(long, short = 'n', value_name = "NS")]
         namespace: Option<String>,
     },
+    /// Check routing against a table of requests and expected outcomes (the
+    /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
+    /// pass, 1 a mismatch, 2 invalid table/manifests or unknown proxy.
+    RouteTest {
+        /// The table (YAML, `kind: RouteTest`; format in scenarios/README.md).
+        table: PathBuf,
+        /// Manifests: files or directories (read recursively in sorted order).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Namespace for objects that name none, as `kubectl apply -n` places them.
+        #[arg(long, short = 'n', value_name = "NS")]
+        namespace: Option<String>,
+    },
     /// Check a scenario without simulating it.
     Validate {
         #[arg(required = true)]
@@ -93,11 +106,13 @@ impl Command {
                 namespace: namespace.clone(),
             },
             // Manifests alone validate (no Simulation needed), like `istioctl validate -f`.
-            Command::Validate { namespace, .. } => Overrides {
-                manifests_only: true,
-                namespace: namespace.clone(),
-                ..Overrides::default()
-            },
+            Command::Validate { namespace, .. } | Command::RouteTest { namespace, .. } => {
+                Overrides {
+                    manifests_only: true,
+                    namespace: namespace.clone(),
+                    ..Overrides::default()
+                }
+            }
         }
     }
 }

@@ -21,6 +21,7 @@
 pub mod cluster;
 pub mod host;
 pub mod route;
+pub mod route_test;
 pub mod xds;
 
 pub use xds::Xds;

@@ -6,8 +6,8 @@
 //! for nodes, zones and hop latencies) and replays the mesh in virtual time. It
 //! models Kubernetes Services (ClusterIP, NodePort, LoadBalancer, session affinity,
 //! traffic policies) with kube-proxy (iptables mode) semantics, Kubernetes Ingress
-//! through an ingress-nginx controller, and targets Istio 1.28 behaviour for the
-//! mesh layer (not simulated yet, see the fidelity gaps).
+//! through an ingress-nginx controller, and Istio 1.28 routing in the mesh
+//! layer (sidecars and gateways; resilience not yet, see the fidelity gaps).
 //!
 //! Pipeline: [`scenario`] (YAML → located, validated [`scenario::Scenario`]) →
 //! [`istiod`] ([`istiod::compile`]: Istio config + Services → per-proxy Envoy
@@ -50,9 +50,27 @@
 //!   propagation are steady state (a pod is ready or not for the whole run).
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.
-//! * Istio objects (VirtualService, DestinationRule, Gateway, ServiceEntry,
-//!   Sidecar) are read and listed but not simulated yet; traffic goes through
-//!   kube-proxy as if no sidecars were injected.
+//! * The mesh is simulated for **routing**: sidecars and gateways decide
+//!   routes, weighted splits, local answers (404 NR, 503 NC/UH, redirects,
+//!   direct responses) and per-request load balancing over what istiod
+//!   compiled ([`istiod`], applied by [`world`]). **Resilience is not yet**:
+//!   Envoy retries, timeouts, circuit breakers, outlier detection and fault
+//!   injection are read but not applied; `tcp_proxy` listeners are not
+//!   simulated (sidecars send to the original destination). A proxy hop costs
+//!   a configured latency on the request path only (none on the response);
+//!   sidecars have no CPU budget (gateways can, `mesh.proxy.workers`);
+//!   Envoy's upstream pools are always warm (no handshake, no pool limits).
+//!
+//! ## Events per meshed request
+//! A request from a client sidecar to a server with a sidecar costs: the
+//! client's send (a load's arrival or the caller's preceding `ComputeDone`),
+//! one `Deliver` (outbound proxy latency + network path + inbound proxy
+//! latency, summed into one delay; none at all when every part is zero), one
+//! `ComputeDone` per compute step of the server, and one `Respond` (only when
+//! the way back takes time): four events for a one-step server, within the
+//! budget of eight. A gateway adds one `ComputeDone` when it has a worker
+//! budget (the routing holds a worker), and its upstream child request its own
+//! `Deliver` / `Respond`.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::disallowed_types, clippy::disallowed_methods)]

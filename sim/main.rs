@@ -50,6 +50,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(1))
             }
         },
+        Command::RouteTest { table, paths, .. } => Ok(route_test(&table, &paths, &overrides)),
         Command::Run {
             paths,
             out,
@@ -179,6 +180,57 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `meshsim route-test`: 0 all cases pass, 1 a mismatch, 2 nothing could be tested.
+fn route_test(table: &Path, paths: &[PathBuf], overrides: &scenario::Overrides) -> ExitCode {
+    use meshsim::istiod::route_test;
+    let shown = table.display().to_string();
+    let text = match std::fs::read(table) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("error: {shown}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cases = match route_test::table::parse(&shown, &text) {
+        Ok(t) => t,
+        Err(d) => {
+            for x in &d.items {
+                eprintln!("{x}");
+            }
+            eprintln!("{shown}: invalid route-test table");
+            return ExitCode::from(2);
+        }
+    };
+    let spec = match scenario::load(paths, overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            print_load_error(&e);
+            return ExitCode::from(2);
+        }
+    };
+    for w in &spec.warnings {
+        eprintln!("{w}");
+    }
+    let xds = meshsim::istiod::compile(&spec);
+    for n in &xds.notes {
+        eprintln!("note: {n}");
+    }
+    match route_test::run(&spec, &xds, &cases) {
+        Ok(report) => {
+            print!("{}", route_test::render(&report));
+            if report.failed() > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }

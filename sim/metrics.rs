@@ -82,6 +82,9 @@ pub struct Recorder {
     /// Latencies the histogram could not hold and recorded as its highest
     /// value (only if growing it failed; reports say so when non-zero).
     pub clamped: u64,
+    /// (Envoy response flags, count), sorted; recorded only for requests a
+    /// simulated proxy handled (empty without a mesh).
+    pub flags: Vec<(crate::proxy::flags::ResponseFlags, u64)>,
 }
 
 impl Default for Recorder {
@@ -104,6 +107,7 @@ impl Default for Recorder {
             failed: 0,
             codes: Vec::new(),
             clamped: 0,
+            flags: Vec::new(),
         }
     }
 }
@@ -250,6 +254,21 @@ impl Recorder {
             }
         }
         self.codes.sort_unstable();
+        for &(f, n) in &o.flags {
+            self.count_flags_n(f, n);
+        }
+    }
+
+    /// One more finished request with response flags `f` (`-` when empty).
+    pub fn count_flags(&mut self, f: crate::proxy::flags::ResponseFlags) {
+        self.count_flags_n(f, 1);
+    }
+
+    fn count_flags_n(&mut self, f: crate::proxy::flags::ResponseFlags, n: u64) {
+        match self.flags.binary_search_by_key(&f, |e| e.0) {
+            Ok(i) => self.flags[i].1 += n,
+            Err(i) => self.flags.insert(i, (f, n)),
+        }
     }
 }
 

@@ -1,18 +1,39 @@
 //! One replication: a scenario and a replication index in, an [`Outcome`] out.
 //! Pure: no I/O, no shared state, so replications can run on any thread.
+//! istiod's compile is per run ([`compile`]); the `_with` variants take it
+//! ready-made so replications share it.
 
+use crate::istiod::Xds;
 use crate::scenario::Scenario;
 use crate::world::{Outcome, TraceSpec, World};
 
-/// Simulates replication `replication` of `spec`.
+/// What istiod pushes for `spec` (once per run, shared by every replication).
+/// istiod's compile (no proxies, an empty `Xds`, without Istio).
+pub fn compile(spec: &Scenario) -> Xds {
+    crate::istiod::compile(spec)
+}
+
+/// Simulates replication `replication` of `spec` (compiling its mesh first).
 pub fn replicate(spec: &Scenario, replication: u64, progress: &mut dyn FnMut(f64)) -> Outcome {
-    World::new(spec, replication).run(progress)
+    let xds = compile(spec);
+    replicate_with(spec, &xds, replication, progress)
+}
+
+/// Simulates replication `replication` of `spec` whose proxies run `xds`.
+pub fn replicate_with(
+    spec: &Scenario,
+    xds: &Xds,
+    replication: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Outcome {
+    World::with_xds(spec, xds, replication).run(progress)
 }
 
 /// Simulates replication `replication` while following one request step by
 /// step (teaching mode). Same events and numbers as [`replicate`].
 pub fn replicate_traced(spec: &Scenario, replication: u64, trace: TraceSpec) -> Outcome {
-    World::new(spec, replication)
+    let xds = compile(spec);
+    World::with_xds(spec, &xds, replication)
         .with_trace(trace)
         .run(&mut |_| {})
 }

@@ -36,19 +36,19 @@
 //! `outcome.rs` turns the counters into results (timeline samples, `finish`);
 //! `trace.rs` is teaching mode (one request followed step by step).
 //!
-//! # Where the mesh hop will sit
+//! # The mesh hops
 //!
-//! An Istio sidecar or gateway is a proxy hop like ingress-nginx, so it gets a
-//! room next to `ingress.rs`: `world/sidecar.rs`. On the client side, the place
-//! is where a meshed caller gets its pod today — `issue_call_try` (call.rs)
-//! asking `open_conn` / `take_pconn` (connection.rs) for kube-proxy's
-//! per-connection pick: with a client sidecar the call goes to the local Envoy
-//! instead, which routes (VirtualService) and load-balances *per request*
-//! (DestinationRule) over its own upstream pools, with its own retries and
-//! timeouts; loads entering through an Istio ingress gateway branch likewise in
-//! `issue_load_request`. On the server side, the inbound sidecar sits in
-//! `arrive_at_pod`, in front of admission to the app's workers; the extra hops'
-//! latency joins the path in `dispatch` / `respond`.
+//! An Istio sidecar or gateway is a proxy hop like ingress-nginx, so it has
+//! rooms next to `ingress.rs`: `sidecar.rs` (a meshed client's outbound
+//! Envoy: `issue_call_try` / `issue_load_request` hand the request to
+//! `outbound` instead of kube-proxy's `open_conn`, and it routes and
+//! load-balances per request; the server's inbound hop joins the path in
+//! `dispatch`), `gateway.rs` (a gateway pod routes in `arrive_at_pod`
+//! instead of running a script, with an upstream child request as
+//! ingress-nginx does), and `mesh.rs` (their run-time state: streams,
+//! balancers, interned request attributes, routing stats). Decisions are
+//! `proxy::*`'s over istiod's compiled [`Xds`]; the world only applies them.
+//! Without proxies `mesh` is `None` and none of this runs.
 
 use crate::cluster::load_balancer;
 use crate::cluster::network::Latency;
@@ -56,10 +56,13 @@ use crate::cluster::node::{NO_NODE, NodeIx};
 use crate::cluster::pod::Pod;
 use crate::cluster::service::backing_deployments;
 use crate::cluster::session_affinity::AffinityTable;
+use crate::engine::SimDuration;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimTime};
+use crate::istiod::xds::{ProxyKind, Xds};
 use crate::metrics::timeline::{BINS, Timeline};
 use crate::metrics::{Recorder, Window};
+use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::ServiceType;
 use crate::scenario::spec::{Scenario, Target};
 use crate::workload::load::{LoadState, NONE};
@@ -68,14 +71,18 @@ use std::collections::BTreeMap;
 
 mod call;
 mod connection;
+mod gateway;
 mod ingress;
 mod load;
+pub mod mesh;
 mod outcome;
 mod server;
+mod sidecar;
 pub mod trace;
 
 use call::CallState;
 use connection::Pool;
+pub use mesh::{MeshOutcome, Split};
 pub use outcome::{HeaderSet, Outcome};
 
 pub use trace::TraceSpec;
@@ -162,6 +169,22 @@ struct Request {
     pconn: u32,
     /// Followed by the tracer (teaching mode).
     traced: bool,
+    /// Mesh only: interned request attributes (`mesh::MeshRt::attrs`; 0 without a mesh).
+    attrs: u32,
+    /// Mesh only: Envoy response flags of the answer (set by the proxy that answered).
+    flags: ResponseFlags,
+    /// Mesh only: proxy latency still to add on the way (consumed by `dispatch`
+    /// / `respond`).
+    hop: SimDuration,
+    /// Mesh only: the client proxy's balancer and host (NONE = none), for
+    /// `active_requests`.
+    lb: u32,
+    lb_host: u32,
+    /// Mesh only: route and destination stats indices (NONE = none).
+    route: u32,
+    dest: u32,
+    /// Mesh only: the connection to this pod is new (gateway TLS handshake).
+    fresh: bool,
 }
 
 /// One thread of a script execution (the root, or a parallel branch).
@@ -224,6 +247,12 @@ struct DeploymentRt {
 
 pub struct World<'s> {
     spec: &'s Scenario,
+    /// What istiod compiled (empty without Istio).
+    xds: &'s Xds,
+    /// Run-time mesh state; None when the scenario has no proxy.
+    mesh: Option<Box<mesh::MeshRt>>,
+    /// Per load: its request mix (empty = no mix).
+    mix: Vec<load::Mix>,
     q: EventQueue<Event>,
     window: Window,
     end: SimTime,
@@ -272,10 +301,28 @@ pub struct World<'s> {
     pool_ix: Vec<Vec<(Target, u32)>>,
     scratch: Vec<u32>,
     pod_requests: Vec<u64>,
+    /// Deployment of each pod.
+    dep_of: Vec<u32>,
 }
 
+/// The compiled mesh of a scenario without proxies.
+static NO_XDS: Xds = Xds {
+    proxies: Vec::new(),
+    deployment_proxy: Vec::new(),
+    load_proxy: Vec::new(),
+    route_tables: Vec::new(),
+    clusters: Vec::new(),
+    notes: Vec::new(),
+};
+
 impl<'s> World<'s> {
+    /// A replication without a mesh (no proxies: traffic as Kubernetes alone).
     pub fn new(spec: &'s Scenario, replication: u64) -> Self {
+        World::with_xds(spec, &NO_XDS, replication)
+    }
+
+    /// A replication of `spec` whose proxies run `xds` (compiled once per run).
+    pub fn with_xds(spec: &'s Scenario, xds: &'s Xds, replication: u64) -> Self {
         let f = RngFactory::new(spec.run.seed, replication);
         let end = SimTime(spec.run.duration.as_nanos());
         let window = Window {
@@ -407,8 +454,24 @@ impl<'s> World<'s> {
             })
             .collect();
         let n_pods = pods.len();
+        let dep_of: Vec<u32> = pods.iter().map(|p| p.deployment).collect();
+        let mesh = mesh::MeshRt::new(spec, xds, &f, &node_of, &clients);
+        if let Some(m) = &mesh
+            && let Some(w) = m.workers
+        {
+            // A gateway pod's CPU budget: its routing holds one of these.
+            for (p, k) in pods.iter_mut().zip(&m.pod_kind) {
+                if *k == Some(ProxyKind::Gateway) {
+                    p.workers = w;
+                }
+            }
+        }
         let mut w = World {
             spec,
+            xds,
+            mesh,
+            mix: Vec::new(),
+            dep_of,
             q: EventQueue::new(),
             window,
             end,
@@ -533,21 +596,27 @@ impl<'s> World<'s> {
                 Origin::Abandoned => format!(
                     "the abandoned try finishes with {code} after {took}; nobody is waiting"
                 ),
-                Origin::Proxy { .. } => {
-                    format!("ingress-nginx receives {code} from upstream after {took}")
+                Origin::Proxy { parent } => {
+                    let who = if self.is_gateway(self.requests.items[parent as usize].pod) {
+                        "the gateway"
+                    } else {
+                        "ingress-nginx"
+                    };
+                    format!("{who} receives {code} from upstream after {took}")
                 }
             };
             self.trace_log(r, msg);
         }
         self.requests.items[r as usize].live = false;
         self.requests.remove(r);
+        if self.mesh.is_some() {
+            self.mesh_complete(&req, status);
+        }
         if req.pconn != NONE {
             self.release_pconn(req.pool, req.pconn, status);
         }
         match req.origin {
-            Origin::Load { load, conn } => {
-                self.load_response(load as usize, conn, req.start, req.counted_client, status)
-            }
+            Origin::Load { load, conn } => self.load_response(load as usize, conn, &req, status),
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
             Origin::Abandoned => {}
             Origin::Proxy { parent } => self.proxy_response(parent, status),

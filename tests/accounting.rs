@@ -175,3 +175,37 @@ spec: {duration: 1s}
     assert_eq!(m.capacity[0].queue_full, code(503));
     assert_eq!(r.requests, r.completed + r.failed + m.loads[0].in_flight);
 }
+
+#[test]
+fn meshed_requests_end_exactly_once_with_their_flags() {
+    // A load inside the mesh whose sidecar answers NR, NC, UH and a redirect
+    // itself and forwards the rest: every request still ends exactly once,
+    // and every finished request has exactly one flag set entry.
+    let (spec, xds) = crate::mesh::local_answers();
+    let m = meshsim::batch::run_all_with(&spec, &xds, &|_| {});
+    let mut seen = std::collections::BTreeSet::new();
+    for o in &m.outcomes {
+        for (i, r) in o.loads.iter().enumerate() {
+            assert_eq!(r.requests, r.completed + r.failed + o.loads_in_flight[i]);
+            assert_eq!(r.count, r.completed + r.failed);
+            let by_flags: u64 = r.flags.iter().map(|f| f.1).sum();
+            assert_eq!(by_flags, r.count, "one flags entry per finished request");
+            for (f, _) in &r.flags {
+                seen.insert(f.to_string());
+            }
+        }
+        for (recs, fl) in [
+            (&o.services, &o.services_in_flight),
+            (&o.workloads, &o.workloads_in_flight),
+        ] {
+            for (i, r) in recs.iter().enumerate() {
+                assert_eq!(r.requests, r.completed + r.failed + fl[i]);
+            }
+        }
+    }
+    let want: std::collections::BTreeSet<String> = ["-", "NC", "NR", "UH"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(seen, want);
+}

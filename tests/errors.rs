@@ -377,7 +377,7 @@ fn unknown_meshsim_kind() {
     let text = "apiVersion: meshsim.dev/v1alpha1\nkind: Lode\nmetadata: {name: users}\nspec: {}\n";
     assert_eq!(
         with(text),
-        "bad.yaml:2:7: document 1 (Lode default/users): kind: \"Lode\" is not a meshsim kind (Simulation, Workload, Load, Cluster)"
+        "bad.yaml:2:7: document 1 (Lode default/users): kind: \"Lode\" is not a meshsim kind (Simulation, Workload, Load, Cluster, RouteTest)"
     );
 }
 

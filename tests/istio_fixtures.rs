@@ -505,7 +505,7 @@ fn namespace_flag_places_objects() {
     );
 }
 
-/// Two mesh-bound VirtualServices for one host: the later one is reported.
+/// Two mesh-bound VirtualServices for one host: IST0109 on both, naming the winner.
 #[test]
 fn several_virtual_services_for_one_host_warn() {
     let two = format!(
@@ -516,7 +516,8 @@ fn several_virtual_services_for_one_host_warn() {
     let w = warnings_of(&two);
     assert!(
         w.iter().any(|x| x.contains("(VirtualService default/r2)")
-            && x.contains("also claimed by VirtualService default/r (t.yaml:1)")),
+            && x.contains("IST0109")
+            && x.contains("default/r wins in sidecars")),
         "{w:?}"
     );
 }

@@ -2,6 +2,8 @@
 
 /// Every issued request ends exactly once: completed, failed or in flight.
 mod accounting;
+/// `istioctl analyze`-style warnings (IST codes) in validate.
+mod analyze;
 /// Call graphs: scripts, held/released workers, app timeouts and retries.
 mod callgraph;
 /// The CLI contract: exit codes, files written.
@@ -20,7 +22,13 @@ mod golden;
 mod istio_fixtures;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
 mod kubernetes;
+/// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
+pub mod mesh;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.
 mod report;
+/// `meshsim route-test`: shipped seed tables pass, wrong ones fail (exit 1), coverage, usage errors.
+mod route_test;
+/// scenarios/seed/: each folder run as shipped; its stated outcome holds.
+mod seed;

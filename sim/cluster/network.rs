@@ -47,6 +47,11 @@ impl Latency {
         s.sample(rng)
     }
 
+    /// A TLS (or TCP) handshake on a new connection.
+    pub fn handshake(&self, rng: &mut SimRng) -> SimDuration {
+        self.handshake.sample(rng)
+    }
+
     /// One way from `from` (NO_NODE = outside) through `via` (the node that
     /// received a node-port connection, NO_NODE = none) to `to`; plus the TCP
     /// handshake when the connection is new.

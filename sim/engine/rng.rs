@@ -34,6 +34,14 @@ pub enum Purpose {
     Network,
     /// A cloud load balancer's choice of node, per client connection.
     CloudLoadBalancer,
+    /// A load's choice among its request mix, per request.
+    RequestMix,
+    /// An Envoy's weighted-cluster picks (route decisions), per proxy.
+    RouteDecision,
+    /// An Envoy's load-balancer picks, per proxy.
+    ProxyLoadBalancer,
+    /// Proxy-hop latency draws, per proxy.
+    ProxyLatency,
 }
 
 impl Purpose {
@@ -47,6 +55,10 @@ impl Purpose {
             Purpose::Placement => "placement",
             Purpose::Network => "network",
             Purpose::CloudLoadBalancer => "cloud-lb",
+            Purpose::RequestMix => "request-mix",
+            Purpose::RouteDecision => "route-decision",
+            Purpose::ProxyLoadBalancer => "proxy-lb",
+            Purpose::ProxyLatency => "proxy-latency",
         }
     }
 }

@@ -69,7 +69,52 @@ fn stream_json(s: &Stream, window_secs: f64, replications: u32) -> Map<String, V
         }
     }
     m.insert("latency_ms".into(), Value::Object(lat));
+    if !rec.flags.is_empty() {
+        m.insert("flags".into(), flags_json(rec));
+    }
     m
+}
+
+/// Envoy response flags: `{"NR": n, "-": n}` (`-` = none, as in access logs).
+fn flags_json(rec: &crate::metrics::Recorder) -> Value {
+    let mut f = Map::new();
+    for (flags, n) in &rec.flags {
+        f.insert(flags.to_string(), json!(n));
+    }
+    Value::Object(f)
+}
+
+/// `routes.<ns>/<vs>/<route>` and `destinations.<fqdn>/<subset>` with `share`:
+/// of the traffic of the route's VirtualService (`ns/vs`), and of the
+/// destination's service (`fqdn`).
+fn mesh_json(m: &crate::batch::MeshMerged, window_secs: f64, replications: u32) -> (Value, Value) {
+    // The part before the last `/`: `ns/vs` of a route, `fqdn` of a destination.
+    let group = |k: &str| -> String { k.rsplit_once('/').map_or(k, |(g, _)| g).to_string() };
+    let section = |items: &[(String, Stream)]| -> Value {
+        let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
+        for (k, s) in items {
+            *totals.entry(group(k)).or_default() += s.pooled.requests;
+        }
+        let mut out = Map::new();
+        // Routes and destinations nothing reached are left out (a mesh
+        // compiles many: every Service's default route, the catch-alls).
+        for (k, s) in items.iter().filter(|(_, s)| s.pooled.requests > 0) {
+            let mut o = stream_json(s, window_secs, replications);
+            o.remove("in_flight");
+            let t = totals.get(&group(k)).copied().unwrap_or(0);
+            o.insert(
+                "share".into(),
+                r3(if t > 0 {
+                    s.pooled.requests as f64 / t as f64
+                } else {
+                    0.0
+                }),
+            );
+            out.insert(k.clone(), Value::Object(o));
+        }
+        Value::Object(out)
+    };
+    (section(&m.routes), section(&m.destinations))
 }
 
 fn capacity_json(m: &mut Map<String, Value>, c: &Capacity) {
@@ -211,6 +256,19 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
     }
     if spec.network.explicit || spec.network.ingress_controller.is_some() {
         network_json(spec, merged, &mut workloads, &mut loads);
+    }
+    if let Some(m) = &merged.mesh {
+        for (l, s) in spec.loads.iter().zip(&merged.loads) {
+            // Meshed runs always say which flags (or none, `-`) their loads saw.
+            if s.pooled.flags.is_empty()
+                && let Some(Value::Object(lm)) = loads.get_mut(&l.name)
+            {
+                lm.insert("flags".into(), json!({}));
+            }
+        }
+        let (routes, dests) = mesh_json(m, merged.window_secs, merged.replications);
+        top.insert("routes".into(), routes);
+        top.insert("destinations".into(), dests);
     }
     top.insert("loads".into(), Value::Object(loads));
     top.insert("workloads".into(), Value::Object(workloads));

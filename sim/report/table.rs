@@ -228,6 +228,9 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
             let _ = writeln!(out, "  queue-full rejections: {rejected}");
         }
     }
+    if let Some(mesh) = &m.mesh {
+        mesh_tables(&mut out, mesh);
+    }
     if !spec.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
         for w in &spec.warnings {
@@ -248,4 +251,56 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
         }
     }
     out
+}
+
+/// Routes, destinations with their flags, and each split route's real split
+/// next to its configured weights.
+fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
+    let flags = |s: &Stream| {
+        s.pooled
+            .flags
+            .iter()
+            .map(|(f, n)| format!("{f}:{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (title, items) in [
+        ("Routes", &mesh.routes),
+        ("Destinations", &mesh.destinations),
+    ] {
+        let _ = writeln!(out, "\n{title} (Envoy):");
+        for (k, s) in items.iter().filter(|(_, s)| s.pooled.requests > 0) {
+            let _ = writeln!(
+                out,
+                "  {k}: {} requests, codes {}, flags {}",
+                s.pooled.requests,
+                codes(s),
+                flags(s)
+            );
+        }
+    }
+    let mut last = "";
+    for sp in &mesh.splits {
+        if sp.route != last {
+            let _ = writeln!(out, "\nSplit of route {} (real vs configured):", sp.route);
+            last = &sp.route;
+        }
+        let total: u64 = mesh
+            .splits
+            .iter()
+            .filter(|x| x.route == sp.route)
+            .map(|x| x.requests)
+            .sum();
+        let real = if total > 0 {
+            100.0 * sp.requests as f64 / total as f64
+        } else {
+            0.0
+        };
+        let conf = 100.0 * sp.weight as f64 / sp.total_weight.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "  {:<50} {real:>6.2} %  (configured {conf:.2} %, {} requests)",
+            sp.destination, sp.requests
+        );
+    }
 }

@@ -7,6 +7,7 @@
 //! [`Collector::finish`] once the Kubernetes part is built. One file per kind
 //! under `istio/`; shared host/name/duration checks in `istio/hosts.rs`.
 
+pub mod analyze;
 pub mod destination_rule;
 pub mod gateway;
 pub mod hosts;
@@ -97,14 +98,53 @@ enum RefKind {
     Gateway(String),
 }
 
+/// Where a decoded object and its parts are, for warnings raised once
+/// every object is read (the analyzers in `istio/analyze.rs`).
+struct Located {
+    origin: Origin,
+    /// The object as a whole (its `metadata.name`, else the document).
+    at: (Loc, String),
+    /// Gateway: each server's `port.number`; VirtualService: each host.
+    parts: Vec<(Loc, String)>,
+}
+
 /// Collects Istio objects and the Kubernetes facts injection needs.
 #[derive(Default)]
 pub struct Collector {
     config: IstioConfig,
     pods: BTreeMap<(String, String), PodTemplate>,
     refs: Vec<Ref>,
-    /// Where each VirtualService's `hosts` are, for "several VSs claim a host".
-    vs_at: Vec<(Origin, Loc, String)>,
+    /// Parallel to `config.gateways` / `config.virtual_services`.
+    gateway_locs: Vec<Located>,
+    vs_locs: Vec<Located>,
+}
+
+/// The object's location and those of the list items `spec.<list>[i].<field…>`.
+fn located(o: &Object, list: &str, field: &[&str]) -> Located {
+    let at = o
+        .node
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .map(|n| (n.loc(), n.path.clone()))
+        .unwrap_or((o.node.loc(), String::new()));
+    let parts = o
+        .node
+        .get("spec")
+        .map(|spec| {
+            quiet_seq(&spec, list)
+                .into_iter()
+                .map(|item| {
+                    let v = walk(&item, field).unwrap_or(item);
+                    (v.loc(), v.path.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Located {
+        origin: o.origin.clone(),
+        at,
+        parts,
+    }
 }
 
 impl Collector {
@@ -133,17 +173,17 @@ impl Collector {
             }
             let c = &mut self.config;
             match o.kind.as_str() {
-                "Gateway" => c.gateways.extend(gateway::decode(o, cx)),
+                "Gateway" => {
+                    if let Some(g) = gateway::decode(o, cx) {
+                        self.gateway_locs
+                            .push(located(o, "servers", &["port", "number"]));
+                        c.gateways.push(g);
+                    }
+                }
                 "VirtualService" => {
                     if let Some(vs) = virtual_service::decode(o, cx) {
                         self.refs.extend(vs_refs(o, &vs));
-                        let at = o
-                            .node
-                            .get("spec")
-                            .and_then(|s| s.get("hosts"))
-                            .unwrap_or(o.node.clone());
-                        self.vs_at
-                            .push((o.origin.clone(), at.loc(), at.path.clone()));
+                        self.vs_locs.push(located(o, "hosts", &[]));
                         c.virtual_services.push(vs);
                     }
                 }
@@ -190,7 +230,7 @@ impl Collector {
         false
     }
 
-    /// `Simulation.spec.mesh`: `injectNamespaces: [ns, …]`.
+    /// `Simulation.spec.mesh`: `injectNamespaces: [ns, …]`, `proxy: {latency, workers}`.
     fn simulation(&mut self, o: &Object, cx: &mut Cx) {
         let Some(m) = o.node.get("spec").and_then(|s| s.get("mesh")) else {
             return;
@@ -198,7 +238,19 @@ impl Collector {
         if cx.map(&m).is_none() {
             return;
         }
-        cx.known_fields(&m, &["injectNamespaces"]);
+        cx.known_fields(&m, &["injectNamespaces", "proxy"]);
+        if let Some(p) = m.get("proxy")
+            && cx.map(&p).is_some()
+        {
+            cx.known_fields(&p, &["latency", "workers"]);
+            self.config.proxy.latency = p
+                .get("latency")
+                .and_then(|l| super::meshsim::dist::dist(cx, &l));
+            self.config.proxy.workers = p
+                .get("workers")
+                .and_then(|w| cx.int_in(&w, 1, 1_000_000))
+                .map(|w| w as u32);
+        }
         for (ns, at) in hosts::string_list(cx, &m, "injectNamespaces") {
             if hosts::is_dns1123_label(&ns) {
                 self.config.inject_namespaces.push(ns);
@@ -259,7 +311,7 @@ impl Collector {
                         cx.warn_at(
                             r.loc,
                             &r.path,
-                            format!("subset {subset:?} of {host} is defined by no DestinationRule: Envoy has no such cluster and answers 503 (NC)"),
+                            format!("IST0101 ReferencedResourceNotFound: subset {subset:?} of {host} is defined by no DestinationRule: Envoy has no such cluster and answers 503 (NC)"),
                         );
                     }
                 }
@@ -269,42 +321,44 @@ impl Collector {
                         .iter()
                         .any(|gw| format!("{}/{}", gw.meta.namespace, gw.meta.name) == *g);
                     if !exists {
-                        cx.warn_at(r.loc, &r.path, format!("gateway {g} does not exist: this VirtualService binds nothing there"));
+                        cx.warn_at(r.loc, &r.path, format!("IST0101 ReferencedResourceNotFound: gateway {g} does not exist: this VirtualService binds nothing there"));
                     }
                 }
             }
         }
-        several_claim_one_host(c, &self.vs_at, diags);
+        self.analyze(s, diags);
         s.istio = self.config;
     }
-}
 
-/// Several mesh-bound VirtualServices for one host (IST0109's idea): sidecars
-/// use the first (input order stands in for `creationTimestamp`) and drop the
-/// later ones' routes for that host; gateways concatenate them (reference §2).
-fn several_claim_one_host(c: &IstioConfig, at: &[(Origin, Loc, String)], diags: &mut Diagnostics) {
-    let mut first: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, vs) in c.virtual_services.iter().enumerate() {
-        if !vs.gateways.iter().any(|g| g == "mesh") {
-            continue;
+    /// `istioctl analyze`'s cross-object checks ([`analyze`]) as located warnings.
+    fn analyze(&self, s: &Scenario, diags: &mut Diagnostics) {
+        let c = &self.config;
+        let part = |l: &Located, i: usize| l.parts.get(i).cloned().unwrap_or(l.at.clone());
+        let found = analyze::gateway_ports(&c.gateways, &s.deployments, &s.services);
+        for u in &found.unexposed {
+            let l = &self.gateway_locs[u.gateway];
+            let (loc, path) = part(l, u.server);
+            Cx::new(l.origin.clone(), diags).warn_at(loc, &path, u.message());
         }
-        for h in &vs.hosts {
-            match first.get(h.as_str()) {
-                None => {
-                    first.insert(h, i);
-                }
-                Some(&j) => {
-                    let w = &c.virtual_services[j].meta;
-                    let (origin, loc, path) = &at[i];
-                    Cx::new(origin.clone(), diags).warn_at(
-                        *loc,
-                        path,
-                        format!(
-                            "host {h} is also claimed by VirtualService {}/{} ({}): sidecars use that one (the first) and ignore this one's routes for {h}; gateways would concatenate both",
-                            w.namespace, w.name, w.source
-                        ),
-                    );
-                }
+        for n in &found.no_workload {
+            let l = &self.gateway_locs[n.gateway];
+            Cx::new(l.origin.clone(), diags).warn_at(l.at.0, &l.at.1, n.message());
+        }
+        for conflict in analyze::mesh_host_conflicts(&c.virtual_services) {
+            for &i in &conflict.virtual_services {
+                let vs = &c.virtual_services[i];
+                let l = &self.vs_locs[i];
+                let hi = vs
+                    .hosts
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(&conflict.host))
+                    .unwrap_or(usize::MAX);
+                let (loc, path) = part(l, hi);
+                Cx::new(l.origin.clone(), diags).warn_at(
+                    loc,
+                    &path,
+                    conflict.message(&c.virtual_services, i),
+                );
             }
         }
     }

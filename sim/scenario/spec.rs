@@ -189,6 +189,9 @@ pub enum Step {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
     pub target: Target,
+    /// The host as the script names it (`reviews:9080`, `reviews`): the
+    /// request's `:authority`, which a client sidecar routes on.
+    pub authority: String,
     pub path: String,
     pub method: String,
     /// Incoming request headers copied onto the call (e.g. `end-user`).
@@ -284,6 +287,12 @@ pub struct Load {
     pub path: String,
     pub method: String,
     pub headers: Vec<(String, String)>,
+    /// The Host header (`:authority`): `spec.host`, else what curl sends for
+    /// the target URL (its host, with `:port` unless the port is 80).
+    pub host: String,
+    /// Request mix (`spec.requests`), each entry already merged with the
+    /// load's defaults; empty = every request is (method, path, host, headers).
+    pub requests: Vec<RequestVariant>,
     pub pattern: LoadPattern,
     pub start: SimDuration,
     /// None = until the end of the run.
@@ -294,6 +303,18 @@ pub struct Load {
     /// sidecar (namespace = the load's, pod labels `app: <load name>`), so
     /// VirtualServices route its requests (default false: outside the mesh).
     pub sidecar: bool,
+}
+
+/// One entry of a load's request mix, chosen per request with probability
+/// `weight / Σ weights`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestVariant {
+    pub weight: u32,
+    pub method: String,
+    pub path: String,
+    pub host: String,
+    /// Lowercased names.
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

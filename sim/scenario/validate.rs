@@ -277,10 +277,16 @@ fn decode_object(b: &mut Builder, o: &Object, cx: &mut Cx) {
                 b.cluster = Some((c, o.origin.clone()));
             }
         }
+        // A `meshsim route-test` table (sim/istiod/route_test/table.rs): kept
+        // beside the manifests it tests, so a folder stays loadable; no
+        // effect on validate or run.
+        (MESHSIM_GROUP, "RouteTest") => {}
         (MESHSIM_GROUP, other) => cx.error_at(
             o.node.get("kind").map(|k| k.loc()).unwrap_or(o.node.loc()),
             &format!("{}kind", prefix(&o.node)),
-            format!("{other:?} is not a meshsim kind (Simulation, Workload, Load, Cluster)"),
+            format!(
+                "{other:?} is not a meshsim kind (Simulation, Workload, Load, Cluster, RouteTest)"
+            ),
         ),
         // Kubernetes.
         (_, "Namespace") => {

@@ -11,7 +11,9 @@
 
 use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
+use crate::engine::SimDuration;
 use crate::metrics::is_failure;
+use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::{EntryKind, OnError};
 use crate::workload::load::NONE;
 
@@ -68,7 +70,15 @@ impl World<'_> {
         let from = self.node_of[ex.pod as usize];
         let (mut pod, mut via, mut new_conn, mut pool, mut pconn) =
             (NONE, NO_NODE, true, NONE, NONE);
+        let (mut attrs, meshed) = (0, self.mesh.is_some());
+        let sidecar = meshed && self.client_proxy(client as u32) != NONE;
+        if meshed {
+            attrs = self.call_attrs(dep as u32, cs.call, headers);
+        }
         match self.deps[dep].pool_size {
+            // With a sidecar the app talks to its local Envoy, which balances
+            // per request: no kube-proxy pick, no pinned keep-alive pool.
+            _ if sidecar => new_conn = false,
             None => (pod, via) = self.open_conn(target, client, EntryKind::ClusterIP, from, false),
             Some(size) => {
                 pool = self.pool_for(ex.pod, target, size);
@@ -99,6 +109,14 @@ impl World<'_> {
             pool,
             pconn,
             traced: ex.traced,
+            attrs,
+            flags: ResponseFlags::NONE,
+            hop: SimDuration::ZERO,
+            lb: NONE,
+            lb_host: NONE,
+            route: NONE,
+            dest: NONE,
+            fresh: new_conn,
         });
         if ex.traced {
             let call = &self.deps[dep].program.calls[cs.call as usize];
@@ -119,7 +137,9 @@ impl World<'_> {
                 svc.ports[target.port].port
             );
             self.trace_log(r, msg);
-            let conn_msg = if pool != NONE && pconn == NONE {
+            let conn_msg = if sidecar {
+                format!("{}'s app sends it to its sidecar", self.pod_name(ex.pod))
+            } else if pool != NONE && pconn == NONE {
                 "every pooled connection is busy: the call waits for one".to_string()
             } else {
                 self.describe_conn(pod, via, new_conn, target)
@@ -138,6 +158,10 @@ impl World<'_> {
                     generation,
                 },
             );
+        }
+        if sidecar {
+            self.outbound(r);
+            return;
         }
         if pool != NONE && pconn == NONE {
             // Every connection of the pool is busy: wait for one.

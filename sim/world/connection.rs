@@ -130,9 +130,17 @@ impl World<'_> {
             self.complete(r, 0);
             return;
         }
+        // Proxy hops on the way (client sidecar or gateway, the server's
+        // inbound sidecar) join the network path: one event for all of it.
+        let extra = if self.mesh.is_some() {
+            self.inbound_hop(r)
+        } else {
+            SimDuration::ZERO
+        };
+        let mut d = extra;
         if let Some(lat) = &self.lat {
             let to = self.node_of[req.pod as usize];
-            let d = lat.path(
+            d = d + lat.path(
                 &self.spec.network.cluster,
                 req.from,
                 req.via,
@@ -140,11 +148,11 @@ impl World<'_> {
                 new_conn,
                 &mut self.net_rng[req.client as usize],
             );
-            if d > SimDuration::ZERO {
-                let t = self.now() + d;
-                self.q.schedule(t, Event::Deliver { req: r });
-                return;
-            }
+        }
+        if d > SimDuration::ZERO {
+            let t = self.now() + d;
+            self.q.schedule(t, Event::Deliver { req: r });
+            return;
         }
         self.arrive_at_pod(r, req.pod);
     }
@@ -153,9 +161,15 @@ impl World<'_> {
     /// reverse, on the same connection) and completes there.
     pub(super) fn respond(&mut self, r: u32, status: u16) {
         let now = self.now();
+        // A gateway's local answer carries its routing latency (`hop`).
+        let mut d = if self.mesh.is_some() {
+            std::mem::take(&mut self.requests.items[r as usize].hop)
+        } else {
+            SimDuration::ZERO
+        };
         if let Some(lat) = &self.lat {
             let req = self.requests.items[r as usize];
-            let d = lat.path(
+            d = d + lat.path(
                 &self.spec.network.cluster,
                 self.node_of[req.pod as usize],
                 req.via,
@@ -163,10 +177,10 @@ impl World<'_> {
                 false,
                 &mut self.net_rng[req.client as usize],
             );
-            if d > SimDuration::ZERO {
-                self.q.schedule(now + d, Event::Respond { req: r, status });
-                return;
-            }
+        }
+        if d > SimDuration::ZERO {
+            self.q.schedule(now + d, Event::Respond { req: r, status });
+            return;
         }
         self.complete(r, status);
     }

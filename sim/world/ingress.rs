@@ -9,11 +9,13 @@
 //! warm keep-alive connections — no kube-proxy, no handshake. The upstream
 //! answer (or 502 when no response came) becomes the controller's answer.
 //!
-//! This is the one proxy hop the world has today; an Istio sidecar or gateway
-//! hop is a sibling of this file (see the module docs of `world`).
+//! The Istio hops are its siblings: `sidecar.rs` and `gateway.rs` (see the
+//! module docs of `world`).
 
 use super::{Origin, Request, World};
 use crate::cluster::node::NO_NODE;
+use crate::engine::SimDuration;
+use crate::proxy::flags::ResponseFlags;
 use crate::workload::load::NONE;
 
 impl World<'_> {
@@ -69,6 +71,14 @@ impl World<'_> {
             pool: NONE,
             pconn: NONE,
             traced: parent.traced,
+            attrs: parent.attrs,
+            flags: ResponseFlags::NONE,
+            hop: SimDuration::ZERO,
+            lb: NONE,
+            lb_host: NONE,
+            route: NONE,
+            dest: NONE,
+            fresh: false,
         });
         if parent.traced {
             let svc = &self.spec.services[t.service];
@@ -87,6 +97,10 @@ impl World<'_> {
     /// The upstream answer to the controller's request on behalf of `parent`
     /// arrives: the controller answers `parent` with it.
     pub(super) fn proxy_response(&mut self, parent: u32, status: u16) {
+        if self.is_gateway(self.requests.items[parent as usize].pod) {
+            self.gateway_response(parent, status);
+            return;
+        }
         // nginx answers 502 when the upstream connection fails.
         self.server_done(parent, if status == 0 { 502 } else { status })
     }

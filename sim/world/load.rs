@@ -12,11 +12,38 @@
 
 use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
-use crate::engine::rng::{Purpose, RngFactory};
+use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{SimDuration, SimTime};
+use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::{Arrival, EntryKind, LoadPattern};
 use crate::workload::load::{LoadState, NONE};
 use rand_distr::{Distribution, Exp1};
+
+/// A load's request mix, resolved: per entry the end of its cumulative
+/// weight range, its header set and (with a mesh) its interned attributes.
+pub(super) struct Mix {
+    entries: Vec<(u64, u32, u32)>,
+    total: u64,
+    rng: SimRng,
+}
+
+impl Mix {
+    /// (entry, header set, attributes) of the next request: one draw only
+    /// when there are two or more entries (the same walk as Envoy's weighted
+    /// clusters, so a zero weight is never chosen).
+    #[inline]
+    fn pick(&mut self) -> (usize, u32, u32) {
+        use rand::Rng;
+        if self.entries.len() == 1 {
+            let e = self.entries[0];
+            return (0, e.1, e.2);
+        }
+        let r = self.rng.next_u64() % self.total;
+        let i = self.entries.iter().position(|e| r < e.0).unwrap_or(0);
+        let e = self.entries[i];
+        (i, e.1, e.2)
+    }
+}
 
 impl World<'_> {
     /// Creates each load's state and schedules its first send (open loop: the
@@ -32,6 +59,24 @@ impl World<'_> {
                 } => (*connections as usize, think.as_ref().map(|t| t.sampler())),
             };
             let hs = self.intern_headers(l.headers.clone());
+            let mut entries = Vec::new();
+            let mut total = 0u64;
+            if l.requests.is_empty() {
+                let a = self.intern_attrs(&l.method, &l.host, &l.path, hs);
+                entries.push((1, hs, a));
+                total = 1;
+            }
+            for v in &l.requests {
+                let vh = self.intern_headers(v.headers.clone());
+                let a = self.intern_attrs(&v.method, &v.host, &v.path, vh);
+                total += v.weight as u64;
+                entries.push((total, vh, a));
+            }
+            self.mix.push(Mix {
+                entries,
+                total: total.max(1),
+                rng: f.of(Purpose::RequestMix, &key),
+            });
             self.loads.push(LoadState::new(
                 f.of(Purpose::Arrivals, &key),
                 f.of(Purpose::Think, &key),
@@ -131,6 +176,48 @@ impl World<'_> {
         } else {
             NO_NODE
         };
+        let (variant, headers, attrs) = self.mix[li].pick();
+        let counted = self.window.contains(start);
+        let traced = counted && self.trace.as_mut().is_some_and(|t| t.select(li));
+        let client = li as u32;
+        if self.client_proxy(client) != NONE {
+            // A load inside the mesh talks to its own sidecar: no kube-proxy.
+            if conn != NONE {
+                self.loads[li].conns[conn as usize].busy = true;
+            }
+            let r = self.requests.insert(Request {
+                origin: Origin::Load { load: client, conn },
+                target,
+                pod: NONE,
+                start,
+                arrive: start,
+                counted_client: counted,
+                counted_server: false,
+                depth: 0,
+                headers,
+                live: true,
+                at_server: false,
+                from,
+                via: NO_NODE,
+                client,
+                pool: NONE,
+                pconn: NONE,
+                traced,
+                attrs,
+                flags: ResponseFlags::NONE,
+                hop: SimDuration::ZERO,
+                lb: NONE,
+                lb_host: NONE,
+                route: NONE,
+                dest: NONE,
+                fresh: false,
+            });
+            if traced {
+                self.trace_load_issue(r, li, variant, start);
+            }
+            self.outbound(r);
+            return;
+        }
         let (pod, via, new_conn) = if conn == NONE {
             let (p, v) = self.open_conn(target, li, kind, node, pending);
             (p, v, true)
@@ -147,9 +234,6 @@ impl World<'_> {
                 (c.pod, c.via, false)
             }
         };
-        let headers = self.loads[li].header_set;
-        let counted = self.window.contains(start);
-        let traced = counted && self.trace.as_mut().is_some_and(|t| t.select(li));
         let r = self.requests.insert(Request {
             origin: Origin::Load {
                 load: li as u32,
@@ -171,46 +255,58 @@ impl World<'_> {
             pool: NONE,
             pconn: NONE,
             traced,
+            attrs,
+            flags: ResponseFlags::NONE,
+            hop: SimDuration::ZERO,
+            lb: NONE,
+            lb_host: NONE,
+            route: NONE,
+            dest: NONE,
+            fresh: new_conn,
         });
         if traced {
-            let l = &self.spec.loads[li];
-            let svc = &self.spec.services[target.service];
-            let mut msg = format!(
-                "load {} issues {} {} to {}.{}:{} (entry {:?}; intended send {})",
-                l.name,
-                l.method,
-                l.path,
-                svc.name,
-                svc.namespace,
-                svc.ports[target.port].port,
-                l.entry.kind,
-                SimDuration(start.0)
-            );
-            if start < self.now() {
-                msg.push_str(&format!(
-                    ", waited {} for a free connection",
-                    self.now().saturating_since(start)
-                ));
-            }
-            self.trace_log(r, msg);
+            self.trace_load_issue(r, li, variant, start);
             let conn_msg = self.describe_conn(pod, via, new_conn, target);
             self.trace_log(r, conn_msg);
         }
         self.dispatch(r, new_conn);
     }
 
-    pub(super) fn load_response(
-        &mut self,
-        li: usize,
-        conn: u32,
-        start: SimTime,
-        counted: bool,
-        status: u16,
-    ) {
+    fn trace_load_issue(&mut self, r: u32, li: usize, variant: usize, start: SimTime) {
+        let l = &self.spec.loads[li];
+        let target = l.target;
+        let svc = &self.spec.services[target.service];
+        let (method, path, host) = match l.requests.get(variant) {
+            Some(v) => (&v.method, &v.path, &v.host),
+            None => (&l.method, &l.path, &l.host),
+        };
+        let mut msg = format!(
+            "load {} issues {method} {path} to {}.{}:{} (Host {host}, entry {:?}; intended send {})",
+            l.name,
+            svc.name,
+            svc.namespace,
+            svc.ports[target.port].port,
+            l.entry.kind,
+            SimDuration(start.0)
+        );
+        if start < self.now() {
+            msg.push_str(&format!(
+                ", waited {} for a free connection",
+                self.now().saturating_since(start)
+            ));
+        }
+        self.trace_log(r, msg);
+    }
+
+    pub(super) fn load_response(&mut self, li: usize, conn: u32, req: &Request, status: u16) {
         let now = self.now();
+        let (start, counted) = (req.start, req.counted_client);
         if counted {
             let b = self.window.batch(start);
             self.rec_load[li].record(b, now.saturating_since(start).as_nanos(), status);
+            if self.mesh.is_some() {
+                self.rec_load[li].count_flags(req.flags);
+            }
         }
         if conn == NONE {
             return;

@@ -39,6 +39,8 @@ pub struct Outcome {
     pub timeline: Timeline,
     /// Teaching mode: the followed request's steps (empty unless traced).
     pub trace: Vec<String>,
+    /// Routing statistics (None when the scenario has no proxy).
+    pub mesh: Option<super::MeshOutcome>,
 }
 
 impl World<'_> {
@@ -149,6 +151,7 @@ impl World<'_> {
             window: self.window,
             timeline: self.timeline,
             trace: self.trace.map(|t| t.lines).unwrap_or_default(),
+            mesh: self.mesh.map(|m| m.outcome()),
         }
     }
 }

@@ -44,6 +44,10 @@ impl World<'_> {
             self.proxy(r, pod);
             return;
         }
+        if self.is_gateway(pod) {
+            self.gateway(r, pod);
+            return;
+        }
         let e = self.execs.insert(Exec {
             req: r,
             pod,
@@ -251,7 +255,7 @@ impl World<'_> {
         true
     }
 
-    fn release_if_held(&mut self, e: u32) {
+    pub(super) fn release_if_held(&mut self, e: u32) {
         let ex = &mut self.execs.items[e as usize];
         if ex.holds_worker {
             ex.holds_worker = false;
@@ -283,6 +287,10 @@ impl World<'_> {
                     // It was an admission (either server model): see arrive_at_pod / run_exec.
                     p.admissions_waiting -= 1;
                 }
+                if self.is_gateway(pod) {
+                    self.gateway_work(w);
+                    return;
+                }
                 self.run_exec(w);
             }
             None => p.busy -= 1,
@@ -290,6 +298,10 @@ impl World<'_> {
     }
 
     pub(super) fn on_compute_done(&mut self, e: u32) {
+        if self.is_gateway(self.execs.items[e as usize].pod) {
+            self.gateway_worked(e);
+            return;
+        }
         let ex = &mut self.execs.items[e as usize];
         ex.pc += 1;
         let dep = self.pods[ex.pod as usize].deployment as usize;

@@ -132,6 +132,8 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             "target",
             "method",
             "headers",
+            "host",
+            "requests",
             "open",
             "closed",
             "start",
@@ -223,6 +225,15 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
     let (Some(pattern), Some((host, port, path, tloc, tpath))) = (pattern, tgt) else {
         return None;
     };
+    // What curl sends as Host for the URL: its host, `:port` unless 80.
+    let host_header = match spec.get("host") {
+        Some(h) => cx.str(&h).unwrap_or_default().to_string(),
+        None => match port {
+            Some(p) if p != 80 => format!("{host}:{p}"),
+            _ => host.clone(),
+        },
+    };
+    let requests = request_mix(cx, &spec, &method, &path, &host_header, &headers);
     let pattern_at = spec
         .get("open")
         .and_then(|op| op.get("rate"))
@@ -247,6 +258,8 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             path,
             method,
             headers,
+            host: host_header,
+            requests,
             pattern,
             start,
             stop,
@@ -254,6 +267,60 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             sidecar,
         },
     })
+}
+
+/// `spec.requests: [{weight, method, path, host, headers}]`: each entry
+/// overrides the load's defaults (headers: the entry's replace a default of
+/// the same name). One entry or none ⇒ no mix (no draw per request).
+fn request_mix(
+    cx: &mut Cx,
+    spec: &V,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(String, String)],
+) -> Vec<RequestVariant> {
+    let Some(list) = spec.get("requests") else {
+        return Vec::new();
+    };
+    let Some(items) = cx.seq(&list) else {
+        return Vec::new();
+    };
+    if items.is_empty() {
+        cx.error(
+            &list,
+            "an empty request mix: give at least one entry or remove requests",
+        );
+    }
+    let mut out = Vec::new();
+    for it in &items {
+        cx.known_fields(it, &["weight", "method", "path", "host", "headers"]);
+        let weight = match it.get("weight") {
+            Some(w) => cx.int_in(&w, 0, 1_000_000).unwrap_or(0) as u32,
+            None => 1,
+        };
+        let s = |cx: &mut Cx, k: &str, d: &str| {
+            it.get(k)
+                .and_then(|v| cx.str(&v).map(str::to_string))
+                .unwrap_or_else(|| d.to_string())
+        };
+        let mut hs: Vec<(String, String)> = headers.to_vec();
+        for (k, v) in super::script::headers(cx, it) {
+            hs.retain(|(n, _)| *n != k);
+            hs.push((k, v));
+        }
+        out.push(RequestVariant {
+            weight,
+            method: s(cx, "method", method),
+            path: s(cx, "path", path),
+            host: s(cx, "host", host),
+            headers: hs,
+        });
+    }
+    if !items.is_empty() && out.iter().all(|v| v.weight == 0) {
+        cx.error(&list, "every entry has weight 0: no request could be sent");
+    }
+    out
 }
 
 /// Resolves every load's target (a Service port, or the ingress controller's

@@ -139,8 +139,13 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
         .get("maxDepth")
         .and_then(|d| cx.int_in(&d, 1, 1000))
         .map(|d| d as u32);
+    let host = host?;
+    let authority = match port {
+        Some(p) => format!("{host}:{p}"),
+        None => host.clone(),
+    };
     Some(RawCall {
-        host: host?,
+        host,
         port,
         loc: host_v.as_ref().map(|h| h.loc()).unwrap_or(v.loc()),
         path_in_yaml: host_v.map(|h| h.path).unwrap_or(v.path.clone()),
@@ -149,6 +154,7 @@ fn call(cx: &mut Cx, v: &V) -> Option<RawCall> {
                 service: 0,
                 port: 0,
             },
+            authority,
             path,
             method,
             forward_headers,

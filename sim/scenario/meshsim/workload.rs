@@ -205,11 +205,15 @@ pub fn attach(
         }
     }
     for (i, (d, origin, loc)) in deployments.iter().enumerate() {
-        // The modelled ingress-nginx controller and Istio's synthesised
-        // ingress gateway are proxies, not apps: no Workload expected.
+        // The modelled ingress-nginx controller and Istio's gateways
+        // (synthesised or declared) are proxies, not apps: no Workload expected.
         let synthesised =
             d.behaviour.source.as_deref() == Some(crate::scenario::istio::ingress_gateway::SOURCE);
-        if claimed[i].is_none() && controller != Some(i) && !synthesised {
+        let gateway = d
+            .labels
+            .get("istio")
+            .is_some_and(|v| v == "ingressgateway" || v == "egressgateway");
+        if claimed[i].is_none() && controller != Some(i) && !synthesised && !gateway {
             Cx::new(origin.clone(), diags).warn_at(
                 *loc,
                 "",

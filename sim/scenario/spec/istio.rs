@@ -24,6 +24,8 @@ pub struct IstioConfig {
     /// Namespaces the `Simulation`'s `mesh.injectNamespaces` labels
     /// `istio-injection=enabled` (without editing the user's files).
     pub inject_namespaces: Vec<String>,
+    /// `Simulation.spec.mesh.proxy`: what each simulated Envoy hop costs.
+    pub proxy: ProxyCost,
     /// Per `Scenario::deployments` index: does the injector give its pods a sidecar?
     pub injection: Vec<Injection>,
     /// Objects read but not simulated, each with what it would do in Istio.
@@ -35,6 +37,16 @@ impl IstioConfig {
     pub fn has_sidecar(&self, ix: usize) -> bool {
         self.injection.get(ix).is_some_and(|i| i.injected())
     }
+}
+
+/// The cost of one proxy hop (client outbound, server inbound, gateway).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProxyCost {
+    /// Latency added per hop (None = zero: no event).
+    pub latency: Option<crate::engine::dist::Dist>,
+    /// CPU budget of each gateway pod: routing holds a worker for the latency
+    /// draw, so a saturated gateway queues (None = unbounded).
+    pub workers: Option<u32>,
 }
 
 /// Where an Istio object came from, for messages and for ordering.

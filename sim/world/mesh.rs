@@ -1,0 +1,319 @@
+//! The mesh's run-time state: which client and pod has which Envoy, each
+//! proxy's random streams, its load balancers, the request attributes the
+//! proxies route on, and the routing statistics.
+//!
+//! Why a room of its own: istiod's [`Xds`] is inert config shared by every
+//! replication; what changes during a run — a balancer's round-robin position,
+//! a proxy's outstanding requests per upstream host, the counters behind
+//! `routes` / `destinations` in summary.json — lives here, created only when
+//! the scenario has proxies (`World::mesh` is `None` otherwise, so a scenario
+//! without Istio pays one branch per hop and allocates nothing per request).
+//!
+//! Streams: one per (purpose, proxy) — `route-decision/<owner>/<replica>` for
+//! weighted-cluster picks, `proxy-lb/…` for balancer picks, `proxy-latency/…`
+//! for hop latencies — keyed by names, so adding a proxy moves no one else's
+//! numbers. Pod addresses are synthetic but stable (`10.<node>.<x>.<y>`), so a
+//! consistent-hash ring is the same in every replication.
+
+use crate::engine::dist::Sampler;
+use crate::engine::rng::{Purpose, RngFactory, SimRng};
+use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
+use crate::metrics::Recorder;
+use crate::proxy::lb::{HostView, LoadBalancer};
+use crate::proxy::request::Request as Attrs;
+use crate::proxy::route::RouteAction;
+use crate::scenario::spec::Scenario;
+use crate::workload::load::NONE;
+use std::collections::BTreeMap;
+
+/// One client proxy's balancer over one cluster (created on first use).
+pub(super) struct LbState {
+    pub lb: LoadBalancer,
+    /// Pods (ready endpoints of the cluster), in pod order.
+    pub pods: Vec<u32>,
+    /// `ip:port` of each host.
+    pub addrs: Vec<String>,
+    /// This proxy's requests in flight to each host (Envoy `rq_active`).
+    pub active: Vec<u32>,
+}
+
+/// (attributes, route table, virtual host, route, weighted cluster).
+pub(super) type RoutedKey = (u32, u32, u32, u32, u32);
+
+/// Run-time mesh state of one replication.
+pub(super) struct MeshRt {
+    /// Per client (loads, then pods): its proxy (NONE = none).
+    pub proxy_of: Vec<u32>,
+    /// Per pod: the kind of its proxy, if any.
+    pub pod_kind: Vec<Option<ProxyKind>>,
+    pub route_rng: Vec<SimRng>,
+    pub lb_rng: Vec<SimRng>,
+    pub lat_rng: Vec<SimRng>,
+    /// Per-hop latency (None = zero, no draw).
+    pub latency: Option<Sampler>,
+    /// Gateway pods' worker budget (None = unbounded).
+    pub workers: Option<u32>,
+    pub pod_ip: Vec<String>,
+    pub lbs: BTreeMap<(u32, u32), u32>,
+    pub lb_states: Vec<LbState>,
+    /// Interned request attributes (index 0 = an empty GET).
+    pub attrs: Vec<Attrs>,
+    attr_ix: BTreeMap<(String, String, String, u32), u32>,
+    /// (deployment, call, header set) → attributes.
+    pub call_attrs: BTreeMap<(u32, u32, u32), u32>,
+    /// (attributes, table, vhost, route, weighted cluster) → (attributes, header set)
+    /// the next hop sees after rewrites and header operations.
+    pub routed: BTreeMap<RoutedKey, (u32, u32)>,
+    /// `[table][vhost][route]` → index into `route_keys`.
+    pub route_ix: Vec<Vec<Vec<u32>>>,
+    pub route_keys: Vec<String>,
+    pub rec_route: Vec<Recorder>,
+    /// Per cluster → index into `dest_keys`.
+    pub dest_ix: Vec<u32>,
+    pub dest_keys: Vec<String>,
+    pub rec_dest: Vec<Recorder>,
+    /// `[table][vhost][route][weighted cluster]` → index into `splits`
+    /// (routes with two or more weighted clusters only; NONE otherwise).
+    pub split_ix: Vec<Vec<Vec<Vec<u32>>>>,
+    pub splits: Vec<Split>,
+}
+
+/// A weighted cluster of a split route: configured weight and what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// `routes` key.
+    pub route: String,
+    /// `destinations` key of the cluster.
+    pub destination: String,
+    pub weight: u32,
+    /// Σ weights of the route.
+    pub total_weight: u64,
+    /// Requests the route sent there (inside the window).
+    pub requests: u64,
+}
+
+/// What a replication measured of the mesh (summary.json `routes`, `destinations`).
+#[derive(Clone, Debug, Default)]
+pub struct MeshOutcome {
+    pub route_keys: Vec<String>,
+    pub routes: Vec<Recorder>,
+    pub dest_keys: Vec<String>,
+    pub destinations: Vec<Recorder>,
+    pub splits: Vec<Split>,
+}
+
+impl MeshRt {
+    /// None when the scenario has no proxy.
+    pub fn new(
+        spec: &Scenario,
+        xds: &Xds,
+        f: &RngFactory,
+        node_of: &[crate::cluster::node::NodeIx],
+        clients: &[String],
+    ) -> Option<Box<MeshRt>> {
+        if xds.proxies.is_empty() {
+            return None;
+        }
+        let n_loads = spec.loads.len();
+        let mut proxy_of = vec![NONE; clients.len()];
+        let mut pod_kind = Vec::new();
+        for (li, p) in xds.load_proxy.iter().enumerate().take(n_loads) {
+            proxy_of[li] = p.unwrap_or(NONE);
+        }
+        let mut pod = 0usize;
+        for (di, d) in spec.deployments.iter().enumerate() {
+            let px = xds.deployment_proxy.get(di).copied().flatten();
+            for _ in 0..d.replicas {
+                proxy_of[n_loads + pod] = px.unwrap_or(NONE);
+                pod_kind.push(px.map(|p| xds.proxies[p as usize].kind));
+                pod += 1;
+            }
+        }
+        let stream = |p: Purpose| -> Vec<SimRng> { clients.iter().map(|c| f.of(p, c)).collect() };
+        let pod_ip = node_of
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| format!("10.{}.{}.{}", n.min(255), (i / 256) % 256, i % 256))
+            .collect();
+        let mut m = MeshRt {
+            proxy_of,
+            pod_kind,
+            route_rng: stream(Purpose::RouteDecision),
+            lb_rng: stream(Purpose::ProxyLoadBalancer),
+            lat_rng: stream(Purpose::ProxyLatency),
+            latency: spec.istio.proxy.latency.as_ref().map(|d| d.sampler()),
+            workers: spec.istio.proxy.workers,
+            pod_ip,
+            lbs: BTreeMap::new(),
+            lb_states: Vec::new(),
+            attrs: vec![Attrs::get("", "/")],
+            attr_ix: BTreeMap::new(),
+            call_attrs: BTreeMap::new(),
+            routed: BTreeMap::new(),
+            route_ix: Vec::new(),
+            route_keys: Vec::new(),
+            rec_route: Vec::new(),
+            dest_ix: Vec::new(),
+            dest_keys: Vec::new(),
+            rec_dest: Vec::new(),
+            split_ix: Vec::new(),
+            splits: Vec::new(),
+        };
+        m.index_stats(xds);
+        Some(Box::new(m))
+    }
+
+    /// Dense stats keys: one recorder per distinct route key and cluster
+    /// stats key, in first-seen order (identical in every replication).
+    fn index_stats(&mut self, xds: &Xds) {
+        let mut keys: BTreeMap<String, u32> = BTreeMap::new();
+        let mut dkeys: BTreeMap<String, u32> = BTreeMap::new();
+        let mut skeys: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+        for c in &xds.clusters {
+            let n = dkeys.len() as u32;
+            let i = *dkeys.entry(c.stats_key.clone()).or_insert(n);
+            if i == n {
+                self.dest_keys.push(c.stats_key.clone());
+            }
+            self.dest_ix.push(i);
+        }
+        for t in &xds.route_tables {
+            let mut tv = Vec::new();
+            let mut ts = Vec::new();
+            for (vi, vh) in t.config.virtual_hosts().iter().enumerate() {
+                let mut rv = Vec::new();
+                let mut rs = Vec::new();
+                for (ri, route) in vh.routes.iter().enumerate() {
+                    let key = t
+                        .route_keys
+                        .get(vi)
+                        .and_then(|v| v.get(ri))
+                        .cloned()
+                        .unwrap_or_else(|| format!("{}/{}", vh.name, ri));
+                    let n = keys.len() as u32;
+                    let k = *keys.entry(key.clone()).or_insert(n);
+                    if k == n {
+                        self.route_keys.push(key.clone());
+                    }
+                    rv.push(k);
+                    let mut ws = Vec::new();
+                    if let RouteAction::Forward { clusters, .. } = &route.action
+                        && clusters.clusters().len() > 1
+                    {
+                        for (wi, wc) in clusters.clusters().iter().enumerate() {
+                            let cix = t.clusters[vi][ri][wi];
+                            let d = self.dest_ix[cix as usize];
+                            let n = self.splits.len() as u32;
+                            let s = *skeys.entry((k, d)).or_insert(n);
+                            if s == n {
+                                self.splits.push(Split {
+                                    route: key.clone(),
+                                    destination: self.dest_keys[d as usize].clone(),
+                                    weight: wc.weight,
+                                    total_weight: clusters.total_weight(),
+                                    requests: 0,
+                                });
+                            }
+                            ws.push(s);
+                        }
+                    }
+                    rs.push(ws);
+                }
+                tv.push(rv);
+                ts.push(rs);
+            }
+            self.route_ix.push(tv);
+            self.split_ix.push(ts);
+        }
+        self.rec_route = vec![Recorder::default(); self.route_keys.len()];
+        self.rec_dest = vec![Recorder::default(); self.dest_keys.len()];
+    }
+
+    /// Interns request attributes (method, authority, path, header set).
+    pub fn intern(
+        &mut self,
+        method: &str,
+        authority: &str,
+        path: &str,
+        hs: u32,
+        headers: &[(String, String)],
+    ) -> u32 {
+        let key = (
+            method.to_string(),
+            authority.to_string(),
+            path.to_string(),
+            hs,
+        );
+        if let Some(&i) = self.attr_ix.get(&key) {
+            return i;
+        }
+        let mut a = Attrs::new(method, "http", authority, path);
+        for (k, v) in headers {
+            a.add_header(k, v);
+        }
+        let i = self.attrs.len() as u32;
+        self.attrs.push(a);
+        self.attr_ix.insert(key, i);
+        i
+    }
+
+    /// The balancer of `client`'s proxy for cluster `cix` (built on first use
+    /// over the cluster's ready endpoints); NONE when the cluster has none.
+    pub fn lb_for(
+        &mut self,
+        client: u32,
+        cix: u32,
+        xds: &Xds,
+        eps: &[Vec<Vec<u32>>],
+        dep_of: &[u32],
+        port: u16,
+    ) -> u32 {
+        if let Some(&i) = self.lbs.get(&(client, cix)) {
+            return i;
+        }
+        let c = &xds.clusters[cix as usize];
+        let ClusterKind::Service {
+            service,
+            port: sp,
+            deployments,
+        } = &c.kind
+        else {
+            return NONE;
+        };
+        let pods: Vec<u32> = eps[*service][*sp]
+            .iter()
+            .copied()
+            .filter(|&p| deployments.iter().any(|&d| d as u32 == dep_of[p as usize]))
+            .collect();
+        let addrs: Vec<String> = pods
+            .iter()
+            .map(|&p| format!("{}:{port}", self.pod_ip[p as usize]))
+            .collect();
+        let views: Vec<HostView> = addrs.iter().map(|a| HostView::new(a)).collect();
+        let lb = LoadBalancer::new(&c.lb, &views, &mut self.lb_rng[client as usize]);
+        let i = self.lb_states.len() as u32;
+        self.lb_states.push(LbState {
+            lb,
+            active: vec![0; pods.len()],
+            pods,
+            addrs,
+        });
+        self.lbs.insert((client, cix), i);
+        i
+    }
+
+    pub fn outcome(self) -> MeshOutcome {
+        let mut routes = self.rec_route;
+        let mut destinations = self.rec_dest;
+        for r in routes.iter_mut().chain(&mut destinations) {
+            r.flush();
+        }
+        MeshOutcome {
+            route_keys: self.route_keys,
+            routes,
+            dest_keys: self.dest_keys,
+            destinations,
+            splits: self.splits,
+        }
+    }
+}

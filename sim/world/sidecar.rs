@@ -1,0 +1,628 @@
+//! The Istio sidecar hop: a meshed client's outbound Envoy, and the inbound
+//! hop in front of a meshed server.
+//!
+//! Outbound ([`World::outbound`]): instead of kube-proxy's per-connection
+//! pick, the app's request goes to its local Envoy, which finds the listener
+//! for the destination Service port, decides the route over the request's
+//! attributes (`proxy::route::decide`: virtual host by authority, first
+//! matching route, weighted cluster), applies rewrites and header operations
+//! for the next hop, and load-balances **per request** over the ready pods of
+//! the cluster with one balancer per (client proxy, cluster), its
+//! `active_requests` this proxy's own outstanding requests to each pod. No
+//! conntrack pinning and no handshake: Envoy keeps warm upstream pools
+//! (the app's `poolSize` keep-alive model does not apply to meshed calls).
+//! What Envoy answers itself (404 NR, 503 NC / UH, redirects, direct
+//! responses) completes after the outbound hop without touching any pod.
+//! `Passthrough` sends the request where the app dialled it, through
+//! kube-proxy as without a mesh.
+//!
+//! Inbound ([`World::inbound_hop`]): a request reaching a pod with a sidecar
+//! passes one more proxy hop before admission to the app's workers; its
+//! latency joins the network path, so the whole way there is one event.
+//!
+//! Events per request through a client sidecar and a server sidecar: the
+//! client's send (1: load arrival / the caller's compute end), `Deliver` (1:
+//! outbound hop + network + inbound hop), the server's compute (1 per step),
+//! `Respond` (1): four for a one-step server, within issue 8's budget of 8.
+
+use super::mesh::MeshRt;
+use super::{Event, World};
+use crate::engine::SimDuration;
+use crate::istiod::xds::{ClusterKind, ListenerKind, OutboundPolicy, ProxyKind};
+use crate::proxy::flags::{ResponseFlag, ResponseFlags};
+use crate::proxy::lb::hash_policy::hash_key;
+use crate::proxy::lb::{HostView, LbPolicy, Pick};
+use crate::proxy::route::{self, HeaderMatchSpec, PathMatch, RouteDecision};
+use crate::scenario::spec::{EntryKind, Target};
+use crate::workload::load::NONE;
+
+/// Where a routed request goes next.
+pub(super) enum Routed {
+    /// To `pod` (an endpoint of `target`), picked by balancer `lb` (host `host`),
+    /// with the attributes and header set the next hop sees.
+    Upstream {
+        pod: u32,
+        target: Target,
+        lb: u32,
+        host: u32,
+        attrs: u32,
+        headers: u32,
+    },
+    /// Original destination (PassthroughCluster): kube-proxy as without a mesh.
+    Passthrough,
+    /// Envoy answers itself.
+    Local { status: u16, flags: ResponseFlags },
+}
+
+/// A routing result and the stats it is counted under (NONE = none).
+pub(super) struct RouteResult {
+    pub routed: Routed,
+    pub route: u32,
+    pub dest: u32,
+}
+
+impl World<'_> {
+    /// The proxy of client `client` (loads, then pods), NONE without one.
+    #[inline]
+    pub(super) fn client_proxy(&self, client: u32) -> u32 {
+        match &self.mesh {
+            Some(m) => m.proxy_of[client as usize],
+            None => NONE,
+        }
+    }
+
+    /// Whether `pod` is a gateway's Envoy.
+    #[inline]
+    pub(super) fn is_gateway(&self, pod: u32) -> bool {
+        pod != NONE
+            && self
+                .mesh
+                .as_ref()
+                .is_some_and(|m| m.pod_kind[pod as usize] == Some(ProxyKind::Gateway))
+    }
+
+    /// Interned attributes of a request (0 without a mesh: nothing stored).
+    pub(super) fn intern_attrs(&mut self, method: &str, host: &str, path: &str, hs: u32) -> u32 {
+        let Some(m) = &mut self.mesh else {
+            return 0;
+        };
+        m.intern(method, host, path, hs, &self.headers[hs as usize])
+    }
+
+    /// Attributes of call `ci` of deployment `dep` with header set `hs`.
+    pub(super) fn call_attrs(&mut self, dep: u32, ci: u32, hs: u32) -> u32 {
+        if let Some(m) = &self.mesh
+            && let Some(&a) = m.call_attrs.get(&(dep, ci, hs))
+        {
+            return a;
+        }
+        let c = &self.deps[dep as usize].program.calls[ci as usize];
+        let (method, authority, path) = (c.method.clone(), c.authority.clone(), c.path.clone());
+        let a = self.intern_attrs(&method, &authority, &path, hs);
+        if let Some(m) = &mut self.mesh {
+            m.call_attrs.insert((dep, ci, hs), a);
+        }
+        a
+    }
+
+    /// One proxy hop's latency, drawn from proxy `client`'s stream.
+    #[inline]
+    pub(super) fn proxy_delay(&mut self, client: u32) -> SimDuration {
+        if let Some(m) = &mut self.mesh
+            && let Some(s) = &m.latency
+        {
+            return s.sample(&mut m.lat_rng[client as usize]);
+        }
+        SimDuration::ZERO
+    }
+
+    /// The proxy latency still owed on the way to request `r`'s pod: what its
+    /// client proxy added (`hop`), plus the inbound sidecar of the pod.
+    pub(super) fn inbound_hop(&mut self, r: u32) -> SimDuration {
+        let req = &mut self.requests.items[r as usize];
+        let mut d = std::mem::take(&mut req.hop);
+        let pod = req.pod;
+        let sidecar = self
+            .mesh
+            .as_ref()
+            .is_some_and(|m| m.pod_kind[pod as usize] == Some(ProxyKind::Sidecar));
+        if sidecar {
+            let client = (self.spec.loads.len() + pod as usize) as u32;
+            d = d + self.proxy_delay(client);
+        }
+        d
+    }
+
+    /// Request `r` (pod not chosen yet) leaves its client through the client's
+    /// sidecar (see the module docs).
+    pub(super) fn outbound(&mut self, r: u32) {
+        let req = self.requests.items[r as usize];
+        let client = req.client;
+        let xds = self.xds;
+        let proxy = &xds.proxies[self.client_proxy(client) as usize];
+        let svc = &self.spec.services[req.target.service];
+        let port = svc.ports[req.target.port].port;
+        let delay = self.proxy_delay(client);
+        let listener = proxy.listeners.iter().find(|l| l.port == port);
+        let result = match listener.map(|l| &l.kind) {
+            Some(ListenerKind::Http { routes, .. }) => {
+                let who = if req.traced {
+                    format!("sidecar of {}: listener {port}", self.client_name(client))
+                } else {
+                    String::new()
+                };
+                self.route_http(r, *routes, client, req.start, &who)
+            }
+            Some(ListenerKind::Closed) => RouteResult {
+                routed: Routed::Local {
+                    status: 0,
+                    flags: ResponseFlag::NoRouteFound.into(),
+                },
+                route: NONE,
+                dest: NONE,
+            },
+            // tcp_proxy chains and ports without a listener: the request goes
+            // to the original destination (ALLOW_ANY) or the block_all
+            // virtual host answers 502 (REGISTRY_ONLY).
+            Some(ListenerKind::Tcp { .. }) => RouteResult {
+                routed: Routed::Passthrough,
+                route: NONE,
+                dest: NONE,
+            },
+            None => RouteResult {
+                routed: match proxy.outbound {
+                    OutboundPolicy::AllowAny => Routed::Passthrough,
+                    OutboundPolicy::RegistryOnly => Routed::Local {
+                        status: 502,
+                        flags: ResponseFlags::NONE,
+                    },
+                },
+                route: NONE,
+                dest: NONE,
+            },
+        };
+        let q = &mut self.requests.items[r as usize];
+        q.route = result.route;
+        q.dest = result.dest;
+        match result.routed {
+            Routed::Upstream {
+                pod,
+                target,
+                lb,
+                host,
+                attrs,
+                headers,
+            } => {
+                q.pod = pod;
+                q.target = target;
+                q.lb = lb;
+                q.lb_host = host;
+                q.attrs = attrs;
+                q.headers = headers;
+                q.hop = delay;
+                self.dispatch(r, false);
+            }
+            Routed::Passthrough => {
+                let (pod, via) = self.open_conn(
+                    req.target,
+                    client as usize,
+                    EntryKind::ClusterIP,
+                    req.from,
+                    false,
+                );
+                let q = &mut self.requests.items[r as usize];
+                q.pod = pod;
+                q.via = via;
+                q.hop = delay;
+                if req.traced {
+                    let msg = self.describe_conn(pod, via, true, req.target);
+                    self.trace_log(
+                        r,
+                        format!("PassthroughCluster (original destination): {msg}"),
+                    );
+                }
+                if pod == NONE {
+                    self.local_answer(r, 0, ResponseFlag::NoHealthyUpstream.into(), delay);
+                    return;
+                }
+                self.dispatch(r, true);
+            }
+            Routed::Local { status, flags } => self.local_answer(r, status, flags, delay),
+        }
+    }
+
+    /// The client's own proxy answers `r` after `delay` (no pod involved).
+    fn local_answer(&mut self, r: u32, status: u16, flags: ResponseFlags, delay: SimDuration) {
+        let q = &mut self.requests.items[r as usize];
+        q.flags = flags;
+        q.pod = NONE;
+        if q.traced {
+            let msg = format!("the sidecar answers {status} itself (flags {flags})");
+            self.trace_log(r, msg);
+        }
+        if delay > SimDuration::ZERO {
+            let t = self.now() + delay;
+            self.q.schedule(t, Event::Respond { req: r, status });
+        } else {
+            self.complete(r, status);
+        }
+    }
+
+    /// `loadName` or the pod name of a client index.
+    fn client_name(&self, client: u32) -> String {
+        let n = self.spec.loads.len() as u32;
+        if client < n {
+            format!("load {}", self.spec.loads[client as usize].name)
+        } else {
+            self.pod_name(client - n)
+        }
+    }
+
+    /// Envoy's HTTP routing of request `r` with route table `table` by the
+    /// proxy of client `client` (a sidecar's or a gateway pod's): decision,
+    /// rewrites, cluster, balancer pick. Counts the route and destination
+    /// when `start` is inside the window.
+    pub(super) fn route_http(
+        &mut self,
+        r: u32,
+        table: u32,
+        client: u32,
+        start: crate::engine::SimTime,
+        who: &str,
+    ) -> RouteResult {
+        let xds = self.xds;
+        let rt = &xds.route_tables[table as usize];
+        let req = self.requests.items[r as usize];
+        let counted = self.window.contains(start);
+        let m = self.mesh.as_mut().expect("routing needs the mesh");
+        let attrs = &m.attrs[req.attrs as usize];
+        let decision = route::decide(&rt.config, attrs, &mut m.route_rng[client as usize]);
+        let vhosts = rt.config.virtual_hosts();
+        let (route_ix, routed, flags_note) = match decision {
+            RouteDecision::Forward {
+                vhost,
+                route: ri,
+                cluster: wi,
+            } => {
+                let rix = m.route_ix[table as usize][vhost][ri];
+                if counted {
+                    let s = m.split_ix[table as usize][vhost][ri].get(wi).copied();
+                    if let Some(s) = s {
+                        m.splits[s as usize].requests += 1;
+                    }
+                }
+                let cix = rt.clusters[vhost][ri][wi];
+                (rix, Some((vhost, ri, wi, cix)), None)
+            }
+            RouteDecision::TlsRedirect { .. } => (NONE, None, Some((301, ResponseFlags::NONE))),
+            RouteDecision::NoVirtualHost | RouteDecision::NoRoute { .. } => {
+                (NONE, None, Some((404, ResponseFlag::NoRouteFound.into())))
+            }
+            RouteDecision::Redirect {
+                vhost,
+                route: ri,
+                status,
+                ..
+            }
+            | RouteDecision::DirectResponse {
+                vhost,
+                route: ri,
+                status,
+            } => (
+                m.route_ix[table as usize][vhost][ri],
+                None,
+                Some((status, ResponseFlags::NONE)),
+            ),
+        };
+        if counted && route_ix != NONE {
+            m.rec_route[route_ix as usize].requests += 1;
+        }
+        if req.traced {
+            let msg = describe_decision(who, &decision, rt, m, &req);
+            self.trace_log(r, msg);
+        }
+        if let Some((status, flags)) = flags_note {
+            return RouteResult {
+                routed: Routed::Local { status, flags },
+                route: route_ix,
+                dest: NONE,
+            };
+        }
+        let (vhost, ri, wi, cix) = routed.expect("forward");
+        let m = self.mesh.as_mut().expect("mesh");
+        let dest = m.dest_ix[cix as usize];
+        if counted {
+            m.rec_dest[dest as usize].requests += 1;
+        }
+        let cluster = &xds.clusters[cix as usize];
+        let (service, sport) = match &cluster.kind {
+            ClusterKind::Service { service, port, .. } => (*service, *port),
+            ClusterKind::Passthrough => {
+                return RouteResult {
+                    routed: Routed::Passthrough,
+                    route: route_ix,
+                    dest,
+                };
+            }
+            ClusterKind::BlackHole => {
+                return self.local(route_ix, dest, 503, ResponseFlag::NoHealthyUpstream);
+            }
+            ClusterKind::Missing => {
+                if req.traced {
+                    let msg = format!("cluster {} does not exist → 503 NC", cluster.name);
+                    self.trace_log(r, msg);
+                }
+                return self.local(route_ix, dest, 503, ResponseFlag::NoClusterFound);
+            }
+        };
+        // The next hop's view of the request: rewrites and header operations.
+        let key = (req.attrs, table, vhost as u32, ri as u32, wi as u32);
+        let (attrs, headers) = match m.routed.get(&key) {
+            Some(&v) => v,
+            None => {
+                let route = &vhosts[vhost].routes[ri];
+                let mut a = m.attrs[req.attrs as usize].clone();
+                route::apply_rewrite(route, &mut a);
+                route::apply_request_headers(route, wi, &mut a);
+                let v = if a == m.attrs[req.attrs as usize] {
+                    (req.attrs, req.headers)
+                } else {
+                    let hs: Vec<(String, String)> = a
+                        .headers()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    let (method, auth, path) = (
+                        a.method.clone(),
+                        a.authority.clone(),
+                        a.path_and_query.clone(),
+                    );
+                    let h = self.intern_headers(hs);
+                    let ai = self.intern_attrs(&method, &auth, &path, h);
+                    (ai, h)
+                };
+                self.mesh.as_mut().expect("mesh").routed.insert(key, v);
+                v
+            }
+        };
+        let target_port = self.pod_port(service, sport);
+        let m = self.mesh.as_mut().expect("mesh");
+        let lbi = m.lb_for(client, cix, xds, &self.endpoints, &self.dep_of, target_port);
+        let picked = pick(m, lbi, cluster, attrs, client);
+        let Some((host, pod, n)) = picked else {
+            if req.traced {
+                let msg = format!("cluster {}: no ready host → 503 UH", cluster.name);
+                self.trace_log(r, msg);
+            }
+            return self.local(route_ix, dest, 503, ResponseFlag::NoHealthyUpstream);
+        };
+        if req.traced {
+            let msg = format!(
+                "cluster {}: {} picks {} among {n} ready hosts",
+                cluster.name,
+                policy_name(&cluster.lb.policy),
+                self.pod_name(pod)
+            );
+            self.trace_log(r, msg);
+        }
+        RouteResult {
+            routed: Routed::Upstream {
+                pod,
+                target: Target {
+                    service,
+                    port: sport,
+                },
+                lb: lbi,
+                host,
+                attrs,
+                headers,
+            },
+            route: route_ix,
+            dest,
+        }
+    }
+
+    fn local(&self, route: u32, dest: u32, status: u16, flag: ResponseFlag) -> RouteResult {
+        RouteResult {
+            routed: Routed::Local {
+                status,
+                flags: flag.into(),
+            },
+            route,
+            dest,
+        }
+    }
+
+    /// The port a pod of `service` listens on for Service port `port`
+    /// (a named targetPort counts as the Service port).
+    pub(super) fn pod_port(&self, service: usize, port: usize) -> u16 {
+        let p = &self.spec.services[service].ports[port];
+        match p.target_port {
+            crate::scenario::spec::TargetPort::Number(n) => n,
+            crate::scenario::spec::TargetPort::Name(_) => p.port,
+        }
+    }
+
+    /// A request a proxy handled completes: its balancer's `active_requests`
+    /// drops, and its route and destination record it.
+    pub(super) fn mesh_complete(&mut self, req: &super::Request, status: u16) {
+        let now = self.now();
+        let counted = self.window.contains(req.start);
+        let b = self.window.batch(req.start);
+        let Some(m) = &mut self.mesh else { return };
+        if req.lb != NONE {
+            let a = &mut m.lb_states[req.lb as usize].active[req.lb_host as usize];
+            *a = a.saturating_sub(1);
+        }
+        if !counted {
+            return;
+        }
+        let lat = now.saturating_since(req.start).as_nanos();
+        if req.route != NONE {
+            let rec = &mut m.rec_route[req.route as usize];
+            rec.record(b, lat, status);
+            rec.count_flags(req.flags);
+        }
+        if req.dest != NONE {
+            let rec = &mut m.rec_dest[req.dest as usize];
+            rec.record(b, lat, status);
+            rec.count_flags(req.flags);
+        }
+    }
+}
+
+/// The balancer's pick: (host, pod, candidates), None = no host (UH).
+fn pick(
+    m: &mut MeshRt,
+    lbi: u32,
+    cluster: &crate::istiod::xds::Cluster,
+    attrs: u32,
+    client: u32,
+) -> Option<(u32, u32, usize)> {
+    if lbi == NONE {
+        return None;
+    }
+    let hash = cluster
+        .hash
+        .as_ref()
+        .and_then(|h| hash_key(std::slice::from_ref(h), &m.attrs[attrs as usize]));
+    let st = &mut m.lb_states[lbi as usize];
+    if st.pods.is_empty() {
+        return None;
+    }
+    let views: Vec<HostView> = st
+        .addrs
+        .iter()
+        .zip(&st.active)
+        .map(|(a, &n)| HostView {
+            address: a,
+            weight: 1,
+            active_requests: n,
+            healthy: true,
+        })
+        .collect();
+    match st.lb.pick(&views, hash, &mut m.lb_rng[client as usize]) {
+        Pick::Host(i) => {
+            st.active[i] += 1;
+            Some((i as u32, st.pods[i], st.pods.len()))
+        }
+        Pick::NoHealthyUpstream => None,
+    }
+}
+
+fn policy_name(p: &LbPolicy) -> &'static str {
+    match p {
+        LbPolicy::RoundRobin => "ROUND_ROBIN",
+        LbPolicy::LeastRequest { .. } => "LEAST_REQUEST",
+        LbPolicy::Random => "RANDOM",
+        LbPolicy::RingHash { .. } => "RING_HASH",
+        LbPolicy::Maglev { .. } => "MAGLEV",
+    }
+}
+
+/// One trace line for a routing decision.
+fn describe_decision(
+    who: &str,
+    d: &RouteDecision,
+    rt: &crate::istiod::xds::RouteTable,
+    m: &MeshRt,
+    req: &super::Request,
+) -> String {
+    let a = &m.attrs[req.attrs as usize];
+    let vh = |v: usize| rt.config.virtual_hosts()[v].name.clone();
+    let key = |v: usize, r: usize| {
+        rt.route_keys
+            .get(v)
+            .and_then(|x| x.get(r))
+            .cloned()
+            .unwrap_or_else(|| format!("#{r}"))
+    };
+    let head = format!(
+        "{who}, route table {}, {} {} Host {}",
+        rt.config.name(),
+        a.method,
+        a.path_and_query,
+        a.authority
+    );
+    match d {
+        RouteDecision::Forward {
+            vhost,
+            route,
+            cluster,
+        } => {
+            let r = &rt.config.virtual_hosts()[*vhost].routes[*route];
+            let mut on = match &r.matcher.path {
+                PathMatch::Prefix(p) if p == "/" => String::new(),
+                PathMatch::Prefix(p) => format!(" prefix {p}"),
+                PathMatch::Exact(p) => format!(" path {p}"),
+                PathMatch::Regex(p) => format!(" regex {p:?}"),
+            };
+            for h in &r.matcher.headers {
+                match &h.spec {
+                    HeaderMatchSpec::Value(v) => {
+                        let val = a.header(&h.name).unwrap_or("");
+                        on.push_str(&format!(
+                            " header {}{}={val} ({:?})",
+                            if h.invert_match { "!" } else { "" },
+                            h.name,
+                            v.pattern
+                        ));
+                    }
+                    HeaderMatchSpec::Present(p) => {
+                        on.push_str(&format!(" header {} present={p}", h.name))
+                    }
+                }
+            }
+            let on = if on.is_empty() {
+                " (matches everything)".to_string()
+            } else {
+                format!(" matched on{on}")
+            };
+            let split = match &r.action {
+                route::RouteAction::Forward { clusters, .. } if clusters.clusters().len() > 1 => {
+                    format!(
+                        ", weighted pick {} of {}",
+                        clusters.clusters()[*cluster].weight,
+                        clusters.total_weight()
+                    )
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{head}: virtual host {}, route {}{on}{split}",
+                vh(*vhost),
+                key(*vhost, *route)
+            )
+        }
+        RouteDecision::TlsRedirect { vhost, location } => format!(
+            "{head}: virtual host {} requires TLS → 301 to {location}",
+            vh(*vhost)
+        ),
+        RouteDecision::NoVirtualHost => format!("{head}: no virtual host → 404 NR"),
+        RouteDecision::NoRoute { vhost } => {
+            format!(
+                "{head}: virtual host {}, no route matches → 404 NR",
+                vh(*vhost)
+            )
+        }
+        RouteDecision::Redirect {
+            vhost,
+            route,
+            status,
+            location,
+        } => format!(
+            "{head}: virtual host {}, route {} redirects {status} to {location}",
+            vh(*vhost),
+            key(*vhost, *route)
+        ),
+        RouteDecision::DirectResponse {
+            vhost,
+            route,
+            status,
+        } => format!(
+            "{head}: virtual host {}, route {} answers {status} directly",
+            vh(*vhost),
+            key(*vhost, *route)
+        ),
+    }
+}
