@@ -28,3 +28,4 @@ pub mod protocol;
 pub mod request;
 pub mod retry;
 pub mod route;
+pub mod timeout;
