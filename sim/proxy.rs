@@ -21,6 +21,7 @@
 //!   filter), [`mirror`] (request mirroring).
 
 pub mod breaker;
+pub mod conn_pool;
 pub mod flags;
 pub mod lb;
 pub mod matcher;
