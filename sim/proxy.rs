@@ -25,6 +25,7 @@ pub mod conn_pool;
 pub mod flags;
 pub mod lb;
 pub mod matcher;
+pub mod outlier;
 pub mod protocol;
 pub mod request;
 pub mod retry;
