@@ -22,9 +22,11 @@
 
 pub mod breaker;
 pub mod conn_pool;
+pub mod fault;
 pub mod flags;
 pub mod lb;
 pub mod matcher;
+pub mod mirror;
 pub mod outlier;
 pub mod protocol;
 pub mod request;
