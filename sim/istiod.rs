@@ -18,6 +18,7 @@
 //! `pilot/pkg/networking/core/{httproute.go,gateway.go,cluster.go}`,
 //! `pilot/pkg/model/{virtualservice.go,push_context.go,sidecar.go}`).
 
+pub mod resilience;
 pub mod xds;
 
 pub use xds::Xds;
