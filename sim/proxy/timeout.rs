@@ -13,8 +13,12 @@
 //!   request, i.e. after any fault delay, and covers every attempt and
 //!   back-off. Expiry ⇒ 504 `UT`, `upstream_rq_timeout`, the in-flight attempt
 //!   reset (the server keeps working), no further retries.
-//! * The per-try timer starts when an attempt is sent; a per-try timeout
-//!   ≥ a non-zero route timeout is ignored. Expiry ⇒ the attempt is reset
+//! * The per-try timer starts when the attempt gets its connection
+//!   (`UpstreamRequest::onPoolReady` → `setupPerTryTimeout`, request complete),
+//!   so time queued in the pool counts against the route timeout only; a
+//!   per-try timeout ≥ a non-zero route timeout is ignored. Once the response
+//!   has started downstream a per-try expiry is ignored (`onPerTryTimeout`)
+//!   and a route expiry resets the downstream stream instead of a 504. Expiry ⇒ the attempt is reset
 //!   and reported to outlier detection as a timeout (504); whether it is
 //!   retried is [`crate::proxy::retry::would_retry`]'s call
 //!   ([`crate::proxy::retry::AttemptOutcome::PerTryTimeout`]); if not, 504 `UT`.
@@ -143,11 +147,22 @@ pub enum TimeoutOutcome {
     /// `RetryState::should_retry(AttemptOutcome::PerTryTimeout)`; if that says
     /// no, reply `status`/`flag` (504 `UT`, plus `URX` when retries ran out).
     PerTryTimeout { status: u16, flag: ResponseFlag },
+    /// Route timeout after response headers went downstream: reset the
+    /// downstream stream (flag `UT`, no 504 can be sent any more).
+    ResetDownstream { flag: ResponseFlag },
+    /// Per-try timeout after the response started: ignored, the response
+    /// continues up to the route timeout.
+    Ignored,
 }
 
-/// Names the expiry of `kind`.
-pub fn on_expiry(kind: TimeoutKind) -> TimeoutOutcome {
+/// Names the expiry of `kind`; `response_started`: headers already went
+/// downstream (`downstream_response_started_`).
+pub fn on_expiry(kind: TimeoutKind, response_started: bool) -> TimeoutOutcome {
     match kind {
+        TimeoutKind::Route if response_started => TimeoutOutcome::ResetDownstream {
+            flag: ResponseFlag::UpstreamRequestTimeout,
+        },
+        TimeoutKind::PerTry if response_started => TimeoutOutcome::Ignored,
         TimeoutKind::Route => TimeoutOutcome::RouteTimeout {
             status: 504,
             flag: ResponseFlag::UpstreamRequestTimeout,
@@ -253,6 +268,16 @@ mod tests {
         assert_eq!(attempt_deadline(&none, at(s(1)), None), None);
         assert!(backoff_fits(at(s(1)), ms(20), None));
         assert!(backoff_fits(at(ms(5980)), ms(19), rd));
+        assert_eq!(
+            on_expiry(TimeoutKind::PerTry, true),
+            TimeoutOutcome::Ignored
+        );
+        assert_eq!(
+            on_expiry(TimeoutKind::Route, true),
+            TimeoutOutcome::ResetDownstream {
+                flag: ResponseFlag::UpstreamRequestTimeout
+            }
+        );
         assert!(!backoff_fits(at(ms(5980)), ms(20), rd));
     }
 
@@ -281,7 +306,7 @@ mod tests {
         assert_eq!(rd, None, "no VS timeout ⇒ no route deadline");
         let d = attempt_deadline(&t, start, rd).unwrap();
         assert_eq!(d.at, at(s(2)));
-        let TimeoutOutcome::PerTryTimeout { status, flag } = on_expiry(d.kind) else {
+        let TimeoutOutcome::PerTryTimeout { status, flag } = on_expiry(d.kind, false) else {
             panic!()
         };
         let mut rm = ResourceManager::new(Thresholds::istio_default());
@@ -358,7 +383,7 @@ mod tests {
         loop {
             let d = attempt_deadline(&t, sent, rd).unwrap();
             kinds.push(d.kind);
-            match on_expiry(d.kind) {
+            match on_expiry(d.kind, false) {
                 TimeoutOutcome::RouteTimeout { status, flag } => {
                     assert_eq!((status, flag), (504, ResponseFlag::UpstreamRequestTimeout));
                     assert_eq!(d.at, at(s(3)));
@@ -378,6 +403,7 @@ mod tests {
                     assert!(backoff_fits(d.at, backoff, rd));
                     sent = d.at + backoff;
                 }
+                other => panic!("response never started: {other:?}"),
             }
         }
         assert_eq!(

@@ -165,7 +165,7 @@ fn seed_08_yaml_gives_504_ut_at_two_seconds() {
     let rd = timeout::route_deadline(&t, SimTime::ZERO);
     let d = timeout::attempt_deadline(&t, SimTime::ZERO, rd).expect("per-try deadline");
     assert_eq!((d.at, d.kind), (SimTime::ZERO + s(2), TimeoutKind::PerTry));
-    let TimeoutOutcome::PerTryTimeout { status, flag } = timeout::on_expiry(d.kind) else {
+    let TimeoutOutcome::PerTryTimeout { status, flag } = timeout::on_expiry(d.kind, false) else {
         panic!()
     };
     let mut rm = ResourceManager::new(circuit_breakers(None, None));
