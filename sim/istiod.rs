@@ -20,6 +20,7 @@
 
 pub mod cluster;
 pub mod host;
+pub mod resilience;
 pub mod route;
 pub mod route_test;
 pub mod xds;

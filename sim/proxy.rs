@@ -13,10 +13,23 @@
 //! * [`lb`]: load balancers (round robin, least request, random, ring hash,
 //!   Maglev) and request hash keys.
 //! * [`flags`]: Envoy response flags (`NR`, `UH`, `UO`, …).
+//! * Resilience (issue 10), each a pure core the world applies:
+//!   [`retry`] (retry policy/state, back-off, host re-pick), [`timeout`]
+//!   (route and per-try deadlines), [`breaker`] (circuit-breaker counters,
+//!   Envoy cluster stats), [`conn_pool`] (HTTP/1.1 and HTTP/2 upstream
+//!   connection pools), [`outlier`] (outlier detection), [`fault`] (fault
+//!   filter), [`mirror`] (request mirroring).
 
+pub mod breaker;
+pub mod conn_pool;
+pub mod fault;
 pub mod flags;
 pub mod lb;
 pub mod matcher;
+pub mod mirror;
+pub mod outlier;
 pub mod protocol;
 pub mod request;
+pub mod retry;
 pub mod route;
+pub mod timeout;
