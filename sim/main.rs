@@ -57,6 +57,8 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             check_determinism,
             timing,
             trace,
+            max_memory,
+            max_wall,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -67,20 +69,30 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 }
             };
             let show = std::io::stderr().is_terminal();
-            let progress = move |f: f64| {
+            let clock = Stopwatch::start();
+            let wall_limit = max_wall.map(|d| d.as_secs_f64());
+            let progress = |f: f64| {
                 if show {
                     eprint!("\rsimulating… {:5.1}%", f * 100.0);
                     let _ = std::io::stderr().flush();
                 }
+                wall_limit.is_none_or(|l| clock.elapsed_secs() < l)
             };
-            let clock = Stopwatch::start();
-            let merged = meshsim::batch::run_all(&spec, &progress);
+            let limits = meshsim::world::Guard {
+                memory_bytes: max_memory.unwrap_or_else(default_memory_budget),
+                ..meshsim::world::Guard::NONE
+            };
+            let merged = meshsim::batch::run_all_guarded(&spec, &limits, &progress);
             let wall = clock.elapsed_secs();
             if show {
                 eprint!("\r{:30}\r", "");
             }
             if check_determinism {
-                let again = meshsim::run::replicate(&spec, 0, &mut |_| {});
+                // Same per-replication budget as the run (so a guarded stop
+                // replays too); a wall-clock stop cannot replay.
+                let per_rep =
+                    meshsim::batch::replication_guard(&spec, &limits, merged.replications as u64);
+                let again = meshsim::run::replicate_guarded(&spec, 0, &per_rep, &mut |_| true);
                 let first = &merged.outcomes[0];
                 if (again.digest, again.events) != (first.digest, first.events) {
                     eprintln!(
@@ -163,6 +175,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 set.push(("trace.txt", t.as_bytes()));
             }
             write_report(&dir, &set)?;
+            for p in &merged.partial {
+                eprintln!("warning: partial report: {p}");
+            }
             if !quiet {
                 print!("{}", meshsim::report::table::render(&spec, &merged));
                 if let Some(t) = &trace_lines {
@@ -178,9 +193,42 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            if merged.partial.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(EXIT_PARTIAL))
+            }
         }
     }
+}
+
+/// Exit status of a run the resource guard stopped early (README "Exit codes").
+const EXIT_PARTIAL: u8 = 3;
+
+/// Default `--max-memory`: three quarters of what this process may use —
+/// `MemAvailable` from /proc/meminfo, or the cgroup's limit if lower; 4 GiB
+/// where neither can be read. Three quarters leaves room for the report,
+/// the allocator's slack and everything else on the machine.
+fn default_memory_budget() -> u64 {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024);
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let usable = match (available, cgroup) {
+        (Some(a), Some(c)) => a.min(c),
+        (Some(a), None) => a,
+        (None, Some(c)) => c,
+        (None, None) => 4 << 30,
+    };
+    usable / 4 * 3
 }
 
 /// Wall-clock stopwatch for `run --timing`. The library never reads the clock

@@ -447,3 +447,45 @@ fn concurrent_runs_to_one_out_never_mix() {
     assert_eq!(seen.0 + seen.1, 6);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Issue #9 item 3: an overloaded open loop under a small `--max-memory`
+/// stops cleanly, writes a report marked partial, says what grew, exits 3.
+#[test]
+fn an_overloaded_run_stops_at_max_memory_with_a_partial_report_and_exit_3() {
+    let d = scratch("max-memory");
+    std::fs::write(
+        d.join("sim.yaml"),
+        "apiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {name: sim}\nspec: {duration: 3600s, seed: 7}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("web.yaml"),
+        common::server_yaml("web", 1, 1, "{constant: 10ms}"),
+    )
+    .unwrap();
+    std::fs::write(d.join("load.yaml"), LOAD.replace("rate: 50", "rate: 20000")).unwrap();
+    let out = meshsim(
+        &d,
+        &[
+            "run",
+            ".",
+            "--out",
+            "report",
+            "--quiet",
+            "--max-memory",
+            "48M",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.starts_with("warning: partial report: replication 0 stopped early: default/web: ")
+            && err.contains(" requests queued — offered load exceeds capacity at t = "),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(d.join("report/summary.json")).unwrap();
+    assert!(summary.contains("\"partial\": ["), "{summary}");
+    // A bad size is a usage error.
+    let out = meshsim(&d, &["run", ".", "--max-memory", "lots"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

@@ -16,6 +16,8 @@ mod determinism;
 mod errors;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).
 mod golden;
+/// The run-time resource guard: memory budget, request limit, stop callback.
+mod guard;
 /// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.
 mod istio_fixtures;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.

@@ -39,6 +39,9 @@ pub struct Outcome {
     pub timeline: Timeline,
     /// Teaching mode: the followed request's steps (empty unless traced).
     pub trace: Vec<String>,
+    /// Set when the run-time guard or the caller stopped the replication
+    /// early (`guard.rs`): the counts cover the simulated time until then.
+    pub stopped: Option<super::Stopped>,
 }
 
 impl World<'_> {
@@ -149,6 +152,7 @@ impl World<'_> {
             window: self.window,
             timeline: self.timeline,
             trace: self.trace.map(|t| t.lines).unwrap_or_default(),
+            stopped: self.guard.stopped,
         }
     }
 }
