@@ -10,7 +10,10 @@ use crate::cluster::service::backing_deployments;
 
 /// Requests per second of one load: one per nanosecond, the clock's resolution.
 pub const MAX_RATE: f64 = 1e9;
-/// Requests one load may issue in one replication.
+/// Requests one load may issue in one replication. Checked here where a rate
+/// says it up front (open loops, closed loops with `qps`), and counted at run
+/// time for every load (`world/guard.rs`): a closed loop without `qps` sends as
+/// fast as its answers come back, which only the run can tell.
 pub const MAX_REQUESTS: f64 = 1e8;
 /// Pods in the whole scenario (a large real cluster has ~150 000).
 pub const MAX_PODS: u64 = 100_000;
@@ -80,6 +83,13 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
             LoadPattern::Open { rate, .. } => Some(*rate),
             LoadPattern::Closed { qps, .. } => *qps,
         };
+        if let LoadPattern::Closed { connections, .. } = &l.pattern
+            && *connections as f64 > MAX_REQUESTS
+        {
+            problem(format!(
+                "{connections} connections each send at least one request, above meshsim's limit of {MAX_REQUESTS} requests per replication"
+            ));
+        }
         if let Some(rate) = rate {
             if rate > MAX_RATE {
                 problem(format!(
