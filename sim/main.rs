@@ -68,6 +68,37 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(1));
                 }
             };
+            // Flag values are checked before the simulation starts, so a typo
+            // costs nothing (not minutes of simulation).
+            let traced = match &trace {
+                None => None,
+                Some(arg) => {
+                    let (name, nth) = match arg.rsplit_once(':') {
+                        Some((n, k)) => match k.parse::<u64>() {
+                            Ok(k) if k >= 1 => (n, k),
+                            _ => {
+                                eprintln!("error: --trace {arg}: N must be a whole number ≥ 1");
+                                return Ok(ExitCode::from(2));
+                            }
+                        },
+                        None => (arg.as_str(), 1),
+                    };
+                    let Some(load) = spec.loads.iter().position(|l| l.name == name) else {
+                        let names: Vec<&str> = spec.loads.iter().map(|l| l.name.as_str()).collect();
+                        eprintln!(
+                            "error: --trace {arg}: no load named {name:?} (loads: {})",
+                            names.join(", ")
+                        );
+                        return Ok(ExitCode::from(2));
+                    };
+                    Some((name.to_string(), nth, load))
+                }
+            };
+            let dir = out.unwrap_or_else(|| {
+                PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
+            });
+            // (Checked again when writing: the folder may change meanwhile.)
+            check_replaceable(&dir)?;
             let show = std::io::stderr().is_terminal();
             let clock = Stopwatch::start();
             let wall_limit = max_wall.map(|d| d.as_secs_f64());
@@ -109,48 +140,26 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if timing {
                 print_timing(&merged, wall);
             }
-            let trace_lines = match &trace {
-                None => None,
-                Some(arg) => {
-                    let (name, nth) = match arg.rsplit_once(':') {
-                        Some((n, k)) => match k.parse::<u64>() {
-                            Ok(k) if k >= 1 => (n, k),
-                            _ => {
-                                eprintln!("error: --trace {arg}: N must be a whole number ≥ 1");
-                                return Ok(ExitCode::from(2));
-                            }
-                        },
-                        None => (arg.as_str(), 1),
-                    };
-                    let Some(load) = spec.loads.iter().position(|l| l.name == name) else {
-                        let names: Vec<&str> = spec.loads.iter().map(|l| l.name.as_str()).collect();
-                        eprintln!(
-                            "error: --trace {arg}: no load named {name:?} (loads: {})",
-                            names.join(", ")
-                        );
-                        return Ok(ExitCode::from(2));
-                    };
-                    let o = meshsim::run::replicate_traced(
-                        &spec,
-                        0,
-                        meshsim::world::TraceSpec { load, nth },
+            let trace_lines = traced.map(|(name, nth, load)| {
+                let o = meshsim::run::replicate_traced(
+                    &spec,
+                    0,
+                    meshsim::world::TraceSpec { load, nth },
+                );
+                let mut text = format!(
+                    "trace: request {nth} of load {name} after warm-up (replication 0, seed {})\n",
+                    spec.run.seed
+                );
+                if o.trace.is_empty() {
+                    text.push_str(
+                        "  (load issued fewer requests than that inside the measurement window)\n",
                     );
-                    let mut text = format!(
-                        "trace: request {nth} of load {name} after warm-up (replication 0, seed {})\n",
-                        spec.run.seed
-                    );
-                    if o.trace.is_empty() {
-                        text.push_str("  (load issued fewer requests than that inside the measurement window)\n");
-                    }
-                    for l in &o.trace {
-                        text.push_str(l);
-                        text.push('\n');
-                    }
-                    Some(text)
                 }
-            };
-            let dir = out.unwrap_or_else(|| {
-                PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
+                for l in &o.trace {
+                    text.push_str(l);
+                    text.push('\n');
+                }
+                text
             });
             let json = meshsim::report::summary::render(&spec, &merged);
             // Render everything before writing anything: a report is whole or absent.
