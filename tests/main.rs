@@ -26,3 +26,5 @@ mod kubernetes;
 mod queueing;
 /// The summary.json contract and the renderers.
 mod report;
+/// Structure-aware scenario fuzzing: generated scenarios keep every invariant.
+mod scenario_fuzz;
