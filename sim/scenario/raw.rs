@@ -671,7 +671,7 @@ mod tests {
         assert_eq!(errors[0].loc.line, 2 * MAX_DOCUMENTS as u32 + 1);
         assert_eq!(
             errors[0].message,
-            "the file has 100001 documents; meshsim reads at most 100000 per file (split it into several files)"
+            "the file has 100,001 documents; meshsim reads at most 100,000 per file (split it into several files)"
         );
         // A budget breach of the YAML crate is worded too.
         let deep = format!("a: {}1{}\n", "[".repeat(70), "]".repeat(70));
