@@ -7,12 +7,14 @@
 //! collect, so results are identical for any `RAYON_NUM_THREADS`.
 
 use crate::istiod::Xds;
+use crate::metrics::timeline::{BINS, LoadSnap, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder};
-use crate::run::replicate_with;
+use crate::run::replicate_guarded_with;
 use crate::scenario::Scenario;
-use crate::world::{Outcome, Split};
+use crate::world::guard::human_bytes;
+use crate::world::{Guard, Outcome, Split};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Merged results of all replications.
 #[derive(Clone, Debug)]
@@ -30,6 +32,9 @@ pub struct Merged {
     pub outcomes: Vec<Outcome>,
     /// Routing statistics pooled over replications (None without proxies).
     pub mesh: Option<MeshMerged>,
+    /// Why this run is partial, in words (empty = complete): replications
+    /// cut to fit the memory budget, or stopped early by the run-time guard.
+    pub partial: Vec<String>,
 }
 
 /// `routes`, `destinations` and route splits, pooled over replications.
@@ -59,28 +64,142 @@ pub fn run_all(spec: &Scenario, progress: &(dyn Fn(f64) + Sync)) -> Merged {
 
 /// As [`run_all`] with an already compiled mesh.
 pub fn run_all_with(spec: &Scenario, xds: &Xds, progress: &(dyn Fn(f64) + Sync)) -> Merged {
-    let r = spec.run.replications.max(1) as u64;
+    run_all_guarded_with(spec, xds, &Guard::NONE, &|f| {
+        progress(f);
+        true
+    })
+}
+
+/// Heap bytes one replication's [`Outcome`] keeps until all are merged: a
+/// latency recorder per load, Service and Deployment (its histogram's counts,
+/// read off a fresh recorder: 270,336 bytes at the initial bounds; staging is
+/// freed by the final flush), the timeline and the per-pod counts. Checked
+/// against real outcomes by `outcome_bytes_are_what_an_outcome_holds`; a
+/// histogram grown by hour-long latencies holds more, which the run-time guard
+/// does not see (the replication has finished by then).
+pub fn outcome_bytes(spec: &Scenario) -> u64 {
+    let recorders = (spec.loads.len() + spec.services.len() + spec.deployments.len()) as u64;
+    let pods: u64 = spec.deployments.iter().map(|d| d.replicas as u64).sum();
+    let timeline = ((BINS + 1)
+        * (spec.loads.len() * std::mem::size_of::<LoadSnap>()
+            + spec.deployments.len() * std::mem::size_of::<WorkloadSnap>()))
+        as u64;
+    recorders * Recorder::default().heap_bytes() + timeline + pods * 8
+}
+
+/// Heap bytes `o` holds (what [`outcome_bytes`] predicts), read off its parts.
+pub fn retained_bytes(o: &Outcome) -> u64 {
+    let recs: u64 = o
+        .loads
+        .iter()
+        .chain(&o.services)
+        .chain(&o.workloads)
+        .map(|r| r.heap_bytes())
+        .sum();
+    let timeline: u64 = o
+        .timeline
+        .loads
+        .iter()
+        .map(|v| (v.capacity() * std::mem::size_of::<LoadSnap>()) as u64)
+        .chain(
+            o.timeline
+                .workloads
+                .iter()
+                .map(|v| (v.capacity() * std::mem::size_of::<WorkloadSnap>()) as u64),
+        )
+        .sum();
+    recs + timeline + o.pod_requests.capacity() as u64 * 8
+}
+
+/// The guard of one replication when `r` replications run within `limits`:
+/// the budget left after their results, shared by those running at once.
+pub fn replication_guard(spec: &Scenario, limits: &Guard, r: u64) -> Guard {
+    let running = r.min(rayon::current_num_threads().max(1) as u64).max(1);
+    Guard {
+        memory_bytes: limits
+            .memory_bytes
+            .saturating_sub(r.saturating_mul(outcome_bytes(spec)))
+            / running,
+        ..*limits
+    }
+}
+
+/// [`run_all`] within `limits`: `memory_bytes` is for the whole run.
+///
+/// Half the budget may hold finished replications' outcomes: if all `R` do
+/// not fit, only the first `K` that do are run (deterministically) and the
+/// run is marked partial. The rest is shared by the replications running at
+/// once (`min(R, rayon threads)`), each guarded by the world's run-time check
+/// (`world/guard.rs`). `progress` returning false (the binary's wall-clock
+/// limit) stops every running replication and starts no new one.
+pub fn run_all_guarded(
+    spec: &Scenario,
+    limits: &Guard,
+    progress: &(dyn Fn(f64) -> bool + Sync),
+) -> Merged {
+    let xds = crate::run::compile(spec);
+    run_all_guarded_with(spec, &xds, limits, progress)
+}
+
+/// [`run_all_guarded`] with an already compiled mesh.
+pub fn run_all_guarded_with(
+    spec: &Scenario,
+    xds: &Xds,
+    limits: &Guard,
+    progress: &(dyn Fn(f64) -> bool + Sync),
+) -> Merged {
+    let memory_bytes = limits.memory_bytes;
+    let asked = spec.run.replications.max(1) as u64;
+    let per_outcome = outcome_bytes(spec).max(1);
+    let r = asked.min((memory_bytes / 2 / per_outcome).max(1));
+    let mut partial = Vec::new();
+    if r < asked {
+        partial.push(format!(
+            "ran {r} of {asked} replications: each keeps {} of results until all are merged, and the memory budget is {} (--max-memory)",
+            human_bytes(per_outcome),
+            human_bytes(memory_bytes)
+        ));
+    }
+    let guard = replication_guard(spec, limits, r);
     // Progress is per-mille per replication, summed; display only, never results.
     let done = AtomicU64::new(0);
-    let outcomes: Vec<Outcome> = (0..r)
+    let halt = AtomicBool::new(false);
+    let outcomes: Vec<Option<Outcome>> = (0..r)
         .into_par_iter()
         .map(|i| {
+            if halt.load(Ordering::Relaxed) {
+                return None;
+            }
             let mut last = 0u64;
             let mut cb = |f: f64| {
                 let now = (f * 1000.0) as u64;
                 let add = now.saturating_sub(last);
                 last = now;
                 let total = done.fetch_add(add, Ordering::Relaxed) + add;
-                progress(total as f64 / (1000 * r) as f64);
+                if !progress(total as f64 / (1000 * r) as f64) {
+                    halt.store(true, Ordering::Relaxed);
+                }
+                !halt.load(Ordering::Relaxed)
             };
-            let o = replicate_with(spec, xds, i, &mut cb);
+            let o = replicate_guarded_with(spec, xds, i, &guard, &mut cb);
             let add = 1000u64.saturating_sub(last);
             let total = done.fetch_add(add, Ordering::Relaxed) + add;
-            progress(total as f64 / (1000 * r) as f64);
-            o
+            if !progress(total as f64 / (1000 * r) as f64) {
+                halt.store(true, Ordering::Relaxed);
+            }
+            Some(o)
         })
         .collect();
-    merge(spec, outcomes)
+    let ran = outcomes.iter().flatten().count() as u64;
+    if ran < r {
+        partial.push(format!(
+            "ran {ran} of {r} replications before the wall-clock limit (--max-wall)"
+        ));
+    }
+    let mut m = merge(spec, outcomes.into_iter().flatten().collect());
+    partial.append(&mut m.partial);
+    m.partial = partial;
+    m
 }
 
 fn merge_streams(per_rep: Vec<(&Recorder, u64)>) -> Stream {
@@ -177,6 +296,23 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
             splits,
         }
     });
+    // Stopped replications, first three by index, then a count.
+    let stopped: Vec<(usize, &crate::world::Stopped)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.stopped.as_ref().map(|s| (i, s)))
+        .collect();
+    let mut partial: Vec<String> = stopped
+        .iter()
+        .take(3)
+        .map(|(i, s)| format!("replication {i} stopped early: {}", s.reason))
+        .collect();
+    if stopped.len() > 3 {
+        partial.push(format!(
+            "{} more replications stopped early",
+            stopped.len() - 3
+        ));
+    }
     let mut digest = 0u64;
     for o in &outcomes {
         digest = crate::engine::rng::mix64(digest ^ o.digest);
@@ -192,6 +328,7 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
         window_secs: outcomes.first().map(|o| o.window.secs()).unwrap_or(0.0),
         outcomes,
         mesh,
+        partial,
     }
 }
 

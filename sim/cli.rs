@@ -57,6 +57,15 @@ pub enum Command {
         /// Namespace for objects that name none, as `kubectl apply -n` places them.
         #[arg(long, short = 'n', value_name = "NS")]
         namespace: Option<String>,
+        /// Memory the simulation may use, e.g. 2G, 512M (default: three
+        /// quarters of the memory available to this process). A run that
+        /// would exceed it stops early with a partial report (exit 3).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
+        /// Wall-clock time the simulation may take, e.g. 10m (default: no
+        /// limit). When it passes, the run stops with a partial report (exit 3).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+        max_wall: Option<crate::engine::SimDuration>,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
@@ -89,6 +98,32 @@ fn parse_duration_arg(s: &str) -> Result<crate::engine::SimDuration, String> {
     Ok(d)
 }
 
+/// A size in bytes: a number with an optional unit K, M, G, T (powers of
+/// 1024; `KiB`, `MB`, … read the same), e.g. `2G`, `512M`, `1073741824`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (e.g. 2G, 512M)"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        u => return Err(format!("unknown unit {u:?} in {s:?} (use K, M, G or T)")),
+    };
+    let bytes = n * (1u64 << shift) as f64;
+    if !(1.0..1.8e19).contains(&bytes) {
+        return Err(format!("{s:?} is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
 impl Command {
     pub fn overrides(&self) -> Overrides {
         match self {
@@ -114,5 +149,21 @@ impl Command {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_with_binary_units() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5k"), Ok(1536));
+        assert_eq!(parse_size("1073741824"), Ok(1 << 30));
+        assert!(parse_size("2Q").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("G").is_err());
     }
 }

@@ -58,6 +58,8 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             check_determinism,
             timing,
             trace,
+            max_memory,
+            max_wall,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -67,38 +69,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(1));
                 }
             };
-            let show = std::io::stderr().is_terminal();
-            let progress = move |f: f64| {
-                if show {
-                    eprint!("\rsimulating… {:5.1}%", f * 100.0);
-                    let _ = std::io::stderr().flush();
-                }
-            };
-            let clock = Stopwatch::start();
-            let merged = meshsim::batch::run_all(&spec, &progress);
-            let wall = clock.elapsed_secs();
-            if show {
-                eprint!("\r{:30}\r", "");
-            }
-            if check_determinism {
-                let again = meshsim::run::replicate(&spec, 0, &mut |_| {});
-                let first = &merged.outcomes[0];
-                if (again.digest, again.events) != (first.digest, first.events) {
-                    eprintln!(
-                        "determinism check FAILED: replication 0 gave digest {:016x} ({} events), then {:016x} ({} events)",
-                        first.digest, first.events, again.digest, again.events
-                    );
-                    return Ok(ExitCode::from(1));
-                }
-                eprintln!(
-                    "determinism check passed: replication 0 replayed with the same event digest {:016x} ({} events)",
-                    again.digest, again.events
-                );
-            }
-            if timing {
-                print_timing(&merged, wall);
-            }
-            let trace_lines = match &trace {
+            // Flag values are checked before the simulation starts, so a typo
+            // costs nothing (not minutes of simulation).
+            let traced = match &trace {
                 None => None,
                 Some(arg) => {
                     let (name, nth) = match arg.rsplit_once(':') {
@@ -119,27 +92,75 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                         );
                         return Ok(ExitCode::from(2));
                     };
-                    let o = meshsim::run::replicate_traced(
-                        &spec,
-                        0,
-                        meshsim::world::TraceSpec { load, nth },
-                    );
-                    let mut text = format!(
-                        "trace: request {nth} of load {name} after warm-up (replication 0, seed {})\n",
-                        spec.run.seed
-                    );
-                    if o.trace.is_empty() {
-                        text.push_str("  (load issued fewer requests than that inside the measurement window)\n");
-                    }
-                    for l in &o.trace {
-                        text.push_str(l);
-                        text.push('\n');
-                    }
-                    Some(text)
+                    Some((name.to_string(), nth, load))
                 }
             };
             let dir = out.unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
+            });
+            // (Checked again when writing: the folder may change meanwhile.)
+            check_replaceable(&dir)?;
+            let show = std::io::stderr().is_terminal();
+            let clock = Stopwatch::start();
+            let wall_limit = max_wall.map(|d| d.as_secs_f64());
+            let progress = |f: f64| {
+                if show {
+                    eprint!("\rsimulating… {:5.1}%", f * 100.0);
+                    let _ = std::io::stderr().flush();
+                }
+                wall_limit.is_none_or(|l| clock.elapsed_secs() < l)
+            };
+            let limits = meshsim::world::Guard {
+                memory_bytes: max_memory.unwrap_or_else(default_memory_budget),
+                ..meshsim::world::Guard::NONE
+            };
+            let merged = meshsim::batch::run_all_guarded(&spec, &limits, &progress);
+            let wall = clock.elapsed_secs();
+            if show {
+                eprint!("\r{:30}\r", "");
+            }
+            if check_determinism {
+                // Same per-replication budget as the run (so a guarded stop
+                // replays too); a wall-clock stop cannot replay.
+                let per_rep =
+                    meshsim::batch::replication_guard(&spec, &limits, merged.replications as u64);
+                let again = meshsim::run::replicate_guarded(&spec, 0, &per_rep, &mut |_| true);
+                let first = &merged.outcomes[0];
+                if (again.digest, again.events) != (first.digest, first.events) {
+                    eprintln!(
+                        "determinism check FAILED: replication 0 gave digest {:016x} ({} events), then {:016x} ({} events)",
+                        first.digest, first.events, again.digest, again.events
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                eprintln!(
+                    "determinism check passed: replication 0 replayed with the same event digest {:016x} ({} events)",
+                    again.digest, again.events
+                );
+            }
+            if timing {
+                print_timing(&merged, wall);
+            }
+            let trace_lines = traced.map(|(name, nth, load)| {
+                let o = meshsim::run::replicate_traced(
+                    &spec,
+                    0,
+                    meshsim::world::TraceSpec { load, nth },
+                );
+                let mut text = format!(
+                    "trace: request {nth} of load {name} after warm-up (replication 0, seed {})\n",
+                    spec.run.seed
+                );
+                if o.trace.is_empty() {
+                    text.push_str(
+                        "  (load issued fewer requests than that inside the measurement window)\n",
+                    );
+                }
+                for l in &o.trace {
+                    text.push_str(l);
+                    text.push('\n');
+                }
+                text
             });
             let json = meshsim::report::summary::render(&spec, &merged);
             // Render everything before writing anything: a report is whole or absent.
@@ -164,6 +185,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 set.push(("trace.txt", t.as_bytes()));
             }
             write_report(&dir, &set)?;
+            for p in &merged.partial {
+                eprintln!("warning: partial report: {p}");
+            }
             if !quiet {
                 print!("{}", meshsim::report::table::render(&spec, &merged));
                 if let Some(t) = &trace_lines {
@@ -179,7 +203,11 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            if merged.partial.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(EXIT_PARTIAL))
+            }
         }
     }
 }
@@ -233,6 +261,35 @@ fn route_test(table: &Path, paths: &[PathBuf], overrides: &scenario::Overrides) 
             ExitCode::from(2)
         }
     }
+}
+
+/// Exit status of a run the resource guard stopped early (README "Exit codes").
+const EXIT_PARTIAL: u8 = 3;
+
+/// Default `--max-memory`: three quarters of what this process may use —
+/// `MemAvailable` from /proc/meminfo, or the cgroup's limit if lower; 4 GiB
+/// where neither can be read. Three quarters leaves room for the report,
+/// the allocator's slack and everything else on the machine.
+fn default_memory_budget() -> u64 {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024);
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let usable = match (available, cgroup) {
+        (Some(a), Some(c)) => a.min(c),
+        (Some(a), None) => a,
+        (None, Some(c)) => c,
+        (None, None) => 4 << 30,
+    };
+    usable / 4 * 3
 }
 
 /// Wall-clock stopwatch for `run --timing`. The library never reads the clock

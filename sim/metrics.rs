@@ -204,9 +204,24 @@ impl Recorder {
     pub fn flush(&mut self) {
         if self.staged_any {
             self.clamped += add_staged(&mut self.hist, &self.staged);
-            self.staged.iter_mut().for_each(|c| *c = 0);
             self.staged_any = false;
         }
+        // Freed, not zeroed: a finished replication keeps only `hist` (a
+        // replication's outcome is held until all are merged; see
+        // `heap_bytes`). The next record allocates it again.
+        self.staged = Vec::new();
+    }
+
+    /// Heap bytes this recorder holds: the histogram's `u64` counts, the
+    /// staged `u16` counts (none after `flush`) and the status codes. Read off
+    /// the data structures, not estimated: at the initial bounds (1 ns … 1 h,
+    /// 3 digits) the histogram has 33,792 counts = 270,336 bytes, and a
+    /// recorder in use adds 67,584 staged bytes until flushed (checked by
+    /// `recorder_heap_bytes_are_the_histogram_and_staging`).
+    pub fn heap_bytes(&self) -> u64 {
+        (self.hist.distinct_values() * 8
+            + self.staged.capacity() * 2
+            + self.codes.capacity() * std::mem::size_of::<(u16, u64)>()) as u64
     }
 
     pub fn in_flight(&self) -> u64 {
@@ -349,6 +364,16 @@ mod tests {
         let mut h = Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_SIGFIG).unwrap();
         h.auto(true);
         h
+    }
+
+    #[test]
+    fn recorder_heap_bytes_are_the_histogram_and_staging() {
+        let mut r = Recorder::default();
+        assert_eq!(r.heap_bytes(), 270_336);
+        r.record(0, 1_000, 200);
+        assert_eq!(r.heap_bytes(), 270_336 + 67_584 + 4 * 16);
+        r.flush();
+        assert_eq!(r.heap_bytes(), 270_336 + 4 * 16);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use crate::istiod::Xds;
 use crate::scenario::Scenario;
-use crate::world::{Outcome, TraceSpec, World};
+use crate::world::{Guard, Outcome, TraceSpec, World};
 
 /// What istiod pushes for `spec` (once per run, shared by every replication).
 /// istiod's compile (no proxies, an empty `Xds`, without Istio).
@@ -27,6 +27,29 @@ pub fn replicate_with(
     progress: &mut dyn FnMut(f64),
 ) -> Outcome {
     World::with_xds(spec, xds, replication).run(progress)
+}
+
+/// Simulates replication `replication` of `spec` within `guard`; `progress`
+/// returning false stops it (see `world/guard.rs`).
+pub fn replicate_guarded(
+    spec: &Scenario,
+    replication: u64,
+    guard: &Guard,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Outcome {
+    let xds = compile(spec);
+    replicate_guarded_with(spec, &xds, replication, guard, progress)
+}
+
+/// [`replicate_guarded`] with an already compiled mesh.
+pub fn replicate_guarded_with(
+    spec: &Scenario,
+    xds: &Xds,
+    replication: u64,
+    guard: &Guard,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Outcome {
+    World::with_xds(spec, xds, replication).run_guarded(guard, progress)
 }
 
 /// Simulates replication `replication` while following one request step by

@@ -72,6 +72,7 @@ use std::collections::BTreeMap;
 mod call;
 mod connection;
 mod gateway;
+pub mod guard;
 mod ingress;
 mod load;
 pub mod mesh;
@@ -85,6 +86,7 @@ use connection::Pool;
 pub use mesh::{MeshOutcome, Split};
 pub use outcome::{HeaderSet, Outcome};
 
+pub use guard::{Guard, Stopped};
 pub use trace::TraceSpec;
 use trace::Tracer;
 
@@ -303,6 +305,8 @@ pub struct World<'s> {
     pod_requests: Vec<u64>,
     /// Deployment of each pod.
     dep_of: Vec<u32>,
+    /// Run-time resource guard (`guard.rs`).
+    guard: guard::GuardState,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -512,6 +516,7 @@ impl<'s> World<'s> {
             pool_ix: vec![Vec::new(); n_pods],
             scratch: Vec::new(),
             pod_requests: vec![0; n_pods],
+            guard: guard::GuardState::new(spec.loads.len()),
         };
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);
@@ -535,13 +540,38 @@ impl<'s> World<'s> {
 
     /// Runs to the end of the scenario. `progress` gets the fraction of simulated
     /// time done, every 2^20 events.
-    pub fn run(mut self, progress: &mut dyn FnMut(f64)) -> Outcome {
+    pub fn run(self, progress: &mut dyn FnMut(f64)) -> Outcome {
+        self.run_guarded(&Guard::NONE, &mut |f| {
+            progress(f);
+            true
+        })
+    }
+
+    /// Runs to the end of the scenario, or until `guard` trips or `progress`
+    /// (called every 2^20 events with the fraction of simulated time done)
+    /// returns false — then [`Outcome::stopped`] says when and why.
+    pub fn run_guarded(mut self, guard: &Guard, progress: &mut dyn FnMut(f64) -> bool) -> Outcome {
         let last = SimTime(self.end.0.saturating_sub(1));
         while let Some((t, ev)) = self.q.pop_until(last) {
             self.events += 1;
             self.digest = crate::engine::rng::mix64(self.digest ^ t.0.rotate_left(17) ^ ev.kind());
-            if self.events & ((1 << 20) - 1) == 0 {
-                progress(t.0 as f64 / self.end.0.max(1) as f64);
+            if self.events & (guard::CHECK_EVERY - 1) == 0
+                && let Some(why) = self.check_guard(guard, t)
+            {
+                self.stop(t, why);
+                break;
+            }
+            if self.events & ((1 << 20) - 1) == 0
+                && !progress(t.0 as f64 / self.end.0.max(1) as f64)
+            {
+                self.stop(
+                    t,
+                    format!(
+                        "stopped at t = {:.1} s by the caller (wall-clock limit)",
+                        t.0 as f64 * 1e-9
+                    ),
+                );
+                break;
             }
             match ev {
                 Event::LoadArrival { load } => self.on_load_arrival(load),

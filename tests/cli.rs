@@ -447,3 +447,83 @@ fn concurrent_runs_to_one_out_never_mix() {
     assert_eq!(seen.0 + seen.1, 6);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Issue #9 item 3: an overloaded open loop under a small `--max-memory`
+/// stops cleanly, writes a report marked partial, says what grew, exits 3.
+#[test]
+fn an_overloaded_run_stops_at_max_memory_with_a_partial_report_and_exit_3() {
+    let d = scratch("max-memory");
+    std::fs::write(
+        d.join("sim.yaml"),
+        "apiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {name: sim}\nspec: {duration: 3600s, seed: 7}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("web.yaml"),
+        common::server_yaml("web", 1, 1, "{constant: 10ms}"),
+    )
+    .unwrap();
+    std::fs::write(d.join("load.yaml"), LOAD.replace("rate: 50", "rate: 20000")).unwrap();
+    let out = meshsim(
+        &d,
+        &[
+            "run",
+            ".",
+            "--out",
+            "report",
+            "--quiet",
+            "--max-memory",
+            "48M",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.starts_with("warning: partial report: replication 0 stopped early: default/web: ")
+            && err.contains(" requests queued — offered load exceeds capacity at t = "),
+        "{err}"
+    );
+    let summary = std::fs::read_to_string(d.join("report/summary.json")).unwrap();
+    assert!(summary.contains("\"partial\": ["), "{summary}");
+    // A bad size is a usage error.
+    let out = meshsim(&d, &["run", ".", "--max-memory", "lots"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// Issue #9 item 7: flag values are checked before the simulation starts —
+/// a wrong --trace name on a scenario that simulates for minutes fails at once.
+#[test]
+fn flag_values_are_checked_before_simulating() {
+    let d = scratch("flags-first");
+    valid_scenario(&d);
+    // 10⁸ requests to simulate: minutes if it ran first.
+    std::fs::write(
+        d.join("load.yaml"),
+        LOAD.replace("rate: 50", "rate: 10000000"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sim.yaml"),
+        SIM.replace("duration: 2s", "duration: 9s"),
+    )
+    .unwrap();
+    let out = meshsim(&d, &["run", ".", "--trace", "nope", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr).lines().last().unwrap_or(""),
+        "error: --trace nope: no load named \"nope\" (loads: users)"
+    );
+    let out = meshsim(&d, &["run", ".", "--trace", "users:0", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error: --trace users:0: N must be a whole number ≥ 1"));
+    // --out naming a file is refused before simulating, too.
+    std::fs::write(d.join("afile"), "x").unwrap();
+    let out = meshsim(&d, &["run", ".", "--out", "afile", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("exists and is not a folder"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!d.join("reports").exists());
+}

@@ -867,12 +867,12 @@ fn absurd_rate_is_a_clean_error() {
     let text = LOAD.replace("rate: 10", "rate: 1e12");
     assert_eq!(
         with(&text),
-        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: 1000000000000 requests/s is above meshsim's limit of 1000000000 (one request per nanosecond)"
+        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: 1,000,000,000,000 requests/s is above meshsim's limit of 1,000,000,000 (one request per nanosecond)"
     );
     let text = LOAD.replace("rate: 10", "rate: 1e8");
     assert_eq!(
         with(&text),
-        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: 100000000 requests/s for 10s is 1000000000 requests per replication, above meshsim's limit of 100000000: lower the rate or the duration"
+        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: 100,000,000 requests/s for 10s is 1,000,000,000 requests per replication, above meshsim's limit of 100,000,000: lower the rate or the duration"
     );
 }
 
@@ -887,7 +887,7 @@ fn too_many_pods() {
     ]);
     assert_eq!(
         e,
-        "web.yaml:1:1: document 1 (Deployment default/web): spec.replicas: 200000 pods so far in the scenario, above meshsim's limit of 100000"
+        "web.yaml:1:1: document 1 (Deployment default/web): spec.replicas: 200,000 pods so far in the scenario, above meshsim's limit of 100,000"
     );
 }
 
@@ -900,7 +900,7 @@ fn call_tree_explosion() {
     let e = the_error(&[("sim.yaml", SIM), ("web.yaml", &web), ("load.yaml", LOAD)]);
     assert_eq!(
         e,
-        "load.yaml:5:11: document 1 (Load default/users): spec.target: one request to this target can cause up to 2.199e12 requests downstream (calls × retries × maxDepth), above meshsim's limit of 1000000"
+        "load.yaml:5:11: document 1 (Load default/users): spec.target: one request to this target can cause up to 2,199,023,255,551 requests downstream (calls × retries × maxDepth), above meshsim's limit of 1,000,000"
     );
 }
 
@@ -939,7 +939,7 @@ fn too_many_replications() {
     ]);
     assert_eq!(
         e,
-        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 20000 replications × 2 loads, Services and Deployments is above meshsim's limit of 20000 (each keeps a latency histogram in memory): run fewer replications"
+        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 20,000 replications × 2 loads, Services and Deployments = 40,000 latency histograms, above meshsim's limit of 20,000 (each keeps 270 KiB in memory until the run ends): run at most 10,000 replications"
     );
 }
 
@@ -991,5 +991,112 @@ spec:
     assert_eq!(
         e,
         "bad.yaml:6:29: document 1 (Load default/bursty): spec.open.arrival: \"bursty\", must be poisson or constant"
+    );
+}
+
+// === Errors that explain themselves (issue #9 item 7) ===
+
+/// `.nan` and `1e400` are read, then rejected where a number is expected,
+/// naming the object and the field (not "invalid YAML" without either).
+#[test]
+fn non_finite_numbers_name_the_object_and_field() {
+    assert_eq!(
+        with(&LOAD.replace("rate: 10", "rate: .nan")),
+        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: .nan, expected a number (not a number)"
+    );
+    assert_eq!(
+        with(&LOAD.replace("rate: 10", "rate: 1e400")),
+        "bad.yaml:6:16: document 1 (Load default/users): spec.open.rate: .inf, expected a number (infinite: a literal beyond ±1.8e308, such as 1e400, reads as .inf)"
+    );
+}
+
+/// u64 seeds are read exactly: the largest is accepted, one more is not, and
+/// the message does not print a rounded number as if it were the input.
+#[test]
+fn u64_seeds_are_read_exactly() {
+    let web = common::server_yaml("web", 1, 1, "{constant: 1ms}");
+    let sim = SIM.replace("duration: 10s", "duration: 10s, seed: 18446744073709551615");
+    let s = common::load_texts(&[("sim.yaml", &sim), ("web.yaml", &web)]).unwrap();
+    assert_eq!(s.run.seed, u64::MAX);
+    let sim = SIM.replace("duration: 10s", "duration: 10s, seed: 18446744073709551616");
+    assert_eq!(
+        the_error(&[("sim.yaml", &sim), ("web.yaml", &web)]),
+        "sim.yaml:4:29: document 1 (Simulation sim): spec.seed: 1.8447e19 (a whole number too large to read exactly), expected a whole number from 0 to 18446744073709551615"
+    );
+    let sim = SIM.replace("duration: 10s", "duration: 10s, seed: -1");
+    assert_eq!(
+        the_error(&[("sim.yaml", &sim), ("web.yaml", &web)]),
+        "sim.yaml:4:29: document 1 (Simulation sim): spec.seed: -1, must be ≥ 0"
+    );
+}
+
+/// `name: n` reads as false in YAML 1.1: one error that says so, and no
+/// follow-on error ("missing required field", "needs at least one node").
+#[test]
+fn an_unquoted_yaml_1_1_boolean_says_so_and_suggests_quoting() {
+    assert_eq!(
+        with("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: n}\n"),
+        "bad.yaml:3:18: document 1 (ConfigMap): metadata.name: false, expected a string: an unquoted n, no, off or false is a YAML 1.1 boolean (as kubectl reads it); quote the value to keep it a string"
+    );
+    assert_eq!(
+        with(
+            "apiVersion: meshsim.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  nodes:\n  - name: yes\n"
+        ),
+        "bad.yaml:6:11: document 1 (Cluster c): spec.nodes[0].name: true, expected a string: an unquoted y, yes, on or true is a YAML 1.1 boolean (as kubectl reads it); quote the value to keep it a string"
+    );
+}
+
+/// A 1 MB name is shortened wherever it is echoed, with its size.
+#[test]
+fn a_huge_name_is_shortened_in_messages() {
+    let name = "a".repeat(1_000_000);
+    let web = common::server_yaml("web", 1, 1, "{constant: 1ms}").replace(
+        "metadata: {name: web}\nspec:\n  replicas",
+        &format!("metadata: {{name: {name}}}\nspec:\n  replicas"),
+    );
+    let Err(LoadError::Invalid(d)) = common::load_texts(&[("sim.yaml", SIM), ("web.yaml", &web)])
+    else {
+        panic!("invalid")
+    };
+    let errs: Vec<String> = d.errors().map(|d| d.to_string()).collect();
+    let a80 = "a".repeat(80);
+    assert_eq!(
+        errs[0],
+        format!(
+            "web.yaml:3:18: document 1 (Deployment default/\"{a80}\"… (1000000 bytes)): metadata.name: \"{a80}\"… (1000000 bytes) is not a valid Deployment name (lowercase letters, digits, '-' and '.', at most 253 characters); the API server would reject it"
+        )
+    );
+    assert!(
+        errs.iter().all(|e| e.len() < 1_200),
+        "{}",
+        errs.join("\n").len()
+    );
+}
+
+/// A limit that --replications breaks is the flag's, not the file's.
+#[test]
+fn a_flag_caused_error_is_attributed_to_the_flag() {
+    let web = common::server_yaml("web", 1, 1, "{constant: 1ms}");
+    let sources: Vec<meshsim::scenario::SourceFile> = [("sim.yaml", SIM), ("web.yaml", &web)]
+        .iter()
+        .map(|(p, t)| meshsim::scenario::SourceFile {
+            path: p.to_string(),
+            text: t.to_string(),
+        })
+        .collect();
+    let ov = meshsim::scenario::Overrides {
+        replications: Some(100_000),
+        ..Default::default()
+    };
+    let Err(LoadError::Invalid(d)) = meshsim::scenario::from_sources("t".into(), &sources, &ov)
+    else {
+        panic!("invalid")
+    };
+    let errs: Vec<String> = d.errors().map(|d| d.to_string()).collect();
+    assert_eq!(
+        errs,
+        [
+            "(scenario): --replications: 100,000 replications × 2 loads, Services and Deployments = 200,000 latency histograms, above meshsim's limit of 20,000 (each keeps 270 KiB in memory until the run ends): run at most 10,000 replications"
+        ]
     );
 }

@@ -18,6 +18,8 @@ mod determinism;
 mod errors;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).
 mod golden;
+/// The run-time resource guard: memory budget, request limit, stop callback.
+mod guard;
 /// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.
 mod istio_fixtures;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
@@ -32,3 +34,5 @@ mod report;
 mod route_test;
 /// scenarios/seed/: each folder run as shipped; its stated outcome holds.
 mod seed;
+/// Structure-aware scenario fuzzing: generated scenarios keep every invariant.
+mod scenario_fuzz;

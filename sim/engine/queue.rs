@@ -110,6 +110,11 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Heap bytes the queue holds (its allocated capacity, not just `len`).
+    pub fn heap_bytes(&self) -> u64 {
+        (self.heap.capacity() * std::mem::size_of::<Entry<E>>()) as u64
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

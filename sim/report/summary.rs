@@ -215,6 +215,11 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
     top.insert("duration_s".into(), r3(spec.run.duration.as_secs_f64()));
     top.insert("warmup_s".into(), r3(spec.run.warmup.as_secs_f64()));
     top.insert("events".into(), json!(merged.events));
+    if !merged.partial.is_empty() {
+        // Only when the run-time guard cut the run short (exit status 3):
+        // what grew, and when. Complete runs' reports are unchanged.
+        top.insert("partial".into(), json!(merged.partial));
+    }
     top.insert("digest".into(), json!(format!("{:016x}", merged.digest)));
     let mut loads = Map::new();
     for (l, s) in spec.loads.iter().zip(&merged.loads) {

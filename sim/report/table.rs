@@ -105,6 +105,9 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
         spec.run.warmup,
         m.events
     );
+    for p in &m.partial {
+        let _ = writeln!(out, "PARTIAL RUN: {p}");
+    }
     let head = |out: &mut String, title: &str, extra: &str| {
         let _ = writeln!(
             out,

@@ -109,9 +109,26 @@ impl<'d> Cx<'d> {
         let got = &v.node.value;
         let shown = match got {
             Value::Seq(_) | Value::Map(_) | Value::Null => got.type_name().to_string(),
+            Value::Str(s) => super::diag::shorten(s),
             other => format!("{other}"),
         };
-        self.error(v, format!("{shown}, expected {want}"));
+        let hint = match got {
+            // kubectl reads YAML 1.1, where these unquoted words are booleans.
+            Value::Bool(b) if want.contains("string") => format!(
+                ": an unquoted {} is a YAML 1.1 boolean (as kubectl reads it); quote the value to keep it a string",
+                if *b {
+                    "y, yes, on or true"
+                } else {
+                    "n, no, off or false"
+                }
+            ),
+            Value::Float(x) if x.is_nan() => " (not a number)".into(),
+            Value::Float(x) if x.is_infinite() => {
+                " (infinite: a literal beyond ±1.8e308, such as 1e400, reads as .inf)".into()
+            }
+            _ => String::new(),
+        };
+        self.error(v, format!("{shown}, expected {want}{hint}"));
     }
 
     /// A required child: records "missing required field" at the parent.
@@ -210,6 +227,7 @@ impl<'d> Cx<'d> {
         match &v.node.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
+            Value::UInt(u) => Some(u.to_string()),
             Value::Float(x) => Some(x.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => {
@@ -233,8 +251,28 @@ impl<'d> Cx<'d> {
         match v.node.value {
             Value::Int(i) => Some(i),
             Value::Float(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Some(x as i64),
+            Value::UInt(u) => {
+                self.error(v, format!("{u}, must be ≤ {}", i64::MAX));
+                None
+            }
             _ => {
                 self.type_error(v, "an integer");
+                None
+            }
+        }
+    }
+
+    /// A whole number in `0..=u64::MAX`, read exactly (seeds).
+    pub fn u64(&mut self, v: &V) -> Option<u64> {
+        match v.node.value {
+            Value::UInt(u) => Some(u),
+            Value::Int(i) if i >= 0 => Some(i as u64),
+            Value::Int(i) => {
+                self.error(v, format!("{i}, must be ≥ 0"));
+                None
+            }
+            _ => {
+                self.type_error(v, "a whole number from 0 to 18446744073709551615");
                 None
             }
         }

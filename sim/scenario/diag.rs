@@ -46,15 +46,47 @@ impl fmt::Display for Diagnostic {
         if self.origin.document > 0 {
             write!(f, "document {}", self.origin.document)?;
             if let Some(o) = &self.origin.object {
-                write!(f, " ({o})")?;
+                write!(f, " ({})", clip(o, 120))?;
             }
             write!(f, ": ")?;
         }
         if !self.path.is_empty() {
             write!(f, "{}: ", one_line(&self.path))?;
         }
-        write!(f, "{}", one_line(&self.message))
+        write!(f, "{}", clip(&one_line(&self.message), 1000))
     }
+}
+
+/// `s` quoted, shortened to its first 80 characters when longer, with its
+/// size: a 1 MB name in an error message is `"aaaa…"… (1000000 bytes)`.
+pub fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        None => format!("{s:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes)", &s[..end], s.len()),
+    }
+}
+
+/// `s` unquoted, cut after `max` characters with its size (for object names
+/// and whole messages, the last resort against an input echoed in full).
+pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((end, _)) => format!("{}… ({} bytes)", &s[..end], s.len()).into(),
+    }
+}
+
+/// A count as people write it: `360,000,000`.
+pub fn plain(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::with_capacity(d.len() + d.len() / 3);
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// `s` with control characters escaped (`\n`, `\t`, `\u{1b}`), so that a name
@@ -147,4 +179,21 @@ fn render(d: &Diagnostics) -> String {
     }
     s.push_str(&format!("{n} error{} found", if n == 1 { "" } else { "s" }));
     s
+}
+
+#[cfg(test)]
+mod shortening_tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_long_strings_read_plainly() {
+        assert_eq!(plain(0), "0");
+        assert_eq!(plain(999), "999");
+        assert_eq!(plain(1_000), "1,000");
+        assert_eq!(plain(360_000_000), "360,000,000");
+        assert_eq!(shorten("abc"), "\"abc\"");
+        let long = "é".repeat(100);
+        assert_eq!(shorten(&long), format!("{:?}… (200 bytes)", "é".repeat(80)));
+        assert_eq!(clip(&long, 3), "ééé… (200 bytes)");
+    }
 }

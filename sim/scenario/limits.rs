@@ -5,20 +5,37 @@
 //! running for days. (A closed loop answered in zero time does not spin: the
 //! world charges the client 1 ms.)
 
+use super::diag::plain;
 use super::spec::{Call, LoadPattern, Scenario, Step, Target};
 use crate::cluster::service::backing_deployments;
 
+/// `x` in plain digits with thousands separators when it is a whole number
+/// that fits (`360,000,000`), else as Rust prints it.
+fn plain_f(x: f64) -> String {
+    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 1.8e19 {
+        plain(x as u64)
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
 /// Requests per second of one load: one per nanosecond, the clock's resolution.
 pub const MAX_RATE: f64 = 1e9;
-/// Requests one load may issue in one replication.
+/// Requests one load may issue in one replication. Checked here where a rate
+/// says it up front (open loops, closed loops with `qps`), and counted at run
+/// time for every load (`world/guard.rs`): a closed loop without `qps` sends as
+/// fast as its answers come back, which only the run can tell.
 pub const MAX_REQUESTS: f64 = 1e8;
 /// Pods in the whole scenario (a large real cluster has ~150 000).
 pub const MAX_PODS: u64 = 100_000;
 /// Requests one incoming request may cause downstream (calls, retries, depth).
 pub const MAX_FANOUT: f64 = 1e6;
-/// Latency recorders × replications: every replication keeps one ~260 KiB
-/// histogram per load, Service and Deployment until all are merged, so this
-/// bounds the run's memory to about 5 GiB.
+/// Latency recorders × replications: every replication keeps one histogram
+/// per load, Service and Deployment until all are merged — 270,336 bytes each
+/// (measured: `Recorder::heap_bytes`, `tests/memory.rs`; staging is freed at
+/// the end of a replication), so this bounds those results to 5.0 GiB. The
+/// run itself also cuts replications to half of `--max-memory`
+/// (`batch::run_all_guarded`).
 pub const MAX_RECORDERS: u64 = 20_000;
 
 /// What a problem is about, for locating it.
@@ -50,7 +67,9 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
             out.push(Problem {
                 subject: Subject::Deployment(i),
                 message: format!(
-                    "{pods} pods so far in the scenario, above meshsim's limit of {MAX_PODS}"
+                    "{} pods so far in the scenario, above meshsim's limit of {}",
+                    plain(pods),
+                    plain(MAX_PODS)
                 ),
             });
             break;
@@ -62,7 +81,11 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
         out.push(Problem {
             subject: Subject::Run,
             message: format!(
-                "{reps} replications × {recorders} loads, Services and Deployments is above meshsim's limit of {MAX_RECORDERS} (each keeps a latency histogram in memory): run fewer replications"
+                "{} replications × {recorders} loads, Services and Deployments = {} latency histograms, above meshsim's limit of {} (each keeps 270 KiB in memory until the run ends): run at most {} replications",
+                plain(reps),
+                plain(recorders * reps),
+                plain(MAX_RECORDERS),
+                plain(MAX_RECORDERS / recorders.max(1))
             ),
         });
     }
@@ -77,15 +100,28 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
             LoadPattern::Open { rate, .. } => Some(*rate),
             LoadPattern::Closed { qps, .. } => *qps,
         };
+        if let LoadPattern::Closed { connections, .. } = &l.pattern
+            && *connections as f64 > MAX_REQUESTS
+        {
+            problem(format!(
+                "{} connections each send at least one request, above meshsim's limit of {} requests per replication",
+                plain(*connections as u64),
+                plain_f(MAX_REQUESTS)
+            ));
+        }
         if let Some(rate) = rate {
             if rate > MAX_RATE {
                 problem(format!(
-                    "{rate} requests/s is above meshsim's limit of {MAX_RATE} (one request per nanosecond)"
+                    "{} requests/s is above meshsim's limit of {} (one request per nanosecond)",
+                    plain_f(rate),
+                    plain_f(MAX_RATE)
                 ));
             } else if rate * active > MAX_REQUESTS {
                 problem(format!(
-                    "{rate} requests/s for {active}s is {:.0} requests per replication, above meshsim's limit of {MAX_REQUESTS}: lower the rate or the duration",
-                    rate * active
+                    "{} requests/s for {active}s is {} requests per replication, above meshsim's limit of {}: lower the rate or the duration",
+                    plain_f(rate),
+                    plain_f((rate * active).round()),
+                    plain_f(MAX_REQUESTS)
                 ));
             }
         }
@@ -93,7 +129,9 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
         let mut target_problem = None;
         if fan > MAX_FANOUT {
             target_problem = Some(format!(
-                "one request to this target can cause up to {fan:.3e} requests downstream (calls × retries × maxDepth), above meshsim's limit of {MAX_FANOUT}"
+                "one request to this target can cause up to {} requests downstream (calls × retries × maxDepth), above meshsim's limit of {}",
+                plain_f(fan.round()),
+                plain_f(MAX_FANOUT)
             ));
         }
         out.extend(found.into_iter().map(|message| Problem {

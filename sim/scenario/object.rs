@@ -139,7 +139,9 @@ fn push_object<'a>(
             }
         }
     }
-    if name.is_empty() {
+    // A name that is there but not a string was reported just above.
+    let name_present = meta.as_ref().is_some_and(|m| m.has("name"));
+    if name.is_empty() && !name_present {
         match &meta {
             Some(m) if !m.has("generateName") => cx.error_at(
                 m.loc(),
@@ -167,6 +169,9 @@ fn push_object<'a>(
 /// A kind or name as written, quoted and escaped when it is not plain text,
 /// so that a diagnostic stays one readable line.
 pub fn shown(s: &str) -> String {
+    if s.chars().nth(80).is_some() {
+        return super::diag::shorten(s);
+    }
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_alphanumeric() || "-._:/@+~".contains(c))
@@ -211,8 +216,9 @@ pub fn check_name(o: &Object, cx: &mut Cx) {
         cx.error(
             &n,
             format!(
-                "{:?} is not a valid {} name ({rule}); the API server would reject it",
-                o.name, o.kind
+                "{} is not a valid {} name ({rule}); the API server would reject it",
+                super::diag::shorten(&o.name),
+                o.kind
             ),
         );
     }

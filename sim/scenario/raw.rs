@@ -49,6 +49,8 @@ pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer above `i64::MAX` (read exactly, for `u64` fields such as seeds).
+    UInt(u64),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -61,7 +63,7 @@ impl Value {
         match self {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
-            Value::Int(_) => "an integer",
+            Value::Int(_) | Value::UInt(_) => "an integer",
             Value::Float(_) => "a number",
             Value::Str(_) => "a string",
             Value::Seq(_) => "a list",
@@ -77,6 +79,17 @@ impl fmt::Display for Value {
             Value::Null => write!(f, "null"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
+            Value::UInt(u) => write!(f, "{u}"),
+            // YAML's spellings, not Rust's `NaN` / `inf`.
+            Value::Float(x) if x.is_nan() => write!(f, ".nan"),
+            Value::Float(x) if x.is_infinite() => {
+                write!(f, "{}.inf", if *x < 0.0 { "-" } else { "" })
+            }
+            // A whole number too large for an integer: Rust would print it
+            // rounded to 17 digits as if exact (18446744073709552000).
+            Value::Float(x) if x.fract() == 0.0 && x.abs() >= 9.0e15 => {
+                write!(f, "{x:.4e} (a whole number too large to read exactly)")
+            }
             Value::Float(x) => write!(f, "{x}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Seq(_) => write!(f, "[…]"),
@@ -156,14 +169,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
             .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Int)
-            .unwrap_or(Value::Float(v as f64)))
+        Ok(i64::try_from(v).map(Value::Int).unwrap_or(Value::UInt(v)))
     }
     fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
-        Ok(i64::try_from(v)
-            .map(Value::Int)
-            .unwrap_or(Value::Float(v as f64)))
+        Ok(match (i64::try_from(v), u64::try_from(v)) {
+            (Ok(i), _) => Value::Int(i),
+            (_, Ok(u)) => Value::UInt(u),
+            _ => Value::Float(v as f64),
+        })
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -242,8 +255,11 @@ pub fn parse_file(text: &str) -> (Vec<Document>, Vec<SyntaxError>) {
                 document: markers.document_at(line),
                 object: None,
                 message: format!(
-                    "the file has {} documents; meshsim reads at most {MAX_DOCUMENTS} per file (split it into several files)",
-                    markers.lines.len() + usize::from(markers.implicit_first)
+                    "the file has {} documents; meshsim reads at most {} per file (split it into several files)",
+                    super::diag::plain(
+                        (markers.lines.len() + usize::from(markers.implicit_first)) as u64
+                    ),
+                    super::diag::plain(MAX_DOCUMENTS as u64)
                 ),
             }],
         );
@@ -343,6 +359,10 @@ fn parse_chunk(
     budget.max_events = 4 * MAX_NODES;
     let options = serde_saphyr::options! {
         with_snippet: false,
+        // `.nan`, `.inf` and overflowing literals (`1e400`) reach the
+        // decoders, which reject them where a number is read, naming the
+        // object and the field (a parser error could name neither).
+        non_finite_float_policy: serde_saphyr::options::NonFiniteFloatPolicy::PassThrough,
         alias_limits: aliases,
         budget: Some(budget),
     };
@@ -651,7 +671,7 @@ mod tests {
         assert_eq!(errors[0].loc.line, 2 * MAX_DOCUMENTS as u32 + 1);
         assert_eq!(
             errors[0].message,
-            "the file has 100001 documents; meshsim reads at most 100000 per file (split it into several files)"
+            "the file has 100,001 documents; meshsim reads at most 100,000 per file (split it into several files)"
         );
         // A budget breach of the YAML crate is worded too.
         let deep = format!("a: {}1{}\n", "[".repeat(70), "]".repeat(70));

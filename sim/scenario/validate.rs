@@ -463,9 +463,12 @@ impl Builder {
                 Subject::Deployment(i) => {
                     (dep_at[i].0.clone(), dep_at[i].1, "spec.replicas".into())
                 }
+                // A value given with --replications is the flag's, not the file's.
                 Subject::Run => match &sim_origin {
-                    Some(o) => (o.clone(), sim.replications_loc, "spec.replications".into()),
-                    None => (
+                    Some(o) if ov.replications.is_none() => {
+                        (o.clone(), sim.replications_loc, "spec.replications".into())
+                    }
+                    _ => (
                         Origin {
                             file: "(scenario)".into(),
                             document: 0,

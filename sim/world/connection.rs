@@ -29,6 +29,16 @@ pub(super) struct Pool {
     waiting: VecDeque<u32>,
 }
 
+impl Pool {
+    /// Heap bytes held (for the run-time guard, `guard.rs`).
+    pub(super) fn heap_bytes(&self) -> u64 {
+        (self.conns.capacity() * std::mem::size_of::<PConn>() + self.waiting.capacity() * 4) as u64
+    }
+    pub(super) fn waiting_len(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
 #[derive(Clone, Copy)]
 struct PConn {
     pod: u32,

@@ -143,6 +143,7 @@ impl World<'_> {
         if self.load_active(li, next) {
             self.q.schedule(next, Event::LoadArrival { load });
         }
+        self.guard.issued[li] += 1;
         if self.window.contains(now) {
             self.rec_load[li].requests += 1;
         }
@@ -158,6 +159,7 @@ impl World<'_> {
     /// Closed loop: connection `conn` sends now.
     pub(super) fn send_on_conn(&mut self, load: u32, conn: u32, now: SimTime) {
         let li = load as usize;
+        self.guard.issued[li] += 1;
         if self.window.contains(now) {
             self.rec_load[li].requests += 1;
         }

@@ -41,6 +41,9 @@ pub struct Outcome {
     pub trace: Vec<String>,
     /// Routing statistics (None when the scenario has no proxy).
     pub mesh: Option<super::MeshOutcome>,
+    /// Set when the run-time guard or the caller stopped the replication
+    /// early (`guard.rs`): the counts cover the simulated time until then.
+    pub stopped: Option<super::Stopped>,
 }
 
 impl World<'_> {
@@ -152,6 +155,7 @@ impl World<'_> {
             timeline: self.timeline,
             trace: self.trace.map(|t| t.lines).unwrap_or_default(),
             mesh: self.mesh.map(|m| m.outcome()),
+            stopped: self.guard.stopped,
         }
     }
 }

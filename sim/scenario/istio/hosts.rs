@@ -437,7 +437,7 @@ pub fn namespaced_host(cx: &mut Cx, v: &V, s: &str, gateway: bool) -> Option<Gat
 pub fn num(v: &V) -> Option<f64> {
     match v.node.value {
         Value::Int(i) => Some(i as f64),
-        Value::Float(x) => Some(x),
+        Value::Float(x) if x.is_finite() => Some(x),
         _ => None,
     }
 }

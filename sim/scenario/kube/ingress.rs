@@ -9,7 +9,7 @@ use crate::cluster::ingress::{
 use crate::cluster::node::ClusterNet;
 use crate::cluster::nodeport::ServiceNet;
 use crate::scenario::decode::{Cx, V};
-use crate::scenario::diag::Origin;
+use crate::scenario::diag::{Origin, shorten};
 use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
 use crate::scenario::resolve::kube_dns;
@@ -308,13 +308,4 @@ pub fn ingress_load(
     };
     load.entry.ingress = Some(hop);
     Some(resolve(INGRESS_NAME, Some(80), INGRESS_NS))
-}
-
-/// `s` quoted, cut to its first 80 characters (a huge pattern would drown the message).
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    match s.char_indices().nth(MAX) {
-        None => format!("{s:?}"),
-        Some((end, _)) => format!("{:?}… ({} bytes)", &s[..end], s.len()),
-    }
 }

@@ -93,7 +93,11 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<Clus
                 });
             }
         }
-        if net.nodes.is_empty() {
+        // Nodes written but each rejected above need no second error.
+        let written = spec.get("nodes").is_some_and(
+            |n| matches!(&n.node.value, crate::scenario::raw::Value::Seq(s) if !s.is_empty()),
+        );
+        if net.nodes.is_empty() && !written {
             cx.error_at(
                 spec.loc(),
                 "spec.nodes",

@@ -69,10 +69,7 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
         s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
         s.warmup_loc = spec.get("warmup").map(|v| v.loc()).unwrap_or(s.loc);
         s.replications_loc = spec.get("replications").map(|v| v.loc()).unwrap_or(s.loc);
-        s.seed = spec
-            .get("seed")
-            .and_then(|v| cx.int_in(&v, 0, i64::MAX))
-            .map(|x| x as u64);
+        s.seed = spec.get("seed").and_then(|v| cx.u64(&v));
         s.replications = spec
             .get("replications")
             .and_then(|v| cx.int_in(&v, 1, 100_000))
