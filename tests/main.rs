@@ -32,7 +32,7 @@ mod queueing;
 mod report;
 /// `meshsim route-test`: shipped seed tables pass, wrong ones fail (exit 1), coverage, usage errors.
 mod route_test;
-/// scenarios/seed/: each folder run as shipped; its stated outcome holds.
-mod seed;
 /// Structure-aware scenario fuzzing: generated scenarios keep every invariant.
 mod scenario_fuzz;
+/// scenarios/seed/: each folder run as shipped; its stated outcome holds.
+mod seed;
