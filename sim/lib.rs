@@ -55,7 +55,10 @@
 //!   direct responses) and per-request load balancing over what istiod
 //!   compiled ([`istiod`], applied by [`world`]). **Resilience is not yet**:
 //!   Envoy retries, timeouts, circuit breakers, outlier detection and fault
-//!   injection are read but not applied; `tcp_proxy` listeners are not
+//!   injection are read but not applied (their pure cores and Istio's
+//!   translation exist and are tested: `proxy::{retry, timeout, breaker,
+//!   conn_pool, outlier, fault, mirror}`, `istiod::resilience`); ServiceEntry
+//!   hosts route to a missing cluster (503 NC); `tcp_proxy` listeners are not
 //!   simulated (sidecars send to the original destination). A proxy hop costs
 //!   a configured latency on the request path only (none on the response);
 //!   sidecars have no CPU budget (gateways can, `mesh.proxy.workers`);
