@@ -66,6 +66,10 @@ pub enum Command {
         /// limit). When it passes, the run stops with a partial report (exit 3).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
         max_wall: Option<crate::engine::SimDuration>,
+        /// Treat warnings (what Istio accepts and then fails at run time, e.g. an
+        /// undefined subset) as errors; notes stay notes.
+        #[arg(long)]
+        strict: bool,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
@@ -87,6 +91,10 @@ pub enum Command {
         /// Namespace for objects that name none, as `kubectl apply -n` places them.
         #[arg(long, short = 'n', value_name = "NS")]
         namespace: Option<String>,
+        /// Treat warnings (what Istio accepts and then fails at run time, e.g. an
+        /// undefined subset) as errors; notes stay notes.
+        #[arg(long)]
+        strict: bool,
     },
 }
 
@@ -132,6 +140,7 @@ impl Command {
                 replications,
                 duration,
                 namespace,
+                strict,
                 ..
             } => Overrides {
                 seed: *seed,
@@ -139,15 +148,22 @@ impl Command {
                 duration: *duration,
                 manifests_only: false,
                 namespace: namespace.clone(),
+                strict: *strict,
             },
             // Manifests alone validate (no Simulation needed), like `istioctl validate -f`.
-            Command::Validate { namespace, .. } | Command::RouteTest { namespace, .. } => {
-                Overrides {
-                    manifests_only: true,
-                    namespace: namespace.clone(),
-                    ..Overrides::default()
-                }
-            }
+            Command::Validate {
+                namespace, strict, ..
+            } => Overrides {
+                manifests_only: true,
+                namespace: namespace.clone(),
+                strict: *strict,
+                ..Overrides::default()
+            },
+            Command::RouteTest { namespace, .. } => Overrides {
+                manifests_only: true,
+                namespace: namespace.clone(),
+                ..Overrides::default()
+            },
         }
     }
 }

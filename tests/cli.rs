@@ -527,3 +527,49 @@ fn flag_values_are_checked_before_simulating() {
     );
     assert!(!d.join("reports").exists());
 }
+
+/// Issue 8 item 9: `--strict` turns warnings (what Istio accepts and then
+/// fails at run time: an undefined subset ⇒ 503 NC) into errors; notes
+/// (weights not summing to 100, which Istio accepts by design) stay notes.
+#[test]
+fn strict_promotes_warnings_not_notes() {
+    let d = scratch("strict");
+    std::fs::write(
+        d.join("app.yaml"),
+        common::server_yaml("web", 1, 1, "{constant: 1ms}"),
+    )
+    .unwrap();
+    let vs = |subset: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: web}}\nspec:\n  hosts: [web]\n  http:\n  - route:\n    - destination: {{host: web{subset}}}\n      weight: 70\n    - destination: {{host: web}}\n      weight: 20\n"
+        )
+    };
+    // Weights 70 + 20: a note, accepted with and without --strict.
+    std::fs::write(d.join("vs.yaml"), vs("")).unwrap();
+    let out = meshsim(&d, &["validate", "app.yaml", "vs.yaml", "--strict"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("vs.yaml:7:5: note: document 1 (VirtualService default/web): spec.http[0].route: destination weights sum to 90, not 100"),
+        "{err}"
+    );
+    // An undefined subset: a warning, an error with --strict (exit 1).
+    std::fs::write(d.join("vs.yaml"), vs(", subset: v9")).unwrap();
+    let out = meshsim(&d, &["validate", "app.yaml", "vs.yaml"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning:") && err.contains("v9"), "{err}");
+    let out = meshsim(&d, &["validate", "app.yaml", "vs.yaml", "--strict"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().any(|l| !l.contains("warning:")
+            && l.contains("v9")
+            && l.contains("(an error with --strict)")),
+        "{err}"
+    );
+    assert!(
+        err.contains("note:"),
+        "the weights note stays a note: {err}"
+    );
+}

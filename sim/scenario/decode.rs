@@ -98,6 +98,16 @@ impl<'d> Cx<'d> {
             message: message.into(),
         });
     }
+    /// A note: reported, never an error (not even with `--strict`).
+    pub fn note(&mut self, v: &V, message: impl Into<String>) {
+        self.diags.push(Diagnostic {
+            severity: Severity::Note,
+            origin: self.origin.clone(),
+            loc: v.loc(),
+            path: v.path.clone(),
+            message: message.into(),
+        });
+    }
     pub fn error(&mut self, v: &V, message: impl Into<String>) {
         self.error_at(v.loc(), &v.path.clone(), message);
     }

@@ -11,6 +11,9 @@ use std::fmt;
 pub enum Severity {
     Error,
     Warning,
+    /// Information that never becomes an error, not even with `--strict`
+    /// (e.g. weights not summing to 100, which Istio accepts by design).
+    Note,
 }
 
 /// Which object of which document a problem is in.
@@ -40,8 +43,10 @@ impl fmt::Display for Diagnostic {
             write!(f, ":{}:{}", self.loc.line, self.loc.col)?;
         }
         write!(f, ": ")?;
-        if self.severity == Severity::Warning {
-            write!(f, "warning: ")?;
+        match self.severity {
+            Severity::Warning => write!(f, "warning: ")?,
+            Severity::Note => write!(f, "note: ")?,
+            Severity::Error => {}
         }
         if self.origin.document > 0 {
             write!(f, "document {}", self.origin.document)?;
@@ -124,9 +129,17 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.severity == Severity::Error)
     }
     pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items
-            .iter()
-            .filter(|d| d.severity == Severity::Warning)
+        self.items.iter().filter(|d| d.severity != Severity::Error)
+    }
+    /// `--strict`: every warning (what Istio accepts and then fails at run
+    /// time) becomes an error; notes stay notes.
+    pub fn promote_warnings(&mut self) {
+        for d in &mut self.items {
+            if d.severity == Severity::Warning {
+                d.severity = Severity::Error;
+                d.message.push_str(" (an error with --strict)");
+            }
+        }
     }
     /// Stable order: by file, line, column, then message.
     pub fn sort(&mut self) {

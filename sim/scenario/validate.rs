@@ -241,6 +241,9 @@ pub fn build(
             s
         })
     };
+    if overrides.strict {
+        diags.promote_warnings();
+    }
     diags.sort();
     if diags.has_errors() {
         return Err(diags);

@@ -506,9 +506,9 @@ fn weights(cx: &mut Cx, r: &V, ws: &[(Option<i64>, V)]) -> Option<Vec<u32>> {
         return None;
     }
     if out.len() > 1 && total != 100 {
-        cx.warn(
+        cx.note(
             r,
-            format!("destination weights sum to {total}, not 100: Istio 1.28 accepts this and Envoy splits in proportion to the weights"),
+            format!("destination weights sum to {total}, not 100: Istio 1.28 accepts this and Envoy splits in proportion to the weights (a note, never an error: --strict does not promote it)"),
         );
     }
     Some(out)

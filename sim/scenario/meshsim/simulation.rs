@@ -21,6 +21,9 @@ pub struct Overrides {
     /// `-n/--namespace`: where objects without `metadata.namespace` go (as
     /// `kubectl apply -n`); an object naming another namespace is an error.
     pub namespace: Option<String>,
+    /// `--strict`: warnings (what Istio accepts and then fails at run time)
+    /// are errors; notes are not.
+    pub strict: bool,
 }
 
 /// The decoded `spec`, before overrides.
