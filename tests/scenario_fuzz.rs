@@ -451,6 +451,21 @@ fn check(seed: u64, t: &mut Tally) -> Result<(), String> {
             * spec.loads.len() as f64
             * m.replications as f64;
     }
+    // A run that stalls before its window (hold-and-wait: every worker held by
+    // a call that waits for a worker; case 1231095 of the 30-minute run:
+    // 10 closed connections through ingress-nginx into a self-calling
+    // Service of 9 workers) counts no request in the window while its
+    // warm-up did real work: its work is bounded by the request limit, as
+    // for a stopped run, and the books must still balance (checked above).
+    // (Requests issued in warm-up are not counted anywhere, in flight or not,
+    // so an empty window is the sign.)
+    if reqs == 0 {
+        bound = bound.max(
+            40.0 * limits.max_load_requests as f64
+                * spec.loads.len() as f64
+                * m.replications as f64,
+        );
+    }
     if m.events as f64 > bound {
         return Err(format!(
             "{} events for {reqs} requests (bound {bound:.0})",
@@ -502,7 +517,10 @@ fn a_guard_stop_in_warm_up_is_checked_not_failed() {
     // Case 1031625: a hold-and-wait deadlock before the window (legitimate:
     // the model does what the thread pools would); the books still balance.
     check(1_031_625, &mut t).unwrap();
-    assert_eq!((t.ran, t.stopped), (2, 1));
+    // Case 1231095: the same class reached through ingress-nginx and a
+    // closed loop (5,720 warm-up events, no request in the window).
+    check(1_231_095, &mut t).unwrap();
+    assert_eq!((t.ran, t.stopped), (3, 1));
 }
 
 #[test]
