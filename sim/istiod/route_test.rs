@@ -13,19 +13,19 @@
 //! the configured weights instead. Coverage lists the VirtualService routes
 //! no case reached, like `router_check_tool --coverage`.
 
+mod render;
 pub mod table;
+
+pub use render::render;
 
 pub use table::{Case, Expect, From, Table, TestRequest};
 
 use super::xds::{Cluster, ClusterKind, ListenerKind, OutboundPolicy, ProxyKind, Xds};
 use crate::cluster::selector::selects;
 use crate::engine::rng::{Purpose, RngFactory};
-use crate::proxy::lb::LbPolicy;
-use crate::proxy::matcher::{StringMatch, StringMatcher};
 use crate::proxy::request::Request;
-use crate::proxy::route::{
-    self, HeaderMatchSpec, PathMatch, RouteAction, RouteDecision, RouteMatch,
-};
+use crate::proxy::route::describe::describe_match;
+use crate::proxy::route::{self, RouteAction, RouteDecision};
 use crate::scenario::spec::istio::HttpAction;
 use crate::scenario::spec::{Scenario, TargetPort};
 
@@ -161,13 +161,7 @@ fn unknown(c: &Case, what: String) -> RouteTestError {
 }
 
 fn lb_name(cl: &Cluster) -> String {
-    let p = match cl.lb.policy {
-        LbPolicy::RoundRobin => "ROUND_ROBIN",
-        LbPolicy::LeastRequest { .. } => "LEAST_REQUEST",
-        LbPolicy::Random => "RANDOM",
-        LbPolicy::RingHash { .. } => "RING_HASH",
-        LbPolicy::Maglev { .. } => "MAGLEV",
-    };
+    let p = cl.lb.policy.name();
     match &cl.hash {
         Some(h) => format!("{p} (hash {h:?})"),
         None => p.to_string(),
@@ -499,47 +493,6 @@ fn candidate(spec: &Scenario, cl: &Cluster, weight: u32, req: &Request) -> Candi
     }
 }
 
-fn string_match(m: &StringMatcher) -> String {
-    let ic = if m.ignore_case { " (any case)" } else { "" };
-    match &m.pattern {
-        StringMatch::Exact(s) => format!("exact {s:?}{ic}"),
-        StringMatch::Prefix(s) => format!("prefix {s:?}{ic}"),
-        StringMatch::Suffix(s) => format!("suffix {s:?}{ic}"),
-        StringMatch::Contains(s) => format!("contains {s:?}{ic}"),
-        StringMatch::Regex(p) => format!("regex {:?}", p.as_str()),
-    }
-}
-
-/// The match fields of a route, as Envoy evaluates them.
-pub fn describe_match(m: &RouteMatch) -> String {
-    let ic = if m.case_sensitive { "" } else { " (any case)" };
-    let mut parts = vec![match &m.path {
-        PathMatch::Prefix(p)
-            if p == "/" && m.headers.is_empty() && m.query_parameters.is_empty() =>
-        {
-            "everything (prefix \"/\")".to_string()
-        }
-        PathMatch::Prefix(p) => format!("path prefix {p:?}{ic}"),
-        PathMatch::Exact(p) => format!("path exact {p:?}{ic}"),
-        PathMatch::Regex(p) => format!("path regex {:?}", p.as_str()),
-    }];
-    for h in &m.headers {
-        let not = if h.invert_match { "not " } else { "" };
-        parts.push(match &h.spec {
-            HeaderMatchSpec::Present(true) => format!("header {} {not}present", h.name),
-            HeaderMatchSpec::Present(false) => format!("header {} {not}absent", h.name),
-            HeaderMatchSpec::Value(v) => format!("header {} {not}{}", h.name, string_match(v)),
-        });
-    }
-    for q in &m.query_parameters {
-        parts.push(match &q.matcher {
-            Some(v) => format!("query {} {}", q.name, string_match(v)),
-            None => format!("query {} present", q.name),
-        });
-    }
-    parts.join(" and ")
-}
-
 fn route_line(table: &super::xds::RouteTable, vhost: usize, route: usize) -> String {
     let r = &table.config.virtual_hosts()[vhost].routes[route];
     format!(
@@ -772,51 +725,4 @@ fn finish(
         mismatches,
         route_key,
     }
-}
-
-/// The terminal report: every case explained, mismatches marked, coverage.
-pub fn render(report: &Report) -> String {
-    let mut s = String::new();
-    for c in &report.cases {
-        let verdict = if c.mismatches.is_empty() {
-            "PASS"
-        } else {
-            "FAIL"
-        };
-        s.push_str(&format!("{verdict} {} ({})\n", c.name, c.source));
-        for l in &c.explanation {
-            s.push_str(&format!("    {l}\n"));
-        }
-        for m in &c.mismatches {
-            s.push_str(&format!("  mismatch: {m}\n"));
-        }
-    }
-    let total = report.coverage.len();
-    let hit = report.coverage.iter().filter(|c| c.cases > 0).count();
-    s.push_str(&format!(
-        "\ncoverage: {hit} of {total} VirtualService routes exercised{}\n",
-        if total > 0 {
-            format!(" ({:.0} %)", hit as f64 * 100.0 / total as f64)
-        } else {
-            String::new()
-        }
-    ));
-    for c in report.uncovered() {
-        s.push_str(&format!(
-            "  not exercised: {}{}\n",
-            c.key,
-            if c.pushed {
-                ""
-            } else {
-                " (in no proxy's route table: bound to no existing gateway, not visible, or shadowed)"
-            }
-        ));
-    }
-    let failed = report.failed();
-    s.push_str(&format!(
-        "{} cases: {} passed, {failed} failed\n",
-        report.cases.len(),
-        report.cases.len() - failed
-    ));
-    s
 }

@@ -172,6 +172,17 @@ impl LbPolicy {
         table_size: maglev::DEFAULT_TABLE_SIZE,
     };
 
+    /// The policy as Istio's `loadBalancer.simple` / `consistentHash` names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LbPolicy::RoundRobin => "ROUND_ROBIN",
+            LbPolicy::LeastRequest { .. } => "LEAST_REQUEST",
+            LbPolicy::Random => "RANDOM",
+            LbPolicy::RingHash { .. } => "RING_HASH",
+            LbPolicy::Maglev { .. } => "MAGLEV",
+        }
+    }
+
     /// Consistent-hash policies use the request's hash key.
     pub fn uses_hash(&self) -> bool {
         matches!(self, LbPolicy::RingHash { .. } | LbPolicy::Maglev { .. })

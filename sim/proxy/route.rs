@@ -42,6 +42,7 @@
 //!   removals first, then set/add in order (`header_parser.cc` `evaluateHeaders`).
 //!   (Reference §2 words it route-then-destination; the Envoy code is followed.)
 
+pub mod describe;
 use super::matcher::{Pattern, StringMatcher, starts_with};
 use super::request::Request;
 use crate::engine::rng::SimRng;

@@ -31,8 +31,9 @@ use crate::engine::SimDuration;
 use crate::istiod::xds::{ClusterKind, ListenerKind, OutboundPolicy, ProxyKind};
 use crate::proxy::flags::{ResponseFlag, ResponseFlags};
 use crate::proxy::lb::hash_policy::hash_key;
-use crate::proxy::lb::{HostView, LbPolicy, Pick};
-use crate::proxy::route::{self, HeaderMatchSpec, PathMatch, RouteDecision};
+use crate::proxy::lb::{HostView, Pick};
+use crate::proxy::route::describe::describe_match;
+use crate::proxy::route::{self, RouteDecision};
 use crate::scenario::spec::{EntryKind, Target};
 use crate::workload::load::NONE;
 
@@ -400,7 +401,7 @@ impl World<'_> {
             let msg = format!(
                 "cluster {}: {} picks {} among {n} ready hosts",
                 cluster.name,
-                policy_name(&cluster.lb.policy),
+                cluster.lb.policy.name(),
                 self.pod_name(pod)
             );
             self.trace_log(r, msg);
@@ -510,16 +511,6 @@ fn pick(
     }
 }
 
-fn policy_name(p: &LbPolicy) -> &'static str {
-    match p {
-        LbPolicy::RoundRobin => "ROUND_ROBIN",
-        LbPolicy::LeastRequest { .. } => "LEAST_REQUEST",
-        LbPolicy::Random => "RANDOM",
-        LbPolicy::RingHash { .. } => "RING_HASH",
-        LbPolicy::Maglev { .. } => "MAGLEV",
-    }
-}
-
 /// One trace line for a routing decision.
 fn describe_decision(
     who: &str,
@@ -551,33 +542,7 @@ fn describe_decision(
             cluster,
         } => {
             let r = &rt.config.virtual_hosts()[*vhost].routes[*route];
-            let mut on = match &r.matcher.path {
-                PathMatch::Prefix(p) if p == "/" => String::new(),
-                PathMatch::Prefix(p) => format!(" prefix {p}"),
-                PathMatch::Exact(p) => format!(" path {p}"),
-                PathMatch::Regex(p) => format!(" regex {p:?}"),
-            };
-            for h in &r.matcher.headers {
-                match &h.spec {
-                    HeaderMatchSpec::Value(v) => {
-                        let val = a.header(&h.name).unwrap_or("");
-                        on.push_str(&format!(
-                            " header {}{}={val} ({:?})",
-                            if h.invert_match { "!" } else { "" },
-                            h.name,
-                            v.pattern
-                        ));
-                    }
-                    HeaderMatchSpec::Present(p) => {
-                        on.push_str(&format!(" header {} present={p}", h.name))
-                    }
-                }
-            }
-            let on = if on.is_empty() {
-                " (matches everything)".to_string()
-            } else {
-                format!(" matched on{on}")
-            };
+            let on = format!(" matched on {}", describe_match(&r.matcher));
             let split = match &r.action {
                 route::RouteAction::Forward { clusters, .. } if clusters.clusters().len() > 1 => {
                     format!(
