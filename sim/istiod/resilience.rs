@@ -235,26 +235,10 @@ pub fn outlier_detection(od: Option<&OutlierDetection>) -> Option<(OutlierConfig
 
 /// Istio's gRPC status names (`SupportedGRPCStatus`).
 pub fn grpc_status_code(name: &str) -> Option<u32> {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    NAMES.iter().position(|n| *n == name).map(|i| i as u32)
+    crate::scenario::istio::virtual_service::route_policy::GRPC_CODES
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| i as u32)
 }
 
 /// `TranslateFault`: percentages already in ppm in the spec (absent ⇒ 0 ⇒

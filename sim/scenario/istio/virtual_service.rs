@@ -6,7 +6,7 @@
 //! What istiod rejects is an error; what it accepts and later fails (weights
 //! not summing to 100, an earlier catch-all route) is a warning.
 
-mod route_policy;
+pub mod route_policy;
 
 use super::hosts::{self, fields, list, obj, opt_bool, opt_str, string_list};
 use crate::scenario::decode::{Cx, V};

@@ -219,7 +219,8 @@ pub fn retries(cx: &mut Cx, v: &V) -> Option<Retries> {
     })
 }
 
-const GRPC_CODES: &[&str] = &[
+/// Istio's gRPC status names (`SupportedGRPCStatus`), in code order.
+pub const GRPC_CODES: &[&str] = &[
     "OK",
     "CANCELLED",
     "UNKNOWN",
