@@ -101,6 +101,9 @@ pub fn compile(spec: &Scenario) -> Xds {
         for c in t.clusters.iter_mut().flatten().flatten() {
             *c = remap[*c as usize];
         }
+        for m in t.policies.iter_mut().flatten().flat_map(|p| p.mirrors.iter_mut()) {
+            m.cluster = remap[m.cluster as usize];
+        }
     }
     for p in &mut proxies {
         for l in &mut p.listeners {
@@ -160,6 +163,11 @@ impl Push {
             } else {
                 t.keys
             },
+            policies: if config.virtual_hosts().is_empty() {
+                Vec::new()
+            } else {
+                t.policies
+            },
             config,
         };
         match self.tables.iter().position(|x| *x == table) {
@@ -180,6 +188,7 @@ pub struct TableBuilder {
     vhosts: Vec<VirtualHost>,
     clusters: Vec<Vec<Vec<ClusterIx>>>,
     keys: Vec<Vec<String>>,
+    policies: Vec<Vec<xds::RoutePolicy>>,
     used: Vec<String>,
 }
 
@@ -217,6 +226,8 @@ impl TableBuilder {
             .push(routes.iter().map(|b| b.clusters.clone()).collect());
         self.keys
             .push(routes.iter().map(|b| b.key.clone()).collect());
+        self.policies
+            .push(routes.iter().map(|b| b.policy.clone()).collect());
         true
     }
 }
@@ -243,6 +254,8 @@ fn catch_all(outbound: OutboundPolicy, push: &mut Push) -> Built {
                 },
                 clusters: vec![push.clusters.intern(c)],
                 key: "allow_any".into(),
+                // `BuildCatchAllVirtualHost`: no retry policy, timeout 0.
+                policy: xds::RoutePolicy::default(),
             }
         }
         OutboundPolicy::RegistryOnly => Built {
@@ -257,6 +270,7 @@ fn catch_all(outbound: OutboundPolicy, push: &mut Push) -> Built {
             },
             clusters: Vec::new(),
             key: "block_all".into(),
+            policy: xds::RoutePolicy::default(),
         },
     }
 }

@@ -20,12 +20,15 @@
 //! the subset's own port-level entry. Only `loadBalancer` shapes [`Cluster`].
 
 use super::host;
+use super::resilience;
 use super::xds::{Cluster, ClusterIx, ClusterKind};
 use crate::cluster::selector::selects;
 use crate::cluster::service::backing_deployments;
+use crate::proxy::breaker::Thresholds;
 use crate::proxy::lb::hash_policy::HashPolicy;
 use crate::proxy::lb::{LbConfig, LbPolicy, maglev, ring_hash};
 use crate::scenario::spec::istio::{
+    ConnectionPool, H2UpgradePolicy,
     DestinationRule, HashAlgorithm, HashKey, LoadBalancer, SimpleLb, TrafficPolicy,
 };
 use crate::scenario::spec::{Scenario, ServiceIx};
@@ -143,22 +146,36 @@ pub fn effective_lb<'d>(
     port: u16,
     subset: Option<&str>,
 ) -> Option<&'d LoadBalancer> {
-    fn level(p: &TrafficPolicy, port: u16) -> Option<&LoadBalancer> {
+    effective(dr, port, subset, |p| p.load_balancer.as_ref())
+}
+
+/// One block of the traffic policy in force for (port, subset): Istio's
+/// `MergeTrafficPolicy` takes each block (`loadBalancer`, `connectionPool`,
+/// `outlierDetection`, `tls`) whole from the most specific level that sets
+/// it — subset port-level, subset, top-level port-level, top-level
+/// (`pilot/pkg/networking/core/cluster_traffic_policy.go` @1.28.10).
+pub fn effective<'d, T>(
+    dr: &'d DestinationRule,
+    port: u16,
+    subset: Option<&str>,
+    get: impl Fn(&'d TrafficPolicy) -> Option<&'d T>,
+) -> Option<&'d T> {
+    let level = |p: &'d TrafficPolicy| {
         p.port_level_settings
             .iter()
             .find(|s| s.port == port)
-            .and_then(|s| s.policy.load_balancer.as_ref())
-            .or(p.load_balancer.as_ref())
-    }
-    let mut lb = dr.traffic_policy.as_ref().and_then(|p| level(p, port));
+            .and_then(|s| get(&s.policy))
+            .or_else(|| get(p))
+    };
+    let mut v = dr.traffic_policy.as_ref().and_then(level);
     if let Some(l) = subset
         .and_then(|s| dr.subsets.iter().find(|x| x.name == s))
         .and_then(|s| s.traffic_policy.as_ref())
-        .and_then(|sp| level(sp, port))
+        .and_then(level)
     {
-        lb = Some(l);
+        v = Some(l);
     }
-    lb
+    v
 }
 
 /// Istio's `applyLoadBalancer`: (kind is passthrough, Envoy policy, hash).
@@ -222,6 +239,9 @@ pub fn special(name: &str, kind: ClusterKind, stats_key: &str) -> Cluster {
         lb: LbConfig::default(),
         hash: None,
         stats_key: stats_key.to_string(),
+        breakers: Thresholds::default(),
+        pool: resilience::upstream_pool(None, false),
+        outlier: None,
     }
 }
 
@@ -258,7 +278,15 @@ pub fn outbound(
         .into_iter()
         .filter(|&d| labels.is_none_or(|l| l.is_empty() || selects(l, &spec.deployments[d].labels)))
         .collect();
-    let (passthrough, lb, hash) = lb_config(dr.and_then(|d| effective_lb(d, port, subset)));
+    let (passthrough, mut lb, hash) = lb_config(dr.and_then(|d| effective_lb(d, port, subset)));
+    let pool = dr.and_then(|d| effective(d, port, subset, |p| p.connection_pool.as_ref()));
+    let od = dr.and_then(|d| effective(d, port, subset, |p| p.outlier_detection.as_ref()));
+    let outlier = resilience::outlier_detection(od).map(|(cfg, panic)| {
+        // Istio writes `minHealthPercent` (0 = panic off) into the
+        // cluster's `healthy_panic_threshold` when outlier detection is set.
+        lb.panic_threshold_percent = panic;
+        cfg
+    });
     Cluster {
         name: cname,
         kind: if passthrough {
@@ -273,6 +301,40 @@ pub fn outbound(
         lb,
         hash,
         stats_key,
+        breakers: resilience::circuit_breakers(pool, None),
+        pool: resilience::upstream_pool(pool, upstream_http2(spec, si, pi, pool)),
+        outlier,
+    }
+}
+
+/// Whether the cluster speaks HTTP/2 upstream (`setUpstreamProtocol`,
+/// `shouldH2Upgrade`): HTTP2/gRPC/gRPC-Web ports always; an HTTP/1.1 port
+/// when MeshConfig or the DR's `h2UpgradePolicy` says `UPGRADE` (the DR
+/// wins, `useClientProtocol` keeps the client's HTTP/1.1). meshsim's apps
+/// and loads speak HTTP/1.1, so a sniffed port stays HTTP/1.1.
+fn upstream_http2(spec: &Scenario, si: usize, pi: usize, pool: Option<&ConnectionPool>) -> bool {
+    use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
+    let p = &spec.services[si].ports[pi];
+    let proto = convert_protocol(
+        u32::from(p.port),
+        p.name.as_deref().unwrap_or(""),
+        Transport::Tcp,
+        None,
+    );
+    if matches!(proto, Protocol::Http2 | Protocol::Grpc | Protocol::GrpcWeb) {
+        return true;
+    }
+    if proto != Protocol::Http {
+        return false;
+    }
+    let http = pool.and_then(|c| c.http.as_ref());
+    if http.is_some_and(|h| h.use_client_protocol) {
+        return false;
+    }
+    match http.map(|h| h.h2_upgrade_policy) {
+        Some(H2UpgradePolicy::Upgrade) => true,
+        Some(H2UpgradePolicy::DoNotUpgrade) => false,
+        _ => spec.istio.mesh.h2_upgrade_policy == H2UpgradePolicy::Upgrade,
     }
 }
 

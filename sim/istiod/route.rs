@@ -19,7 +19,8 @@
 //! `mergeHTTPMatchRequest`); a pair whose `uri` conditions conflict is dropped.
 
 use super::cluster::{self, Client, Clusters};
-use super::xds::ClusterIx;
+use super::resilience;
+use super::xds::{ClusterIx, RoutePolicy};
 use crate::cluster::selector::selects;
 use crate::proxy::matcher::StringMatcher;
 use crate::proxy::route::{
@@ -52,6 +53,25 @@ pub struct Built {
     pub route: Route,
     pub clusters: Vec<ClusterIx>,
     pub key: String,
+    pub policy: RoutePolicy,
+}
+
+/// The policy of the default route Istio writes for a Service no
+/// VirtualService claims (`BuildDefaultHTTPOutboundRoute`): no timeout,
+/// MeshConfig `defaultHttpRetryPolicy` or Istio's default retries.
+pub fn default_route_policy(spec: &Scenario, consistent_hash: bool) -> RoutePolicy {
+    let retry = resilience::retry_policy(
+        None,
+        spec.istio.mesh.default_http_retry_policy.as_ref(),
+        resilience::RetryExtras::default(),
+        consistent_hash,
+    );
+    RoutePolicy {
+        timeout: resilience::timeout_policy(None, &retry),
+        retry,
+        fault: None,
+        mirrors: Vec::new(),
+    }
 }
 
 /// Envoy routes of `vs` for this proxy and port, in order; stops after a catch-all.
@@ -308,6 +328,7 @@ fn build(
         (None, None) => key.to_string(),
     };
     let mut ids = Vec::new();
+    let mut hashes = false;
     let action = match &hr.action {
         HttpAction::Route(dests) => {
             let mut wcs = Vec::new();
@@ -327,6 +348,7 @@ fn build(
                     request_headers: header_ops(&d.headers.request),
                     host_rewrite: None,
                 });
+                hashes |= c.hash.is_some();
                 ids.push(clusters.intern(c));
             }
             let rewrite = match &hr.rewrite {
@@ -363,6 +385,11 @@ fn build(
         },
         HttpAction::Delegate(_) => return None,
     };
+    let policy = match &action {
+        RouteAction::Forward { .. } => route_policy(cx, hr, hashes, clusters),
+        // Redirects and direct responses reach no upstream: no router policy.
+        _ => RoutePolicy::default(),
+    };
     Some(Built {
         route: Route {
             name,
@@ -372,5 +399,40 @@ fn build(
         },
         clusters: ids,
         key: key.to_string(),
+        policy,
     })
+}
+
+/// `translateRoute`'s resilience part for a forwarding route: retries
+/// (`retry.ConvertPolicy`, the VS's or MeshConfig's or Istio's default),
+/// timeouts (`setTimeout`), the fault filter's per-route config
+/// (`TranslateFault`) and mirrors (`TranslateRequestMirrorPolicy`, each
+/// mirror's cluster resolved as the client resolves a destination).
+fn route_policy(cx: &RouteCx, hr: &HttpRoute, hashes: bool, clusters: &mut Clusters) -> RoutePolicy {
+    let retry = resilience::retry_policy(
+        hr.retries.as_ref(),
+        cx.spec.istio.mesh.default_http_retry_policy.as_ref(),
+        resilience::RetryExtras::default(),
+        hashes,
+    );
+    let mirrors = resilience::mirror_policies(&hr.mirrors)
+        .into_iter()
+        .map(|m| {
+            let d = &m.cluster;
+            let port = destination_port(cx, &d.host, d.port);
+            let c = cluster::outbound(cx.spec, cx.client, &d.host, d.subset.as_deref(), port);
+            crate::proxy::mirror::MirrorPolicy {
+                cluster: clusters.intern(c),
+                fraction_ppm: m.fraction_ppm,
+                disable_shadow_host_suffix_append: m.disable_shadow_host_suffix_append,
+                trace_sampled: m.trace_sampled,
+            }
+        })
+        .collect();
+    RoutePolicy {
+        timeout: resilience::timeout_policy(hr.timeout, &retry),
+        retry,
+        fault: hr.fault.as_ref().map(resilience::fault_config),
+        mirrors,
+    }
 }

@@ -308,6 +308,7 @@ fn http_listener(
                 },
                 request_headers: Default::default(),
             },
+            policy: super::route::default_route_policy(spec, c.hash.is_some()),
             clusters: vec![push.clusters.intern(c)],
             key: "default".into(),
         };

@@ -21,9 +21,16 @@
 //!   DestinationRule defines points at a cluster of kind [`ClusterKind::Missing`]
 //!   (Envoy has no such cluster: 503 NC).
 
+use crate::istiod::resilience::UpstreamPool;
+use crate::proxy::breaker::Thresholds;
+use crate::proxy::fault::FaultConfig;
 use crate::proxy::lb::LbConfig;
 use crate::proxy::lb::hash_policy::HashPolicy;
+use crate::proxy::mirror::MirrorPolicy;
+use crate::proxy::outlier::OutlierConfig;
+use crate::proxy::retry::RetryPolicy;
 use crate::proxy::route::RouteConfiguration;
+use crate::proxy::timeout::TimeoutPolicy;
 use crate::scenario::spec::{DeploymentIx, ServiceIx};
 
 /// Index into [`Xds::proxies`].
@@ -131,6 +138,22 @@ pub struct RouteTable {
     /// (`default` for the default route of a Service without a VirtualService,
     /// `allow_any` / `block_all` for the catch-all virtual hosts).
     pub route_keys: Vec<Vec<String>>,
+    /// `[vhost][route]` → the route's timeouts, retries, fault and mirrors.
+    pub policies: Vec<Vec<RoutePolicy>>,
+}
+
+/// What Istio writes on one Envoy route besides matching and destinations
+/// (`route.go` `translateRoute`: `setTimeout`, `retry.ConvertPolicy`,
+/// `TranslateFault`, `TranslateRequestMirrorPolicy`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoutePolicy {
+    pub timeout: TimeoutPolicy,
+    /// [`RetryPolicy::disabled`] on routes Istio writes none for (the
+    /// `allow_any` passthrough, redirects, direct responses).
+    pub retry: RetryPolicy,
+    pub fault: Option<FaultConfig>,
+    /// Mirror targets (dense cluster ids).
+    pub mirrors: Vec<MirrorPolicy<ClusterIx>>,
 }
 
 /// One Envoy cluster.
@@ -144,6 +167,27 @@ pub struct Cluster {
     pub hash: Option<HashPolicy>,
     /// Reporting key: `<service fqdn>/<subset or "-">` (summary.json `destinations`).
     pub stats_key: String,
+    /// Circuit-breaker limits (`connectionPool`; Istio's 2^32−1 when unset).
+    pub breakers: Thresholds,
+    /// Upstream connection pool (protocol, per-connection limits, timeouts).
+    pub pool: UpstreamPool,
+    /// `outlierDetection` (None = no detector).
+    pub outlier: Option<OutlierConfig>,
+}
+
+impl Cluster {
+    /// Whether connections can be the constraint: some connection-pool
+    /// limit is set, so the world models the pool connection by connection.
+    /// Otherwise Envoy's pool never makes a request wait or fail, and the
+    /// world treats it as warm (no per-connection state, no handshake).
+    pub fn models_pool(&self) -> bool {
+        let b = &self.breakers;
+        let unlimited = crate::proxy::breaker::ISTIO_UNLIMITED;
+        b.max_connections < unlimited
+            || b.max_pending_requests < unlimited
+            || b.max_requests < unlimited
+            || self.pool.pool.max_requests_per_connection.is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
