@@ -101,7 +101,12 @@ pub fn compile(spec: &Scenario) -> Xds {
         for c in t.clusters.iter_mut().flatten().flatten() {
             *c = remap[*c as usize];
         }
-        for m in t.policies.iter_mut().flatten().flat_map(|p| p.mirrors.iter_mut()) {
+        for m in t
+            .policies
+            .iter_mut()
+            .flatten()
+            .flat_map(|p| p.mirrors.iter_mut())
+        {
             m.cluster = remap[m.cluster as usize];
         }
     }

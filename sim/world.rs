@@ -77,6 +77,8 @@ mod ingress;
 mod load;
 pub mod mesh;
 mod outcome;
+mod outlier;
+mod router;
 mod server;
 mod sidecar;
 pub mod trace;
@@ -109,6 +111,15 @@ pub enum Event {
     Deliver { req: u32 },
     /// A response reaches its client after network hops.
     Respond { req: u32, status: u16 },
+    /// A client proxy's router timer for `stream` (stale unless `generation`
+    /// matches): fault delay over, back-off over, per-try or route timeout.
+    Router {
+        stream: u32,
+        generation: u32,
+        step: router::Step,
+    },
+    /// Outlier detection's interval sweep of balancer `lb`.
+    OutlierSweep { lb: u32 },
 }
 
 impl Event {
@@ -122,6 +133,8 @@ impl Event {
             Event::Sample => 6,
             Event::Deliver { .. } => 7,
             Event::Respond { .. } => 8,
+            Event::Router { .. } => 9,
+            Event::OutlierSweep { .. } => 10,
         }
     }
 }
@@ -143,6 +156,12 @@ enum Origin {
     Proxy {
         parent: u32,
     },
+    /// One upstream attempt of a client proxy's router `stream` (`router.rs`).
+    Attempt {
+        stream: u32,
+    },
+    /// A mirrored copy: fire and forget, its response discarded.
+    Mirror,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -187,6 +206,44 @@ struct Request {
     dest: u32,
     /// Mesh only: the connection to this pod is new (gateway TLS handshake).
     fresh: bool,
+    /// Mesh only: the router stream of the client proxy holding this
+    /// (downstream) request, NONE when none.
+    stream: u32,
+}
+
+impl Request {
+    /// A request of `client` (on node `from`) to `target`, started at `start`,
+    /// with every optional part empty (no pod yet, no headers, no mesh state).
+    fn new(origin: Origin, target: Target, client: u32, from: NodeIx, start: SimTime) -> Request {
+        Request {
+            origin,
+            target,
+            pod: NONE,
+            start,
+            arrive: start,
+            counted_client: false,
+            counted_server: false,
+            depth: 0,
+            headers: 0,
+            live: true,
+            at_server: false,
+            from,
+            via: NO_NODE,
+            client,
+            pool: NONE,
+            pconn: NONE,
+            traced: false,
+            attrs: 0,
+            flags: ResponseFlags::NONE,
+            hop: SimDuration::ZERO,
+            lb: NONE,
+            lb_host: NONE,
+            route: NONE,
+            dest: NONE,
+            fresh: false,
+            stream: NONE,
+        }
+    }
 }
 
 /// One thread of a script execution (the root, or a parallel branch).
@@ -268,6 +325,8 @@ pub struct World<'s> {
     endpoints: Vec<Vec<Vec<u32>>>,
     requests: Slab<Request>,
     execs: Slab<Exec>,
+    /// Client proxies' router streams (one per downstream request in a router).
+    streams: Slab<router::Stream>,
     loads: Vec<LoadState>,
     rec_load: Vec<Recorder>,
     rec_svc: Vec<Recorder>,
@@ -487,6 +546,7 @@ impl<'s> World<'s> {
             endpoints,
             requests: Slab::new(),
             execs: Slab::new(),
+            streams: Slab::new(),
             loads: Vec::new(),
             rec_load: vec![Recorder::default(); spec.loads.len()],
             rec_svc: vec![Recorder::default(); spec.services.len()],
@@ -589,6 +649,12 @@ impl<'s> World<'s> {
                     self.arrive_at_pod(req, pod);
                 }
                 Event::Respond { req, status } => self.complete(req, status),
+                Event::Router {
+                    stream,
+                    generation,
+                    step,
+                } => self.on_router_timer(stream, generation, step),
+                Event::OutlierSweep { lb } => self.on_outlier_sweep(lb),
             }
         }
         self.q.advance_to(self.end);
@@ -626,6 +692,12 @@ impl<'s> World<'s> {
                 Origin::Abandoned => format!(
                     "the abandoned try finishes with {code} after {took}; nobody is waiting"
                 ),
+                Origin::Attempt { .. } => {
+                    format!("the client proxy receives {code} from upstream after {took}")
+                }
+                Origin::Mirror => {
+                    format!("the mirrored copy finishes with {code} after {took}; discarded")
+                }
                 Origin::Proxy { parent } => {
                     let who = if self.is_gateway(self.requests.items[parent as usize].pod) {
                         "the gateway"
@@ -648,8 +720,9 @@ impl<'s> World<'s> {
         match req.origin {
             Origin::Load { load, conn } => self.load_response(load as usize, conn, &req, status),
             Origin::Call { exec, generation } => self.call_result(exec, generation, status),
-            Origin::Abandoned => {}
+            Origin::Abandoned | Origin::Mirror => {}
             Origin::Proxy { parent } => self.proxy_response(parent, status),
+            Origin::Attempt { stream } => self.attempt_done(stream, &req, status),
         }
     }
 }

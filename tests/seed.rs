@@ -129,8 +129,10 @@ fn bookinfo_gateway_routes_bookinfo_app_and_404s_the_default_host() {
     assert_eq!(def.code(404), def.count());
     assert_eq!(def.flag("NR"), def.count());
     let pp = received(&m, &s, "default/productpage-v1");
+    // Loads count by intended start, pods by arrival: requests straddling
+    // the window's edges (≈ 390 rps × a few ms of hops) differ by a few.
     assert!(
-        pp.abs_diff(app.count()) <= 2,
+        pp.abs_diff(app.count()) <= 5,
         "productpage {pp} vs {}",
         app.count()
     );

@@ -42,6 +42,12 @@ pub enum Purpose {
     ProxyLoadBalancer,
     /// Proxy-hop latency draws, per proxy.
     ProxyLatency,
+    /// An Envoy's fault-filter draws (delay, abort), per proxy.
+    Fault,
+    /// An Envoy's retry back-off draws, per proxy.
+    RetryBackoff,
+    /// An Envoy's mirror-policy draws, per proxy.
+    Mirror,
 }
 
 impl Purpose {
@@ -59,6 +65,9 @@ impl Purpose {
             Purpose::RouteDecision => "route-decision",
             Purpose::ProxyLoadBalancer => "proxy-lb",
             Purpose::ProxyLatency => "proxy-latency",
+            Purpose::Fault => "fault",
+            Purpose::RetryBackoff => "retry-backoff",
+            Purpose::Mirror => "mirror",
         }
     }
 }

@@ -24,12 +24,11 @@ use super::resilience;
 use super::xds::{Cluster, ClusterIx, ClusterKind};
 use crate::cluster::selector::selects;
 use crate::cluster::service::backing_deployments;
-use crate::proxy::breaker::Thresholds;
 use crate::proxy::lb::hash_policy::HashPolicy;
 use crate::proxy::lb::{LbConfig, LbPolicy, maglev, ring_hash};
 use crate::scenario::spec::istio::{
-    ConnectionPool, H2UpgradePolicy,
-    DestinationRule, HashAlgorithm, HashKey, LoadBalancer, SimpleLb, TrafficPolicy,
+    ConnectionPool, DestinationRule, H2UpgradePolicy, HashAlgorithm, HashKey, LoadBalancer,
+    SimpleLb, TrafficPolicy,
 };
 use crate::scenario::spec::{Scenario, ServiceIx};
 use std::collections::BTreeMap;
@@ -233,16 +232,7 @@ pub fn lb_config(lb: Option<&LoadBalancer>) -> (bool, LbConfig, Option<HashPolic
 
 /// A cluster of no Service (passthrough, black hole, missing).
 pub fn special(name: &str, kind: ClusterKind, stats_key: &str) -> Cluster {
-    Cluster {
-        name: name.to_string(),
-        kind,
-        lb: LbConfig::default(),
-        hash: None,
-        stats_key: stats_key.to_string(),
-        breakers: Thresholds::default(),
-        pool: resilience::upstream_pool(None, false),
-        outlier: None,
-    }
+    Cluster::new(name, kind, stats_key)
 }
 
 /// The cluster a route to (`host`, `subset`, `port`) names, as `client` has it.

@@ -408,7 +408,12 @@ fn build(
 /// timeouts (`setTimeout`), the fault filter's per-route config
 /// (`TranslateFault`) and mirrors (`TranslateRequestMirrorPolicy`, each
 /// mirror's cluster resolved as the client resolves a destination).
-fn route_policy(cx: &RouteCx, hr: &HttpRoute, hashes: bool, clusters: &mut Clusters) -> RoutePolicy {
+fn route_policy(
+    cx: &RouteCx,
+    hr: &HttpRoute,
+    hashes: bool,
+    clusters: &mut Clusters,
+) -> RoutePolicy {
     let retry = resilience::retry_policy(
         hr.retries.as_ref(),
         cx.spec.istio.mesh.default_http_retry_policy.as_ref(),

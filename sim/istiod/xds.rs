@@ -176,6 +176,21 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// A cluster with Envoy's defaults as Istio writes them: least-request
+    /// balancing, no hash, no connection-pool limits, no outlier detection.
+    pub fn new(name: &str, kind: ClusterKind, stats_key: &str) -> Cluster {
+        Cluster {
+            name: name.to_string(),
+            kind,
+            lb: LbConfig::default(),
+            hash: None,
+            stats_key: stats_key.to_string(),
+            breakers: Thresholds::default(),
+            pool: crate::istiod::resilience::upstream_pool(None, false),
+            outlier: None,
+        }
+    }
+
     /// Whether connections can be the constraint: some connection-pool
     /// limit is set, so the world models the pool connection by connection.
     /// Otherwise Envoy's pool never makes a request wait or fail, and the

@@ -329,6 +329,49 @@ pub struct OutlierStats {
     pub ejections_detected_failure_percentage: u64,
 }
 
+impl OutlierStats {
+    /// (Envoy name, value) of every counter, in a fixed order.
+    pub fn named(&self) -> [(&'static str, u64); 7] {
+        [
+            ("ejections_enforced_total", self.ejections_enforced_total),
+            ("ejections_overflow", self.ejections_overflow),
+            (
+                "ejections_detected_consecutive_5xx",
+                self.ejections_detected_consecutive_5xx,
+            ),
+            (
+                "ejections_detected_consecutive_gateway_failure",
+                self.ejections_detected_consecutive_gateway_failure,
+            ),
+            (
+                "ejections_detected_consecutive_local_origin_failure",
+                self.ejections_detected_consecutive_local_origin_failure,
+            ),
+            (
+                "ejections_detected_success_rate",
+                self.ejections_detected_success_rate,
+            ),
+            (
+                "ejections_detected_failure_percentage",
+                self.ejections_detected_failure_percentage,
+            ),
+        ]
+    }
+
+    /// Adds another detector's counters (summing over client proxies).
+    pub fn merge(&mut self, o: &OutlierStats) {
+        self.ejections_enforced_total += o.ejections_enforced_total;
+        self.ejections_overflow += o.ejections_overflow;
+        self.ejections_detected_consecutive_5xx += o.ejections_detected_consecutive_5xx;
+        self.ejections_detected_consecutive_gateway_failure +=
+            o.ejections_detected_consecutive_gateway_failure;
+        self.ejections_detected_consecutive_local_origin_failure +=
+            o.ejections_detected_consecutive_local_origin_failure;
+        self.ejections_detected_success_rate += o.ejections_detected_success_rate;
+        self.ejections_detected_failure_percentage += o.ejections_detected_failure_percentage;
+    }
+}
+
 /// One cluster's detector (Envoy `DetectorImpl`). Hosts are indices 0..n.
 #[derive(Clone, Debug)]
 pub struct Detector {

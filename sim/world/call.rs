@@ -11,9 +11,7 @@
 
 use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
-use crate::engine::SimDuration;
 use crate::metrics::is_failure;
-use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::{EntryKind, OnError};
 use crate::workload::load::NONE;
 
@@ -88,35 +86,21 @@ impl World<'_> {
                 }
             }
         }
+        let origin = Origin::Call {
+            exec: e,
+            generation,
+        };
         let r = self.requests.insert(Request {
-            origin: Origin::Call {
-                exec: e,
-                generation,
-            },
-            target,
             pod,
-            start: now,
-            arrive: now,
-            counted_client: false,
-            counted_server: false,
             depth: parent_req.depth.saturating_add(1),
             headers,
-            live: true,
-            at_server: false,
-            from,
             via,
-            client: client as u32,
             pool,
             pconn,
             traced: ex.traced,
             attrs,
-            flags: ResponseFlags::NONE,
-            hop: SimDuration::ZERO,
-            lb: NONE,
-            lb_host: NONE,
-            route: NONE,
-            dest: NONE,
             fresh: new_conn,
+            ..Request::new(origin, target, client as u32, from, now)
         });
         if ex.traced {
             let call = &self.deps[dep].program.calls[cs.call as usize];
@@ -178,10 +162,16 @@ impl World<'_> {
         if cs.generation != generation {
             return; // stale: the call answered (or was retried) before the timer fired
         }
-        self.requests.items[cs.outstanding as usize].origin = Origin::Abandoned;
+        let q = &mut self.requests.items[cs.outstanding as usize];
+        q.origin = Origin::Abandoned;
+        let stream = q.stream;
         if self.execs.items[e as usize].traced {
             let msg = "the caller's app timeout fires: this try is abandoned (the callee still finishes it)".to_string();
             self.trace_log(cs.outstanding, msg);
+        }
+        if stream != NONE {
+            // The app hangs up on its sidecar: Envoy resets the stream.
+            self.reset_stream(stream);
         }
         let pod = self.execs.items[e as usize].pod;
         self.pods[pod as usize].stats.call_timeouts += 1;

@@ -24,7 +24,7 @@ use super::sidecar::Routed;
 use super::{Event, Exec, Origin, Request, World};
 use crate::engine::SimDuration;
 use crate::istiod::xds::ListenerKind;
-use crate::proxy::flags::{ResponseFlag, ResponseFlags};
+use crate::proxy::flags::ResponseFlag;
 use crate::scenario::spec::EntryKind;
 use crate::workload::load::NONE;
 
@@ -161,14 +161,7 @@ impl World<'_> {
                     self.node_of[pod as usize],
                     false,
                 );
-                let child = self.gateway_child(
-                    r,
-                    pod,
-                    p,
-                    req.target,
-                    (NONE, NONE),
-                    (req.attrs, req.headers),
-                );
+                let child = self.gateway_child(r, pod, p, req.target);
                 let q = &mut self.requests.items[child as usize];
                 q.via = via;
                 q.hop = delay;
@@ -176,62 +169,34 @@ impl World<'_> {
                 q.dest = res.dest;
                 self.dispatch(child, true);
             }
-            Routed::Upstream {
-                pod: up,
-                target,
-                lb,
-                host,
-                attrs,
-                headers,
-            } => {
-                let child = self.gateway_child(r, pod, up, target, (lb, host), (attrs, headers));
-                let q = &mut self.requests.items[child as usize];
-                q.route = res.route;
-                q.dest = res.dest;
-                q.hop = delay;
-                self.dispatch(child, false);
+            Routed::Upstream { .. } => {
+                // The gateway's router holds `r` (at this pod) while its
+                // attempts go upstream; route stats are the attempts' view.
+                let stats = (res.route, res.dest);
+                self.start_router(r, client, res.routed, stats, delay, true);
             }
         }
     }
 
-    /// The gateway's upstream request on behalf of `r` (not yet dispatched).
+    /// The gateway's PassthroughCluster request on behalf of `r` (not yet
+    /// dispatched): no router policy, as Istio writes none for passthrough.
     fn gateway_child(
         &mut self,
         r: u32,
         pod: u32,
         up: u32,
         target: crate::scenario::spec::Target,
-        (lb, host): (u32, u32),
-        (attrs, headers): (u32, u32),
     ) -> u32 {
         let parent = self.requests.items[r as usize];
         let now = self.now();
+        let (client, from) = (self.gw_client(pod), self.node_of[pod as usize]);
         self.requests.insert(Request {
-            origin: Origin::Proxy { parent: r },
-            target,
             pod: up,
-            start: now,
-            arrive: now,
-            counted_client: false,
-            counted_server: false,
             depth: parent.depth.saturating_add(1),
-            headers,
-            live: true,
-            at_server: false,
-            from: self.node_of[pod as usize],
-            via: crate::cluster::node::NO_NODE,
-            client: self.gw_client(pod),
-            pool: NONE,
-            pconn: NONE,
+            headers: parent.headers,
             traced: parent.traced,
-            attrs,
-            flags: ResponseFlags::NONE,
-            hop: SimDuration::ZERO,
-            lb,
-            lb_host: host,
-            route: NONE,
-            dest: NONE,
-            fresh: false,
+            attrs: parent.attrs,
+            ..Request::new(Origin::Proxy { parent: r }, target, client, from, now)
         })
     }
 

@@ -13,10 +13,6 @@
 //! module docs of `world`).
 
 use super::{Origin, Request, World};
-use crate::cluster::node::NO_NODE;
-use crate::engine::SimDuration;
-use crate::proxy::flags::ResponseFlags;
-use crate::workload::load::NONE;
 
 impl World<'_> {
     /// The ingress controller pod `pod` forwards `r` (see `cluster::ingress`):
@@ -53,32 +49,15 @@ impl World<'_> {
         self.rr[slot].2 = k.wrapping_add(1);
         let backend = eps[k as usize % eps.len()];
         let now = self.now();
+        let client = (self.spec.loads.len() + pod as usize) as u32;
+        let origin = Origin::Proxy { parent: r };
         let child = self.requests.insert(Request {
-            origin: Origin::Proxy { parent: r },
-            target: t,
             pod: backend,
-            start: now,
-            arrive: now,
-            counted_client: false,
-            counted_server: false,
             depth: parent.depth.saturating_add(1),
             headers: parent.headers,
-            live: true,
-            at_server: false,
-            from: self.node_of[pod as usize],
-            via: NO_NODE,
-            client: (self.spec.loads.len() + pod as usize) as u32,
-            pool: NONE,
-            pconn: NONE,
             traced: parent.traced,
             attrs: parent.attrs,
-            flags: ResponseFlags::NONE,
-            hop: SimDuration::ZERO,
-            lb: NONE,
-            lb_host: NONE,
-            route: NONE,
-            dest: NONE,
-            fresh: false,
+            ..Request::new(origin, t, client, self.node_of[pod as usize], now)
         });
         if parent.traced {
             let svc = &self.spec.services[t.service];

@@ -14,7 +14,6 @@ use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{SimDuration, SimTime};
-use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::{Arrival, EntryKind, LoadPattern};
 use crate::workload::load::{LoadState, NONE};
 use rand_distr::{Distribution, Exp1};
@@ -187,32 +186,13 @@ impl World<'_> {
             if conn != NONE {
                 self.loads[li].conns[conn as usize].busy = true;
             }
+            let origin = Origin::Load { load: client, conn };
             let r = self.requests.insert(Request {
-                origin: Origin::Load { load: client, conn },
-                target,
-                pod: NONE,
-                start,
-                arrive: start,
                 counted_client: counted,
-                counted_server: false,
-                depth: 0,
                 headers,
-                live: true,
-                at_server: false,
-                from,
-                via: NO_NODE,
-                client,
-                pool: NONE,
-                pconn: NONE,
                 traced,
                 attrs,
-                flags: ResponseFlags::NONE,
-                hop: SimDuration::ZERO,
-                lb: NONE,
-                lb_host: NONE,
-                route: NONE,
-                dest: NONE,
-                fresh: false,
+                ..Request::new(origin, target, client, from, start)
             });
             if traced {
                 self.trace_load_issue(r, li, variant, start);
@@ -236,35 +216,16 @@ impl World<'_> {
                 (c.pod, c.via, false)
             }
         };
+        let origin = Origin::Load { load: client, conn };
         let r = self.requests.insert(Request {
-            origin: Origin::Load {
-                load: li as u32,
-                conn,
-            },
-            target,
             pod,
-            start,
-            arrive: start,
             counted_client: counted,
-            counted_server: false,
-            depth: 0,
             headers,
-            live: true,
-            at_server: false,
-            from,
             via,
-            client: li as u32,
-            pool: NONE,
-            pconn: NONE,
             traced,
             attrs,
-            flags: ResponseFlags::NONE,
-            hop: SimDuration::ZERO,
-            lb: NONE,
-            lb_host: NONE,
-            route: NONE,
-            dest: NONE,
             fresh: new_conn,
+            ..Request::new(origin, target, client, from, start)
         });
         if traced {
             self.trace_load_issue(r, li, variant, start);

@@ -19,14 +19,18 @@ use crate::engine::dist::Sampler;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
 use crate::metrics::Recorder;
+use crate::proxy::breaker::{ClusterStats, ResourceManager};
 use crate::proxy::lb::{HostView, LoadBalancer};
+use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
 use crate::proxy::route::RouteAction;
 use crate::scenario::spec::Scenario;
 use crate::workload::load::NONE;
 use std::collections::BTreeMap;
 
-/// One client proxy's balancer over one cluster (created on first use).
+/// One client proxy's view of one cluster (created on first use): its
+/// balancer, and the per-cluster state Envoy keeps per proxy — circuit
+/// breakers, cluster counters, outlier detector.
 pub(super) struct LbState {
     pub lb: LoadBalancer,
     /// Pods (ready endpoints of the cluster), in pod order.
@@ -35,6 +39,18 @@ pub(super) struct LbState {
     pub addrs: Vec<String>,
     /// This proxy's requests in flight to each host (Envoy `rq_active`).
     pub active: Vec<u32>,
+    /// The client (loads, then pods) whose proxy this is, and the cluster.
+    pub client: u32,
+    pub cluster: u32,
+    /// Circuit breakers (`ResourceManager`) and Envoy's cluster counters.
+    pub rm: ResourceManager,
+    pub stats: ClusterStats,
+    /// Outlier detection (None = the cluster has none).
+    pub detector: Option<Detector>,
+    /// The detector's interval sweep is scheduled.
+    pub armed: bool,
+    /// Per host: when its current ejection began (None = not ejected).
+    pub ejected_since: Vec<Option<crate::engine::SimTime>>,
 }
 
 /// (attributes, route table, virtual host, route, weighted cluster).
@@ -49,6 +65,10 @@ pub(super) struct MeshRt {
     pub route_rng: Vec<SimRng>,
     pub lb_rng: Vec<SimRng>,
     pub lat_rng: Vec<SimRng>,
+    /// Per client proxy: fault-filter draws, retry back-off draws, mirror draws.
+    pub fault_rng: Vec<SimRng>,
+    pub retry_rng: Vec<SimRng>,
+    pub mirror_rng: Vec<SimRng>,
     /// Per-hop latency (None = zero, no draw).
     pub latency: Option<Sampler>,
     /// Gateway pods' worker budget (None = unbounded).
@@ -76,6 +96,19 @@ pub(super) struct MeshRt {
     /// (routes with two or more weighted clusters only; NONE otherwise).
     pub split_ix: Vec<Vec<Vec<Vec<u32>>>>,
     pub splits: Vec<Split>,
+    /// Per route stats index: upstream attempts (first tries and retries)
+    /// and attempts abandoned by a timeout while the server still worked.
+    pub route_attempts: Vec<u64>,
+    pub route_abandoned: Vec<u64>,
+    /// Ejection windows: (client, cluster, pod, from, until; None = still
+    /// ejected at the end).
+    pub ejections: Vec<(
+        u32,
+        u32,
+        u32,
+        crate::engine::SimTime,
+        Option<crate::engine::SimTime>,
+    )>,
 }
 
 /// A weighted cluster of a split route: configured weight and what happened.
@@ -100,6 +133,13 @@ pub struct MeshOutcome {
     pub dest_keys: Vec<String>,
     pub destinations: Vec<Recorder>,
     pub splits: Vec<Split>,
+    /// Per route: upstream attempts and attempts abandoned by timeouts.
+    pub route_attempts: Vec<u64>,
+    pub route_abandoned: Vec<u64>,
+    /// Per destination: Envoy's cluster counters summed over client proxies.
+    pub cluster_stats: Vec<ClusterStats>,
+    /// Per destination: outlier detection counters summed over client proxies.
+    pub outlier_stats: Vec<OutlierStats>,
 }
 
 impl MeshRt {
@@ -141,6 +181,9 @@ impl MeshRt {
             route_rng: stream(Purpose::RouteDecision),
             lb_rng: stream(Purpose::ProxyLoadBalancer),
             lat_rng: stream(Purpose::ProxyLatency),
+            fault_rng: stream(Purpose::Fault),
+            retry_rng: stream(Purpose::RetryBackoff),
+            mirror_rng: stream(Purpose::Mirror),
             latency: spec.istio.proxy.latency.as_ref().map(|d| d.sampler()),
             workers: spec.istio.proxy.workers,
             pod_ip,
@@ -158,6 +201,9 @@ impl MeshRt {
             rec_dest: Vec::new(),
             split_ix: Vec::new(),
             splits: Vec::new(),
+            route_attempts: Vec::new(),
+            route_abandoned: Vec::new(),
+            ejections: Vec::new(),
         };
         m.index_stats(xds);
         Some(Box::new(m))
@@ -226,6 +272,8 @@ impl MeshRt {
             self.split_ix.push(ts);
         }
         self.rec_route = vec![Recorder::default(); self.route_keys.len()];
+        self.route_attempts = vec![0; self.route_keys.len()];
+        self.route_abandoned = vec![0; self.route_keys.len()];
         self.rec_dest = vec![Recorder::default(); self.dest_keys.len()];
     }
 
@@ -264,9 +312,9 @@ impl MeshRt {
         client: u32,
         cix: u32,
         xds: &Xds,
-        eps: &[Vec<Vec<u32>>],
-        dep_of: &[u32],
+        (eps, dep_of): (&[Vec<Vec<u32>>], &[u32]),
         port: u16,
+        now: crate::engine::SimTime,
     ) -> u32 {
         if let Some(&i) = self.lbs.get(&(client, cix)) {
             return i;
@@ -292,28 +340,50 @@ impl MeshRt {
         let views: Vec<HostView> = addrs.iter().map(|a| HostView::new(a)).collect();
         let lb = LoadBalancer::new(&c.lb, &views, &mut self.lb_rng[client as usize]);
         let i = self.lb_states.len() as u32;
+        let detector = c.outlier.map(|cfg| Detector::new(cfg, pods.len(), now));
         self.lb_states.push(LbState {
             lb,
             active: vec![0; pods.len()],
+            ejected_since: vec![None; pods.len()],
             pods,
             addrs,
+            client,
+            cluster: cix,
+            rm: ResourceManager::new(c.breakers),
+            stats: ClusterStats::default(),
+            detector,
+            armed: false,
         });
         self.lbs.insert((client, cix), i);
         i
     }
 
-    pub fn outcome(self) -> MeshOutcome {
+    pub fn outcome(self, xds: &Xds) -> MeshOutcome {
         let mut routes = self.rec_route;
         let mut destinations = self.rec_dest;
         for r in routes.iter_mut().chain(&mut destinations) {
             r.flush();
         }
+        let mut cluster_stats = vec![ClusterStats::default(); self.dest_keys.len()];
+        let mut outlier_stats = vec![OutlierStats::default(); self.dest_keys.len()];
+        for st in &self.lb_states {
+            let d = self.dest_ix[st.cluster as usize] as usize;
+            cluster_stats[d].merge(&st.stats);
+            if let Some(det) = &st.detector {
+                outlier_stats[d].merge(det.stats());
+            }
+        }
+        let _ = xds;
         MeshOutcome {
             route_keys: self.route_keys,
             routes,
             dest_keys: self.dest_keys,
             destinations,
             splits: self.splits,
+            route_attempts: self.route_attempts,
+            route_abandoned: self.route_abandoned,
+            cluster_stats,
+            outlier_stats,
         }
     }
 }

@@ -154,7 +154,7 @@ impl World<'_> {
             window: self.window,
             timeline: self.timeline,
             trace: self.trace.map(|t| t.lines).unwrap_or_default(),
-            mesh: self.mesh.map(|m| m.outcome()),
+            mesh: self.mesh.map(|m| m.outcome(self.xds)),
             stopped: self.guard.stopped,
         }
     }

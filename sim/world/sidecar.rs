@@ -39,15 +39,17 @@ use crate::workload::load::NONE;
 
 /// Where a routed request goes next.
 pub(super) enum Routed {
-    /// To `pod` (an endpoint of `target`), picked by balancer `lb` (host `host`),
-    /// with the attributes and header set the next hop sees.
+    /// To cluster `cluster` (endpoints of `target`) through the router
+    /// (`router.rs`: fault filter, attempts, retries, timeouts), balanced by
+    /// `lb`, with the attributes and header set the next hop sees; `policy`
+    /// is the route's (table, virtual host, route).
     Upstream {
-        pod: u32,
+        cluster: u32,
         target: Target,
         lb: u32,
-        host: u32,
         attrs: u32,
         headers: u32,
+        policy: (u32, u32, u32),
     },
     /// Original destination (PassthroughCluster): kube-proxy as without a mesh.
     Passthrough,
@@ -186,22 +188,12 @@ impl World<'_> {
         q.route = result.route;
         q.dest = result.dest;
         match result.routed {
-            Routed::Upstream {
-                pod,
-                target,
-                lb,
-                host,
-                attrs,
-                headers,
-            } => {
-                q.pod = pod;
-                q.target = target;
-                q.lb = lb;
-                q.lb_host = host;
-                q.attrs = attrs;
-                q.headers = headers;
-                q.hop = delay;
-                self.dispatch(r, false);
+            Routed::Upstream { .. } => {
+                // The router records the route's stats (attempts, flags).
+                q.route = NONE;
+                q.dest = NONE;
+                let stats = (result.route, result.dest);
+                self.start_router(r, client, result.routed, stats, delay, false);
             }
             Routed::Passthrough => {
                 let (pod, via) = self.open_conn(
@@ -387,36 +379,30 @@ impl World<'_> {
             }
         };
         let target_port = self.pod_port(service, sport);
+        let now = self.now();
         let m = self.mesh.as_mut().expect("mesh");
-        let lbi = m.lb_for(client, cix, xds, &self.endpoints, &self.dep_of, target_port);
-        let picked = pick(m, lbi, cluster, attrs, client);
-        let Some((host, pod, n)) = picked else {
-            if req.traced {
-                let msg = format!("cluster {}: no ready host → 503 UH", cluster.name);
-                self.trace_log(r, msg);
-            }
-            return self.local(route_ix, dest, 503, ResponseFlag::NoHealthyUpstream);
-        };
-        if req.traced {
-            let msg = format!(
-                "cluster {}: {} picks {} among {n} ready hosts",
-                cluster.name,
-                cluster.lb.policy.name(),
-                self.pod_name(pod)
-            );
-            self.trace_log(r, msg);
+        let lbi = m.lb_for(
+            client,
+            cix,
+            xds,
+            (&self.endpoints, &self.dep_of),
+            target_port,
+            now,
+        );
+        if lbi != NONE {
+            self.arm_outlier(lbi);
         }
         RouteResult {
             routed: Routed::Upstream {
-                pod,
+                cluster: cix,
                 target: Target {
                     service,
                     port: sport,
                 },
                 lb: lbi,
-                host,
                 attrs,
                 headers,
+                policy: (table, vhost as u32, ri as u32),
             },
             route: route_ix,
             dest,
@@ -473,7 +459,9 @@ impl World<'_> {
 }
 
 /// The balancer's pick: (host, pod, candidates), None = no host (UH).
-fn pick(
+/// Hosts outlier detection ejected are unhealthy (panic mode is the
+/// balancer's call).
+pub(super) fn pick(
     m: &mut MeshRt,
     lbi: u32,
     cluster: &crate::istiod::xds::Cluster,
@@ -491,15 +479,17 @@ fn pick(
     if st.pods.is_empty() {
         return None;
     }
+    let det = st.detector.as_ref();
     let views: Vec<HostView> = st
         .addrs
         .iter()
         .zip(&st.active)
-        .map(|(a, &n)| HostView {
+        .enumerate()
+        .map(|(i, (a, &n))| HostView {
             address: a,
             weight: 1,
             active_requests: n,
-            healthy: true,
+            healthy: det.is_none_or(|d| !d.is_ejected(i)),
         })
         .collect();
     match st.lb.pick(&views, hash, &mut m.lb_rng[client as usize]) {

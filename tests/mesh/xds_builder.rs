@@ -31,30 +31,23 @@ pub fn cluster(
 ) -> Cluster {
     let si = svc(s, service);
     let fqdn = format!("{service}.{}.svc.cluster.local", s.services[si].namespace);
+    let kind = ClusterKind::Service {
+        service: si,
+        port: 0,
+        deployments: deps.iter().map(|d| dep(s, d)).collect(),
+    };
+    let stats = format!("{fqdn}/{}", if subset.is_empty() { "-" } else { subset });
     Cluster {
-        name: format!("outbound|{port}|{subset}|{fqdn}"),
-        kind: ClusterKind::Service {
-            service: si,
-            port: 0,
-            deployments: deps.iter().map(|d| dep(s, d)).collect(),
-        },
         lb: LbConfig {
             policy,
             ..LbConfig::default()
         },
-        hash: None,
-        stats_key: format!("{fqdn}/{}", if subset.is_empty() { "-" } else { subset }),
+        ..Cluster::new(&format!("outbound|{port}|{subset}|{fqdn}"), kind, &stats)
     }
 }
 
 pub fn special(name: &str, kind: ClusterKind) -> Cluster {
-    Cluster {
-        name: name.to_string(),
-        kind,
-        lb: LbConfig::default(),
-        hash: None,
-        stats_key: format!("{name}/-"),
-    }
+    Cluster::new(name, kind, &format!("{name}/-"))
 }
 
 /// A forwarding route to weighted clusters `(cluster index, weight)`.
@@ -123,6 +116,7 @@ pub fn table(
             .collect(),
     ];
     let clusters = vec![routes.iter().map(|(_, c)| c.clone()).collect()];
+    let policies = vec![routes.iter().map(|_| RoutePolicy::default()).collect()];
     let vh = VirtualHost {
         name: vhost.to_string(),
         domains: domains.iter().map(|d| d.to_string()).collect(),
@@ -133,6 +127,7 @@ pub fn table(
         config: RouteConfiguration::new(vhost, vec![vh], true).expect("table"),
         clusters,
         route_keys: keys,
+        policies,
     }
 }
 
