@@ -142,7 +142,10 @@ fn iterations_and_stop_whichever_comes_first() {
             "{duration: 30s}",
         ))
     };
-    assert_eq!(n(&closed("  stop: 2s\n  iterations: 1000\n"), "requests"), 200);
+    assert_eq!(
+        n(&closed("  stop: 2s\n  iterations: 1000\n"), "requests"),
+        200
+    );
     assert_eq!(n(&closed("  stop: 2s\n  iterations: 50\n"), "requests"), 50);
 }
 

@@ -3,7 +3,8 @@ use crate::engine::rng::{Purpose, RngFactory};
 use crate::engine::time::SimTime;
 use crate::proxy::breaker::{ClusterStats, ISTIO_UNLIMITED, Resource, ResourceManager};
 use crate::proxy::retry::{
-    AttemptOutcome, JitteredBackoff, NoRetryReason, RetryState, RetryStatus, choose_host, would_retry,
+    AttemptOutcome, JitteredBackoff, NoRetryReason, RetryState, RetryStatus, choose_host,
+    would_retry,
 };
 use crate::proxy::timeout::{self, TimeoutKind, TimeoutOutcome};
 use crate::scenario::spec::istio::{
@@ -169,7 +170,12 @@ fn retry_backoff_table() {
     let cases: &[(Option<SimDuration>, SimDuration, SimDuration, &[u64])] = &[
         (None, ms(25), ms(250), &[25, 50, 100, 200, 250, 250]),
         (Some(ms(1)), ms(1), ms(10), &[1, 2, 4, 8, 10, 10]),
-        (Some(ms(100)), ms(100), s(1), &[100, 200, 400, 800, 1000, 1000]),
+        (
+            Some(ms(100)),
+            ms(100),
+            s(1),
+            &[100, 200, 400, 800, 1000, 1000],
+        ),
         (Some(s(2)), s(2), s(20), &[2000, 4000, 8000, 16_000, 20_000]),
     ];
     let mut rng = RngFactory::new(7, 0).of(Purpose::Behaviour, "backoff");
@@ -215,7 +221,12 @@ fn retry_budget_table() {
     let cases: &[Case] = &[
         (None, None, None, [unlimited; 3]),
         (None, Some(max_retries.clone()), None, [4, 4, 4]),
-        (Some(budget(None, 0)), None, Some((200_000, 3)), [3, 10, 200]),
+        (
+            Some(budget(None, 0)),
+            None,
+            Some((200_000, 3)),
+            [3, 10, 200],
+        ),
         (Some(budget(Some(0), 0)), None, Some((0, 3)), [3, 3, 3]),
         (
             Some(budget(Some(250_000), 7)),
@@ -230,12 +241,18 @@ fn retry_budget_table() {
             [1, 50, 1000],
         ),
         // 0.5 % of 1000 = 5; of 50 = 0.25, truncated ⇒ the minimum.
-        (Some(budget(Some(5_000), 2)), None, Some((5_000, 2)), [2, 2, 5]),
+        (
+            Some(budget(Some(5_000), 2)),
+            None,
+            Some((5_000, 2)),
+            [2, 2, 5],
+        ),
     ];
     for (b, pool, want, limits) in cases {
         let t = circuit_breakers(pool.as_ref(), b.as_ref());
         assert_eq!(
-            t.retry_budget.map(|r| (r.budget_ppm, r.min_retry_concurrency)),
+            t.retry_budget
+                .map(|r| (r.budget_ppm, r.min_retry_concurrency)),
             *want,
             "{b:?}"
         );

@@ -1,5 +1,6 @@
 //! `DestinationRule`: what a client proxy does once a route picked a host —
-//! load balancing, connection pools, outlier detection, TLS, subsets.
+//! load balancing, connection pools, retry budgets, outlier detection, TLS,
+//! subsets.
 //! Rules of istiod 1.28 `validateDestinationRule`, `validateTrafficPolicy`,
 //! `validateLoadBalancer`, `validateConnectionPool`, `validateOutlierDetection`
 //! (istio/istio `pkg/config/validation/validation.go` @1.28.10; reference §12).
