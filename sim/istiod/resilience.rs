@@ -30,7 +30,8 @@ use crate::proxy::retry::{
 };
 use crate::proxy::timeout::TimeoutPolicy;
 use crate::scenario::spec::istio::{
-    AbortError, ConnectionPool, Destination, Fault, Mirror, OutlierDetection, Retries, RetryBudget,
+    AbortError, ConnectionPool, Destination, DestinationRule, Fault, Mirror, OutlierDetection,
+    PortNumber, Retries, RetryBudget, TrafficPolicy,
 };
 
 /// MeshConfig `connectTimeout` default (cluster `connect_timeout`).
@@ -169,6 +170,32 @@ pub fn circuit_breakers(
         retry_budget: retry_budget
             .map(|b| (b.percent.map(|p| p.0 as u64), b.min_retry_concurrency)),
     })
+}
+
+/// The `retryBudget` istiod applies to the cluster of (`dr`, service `port`,
+/// `subset`). `MergeSubsetTrafficPolicy` (`pilot/pkg/networking/util/
+/// util.go` @1.28.10) copies no budget into a port-level or a merged policy:
+/// the top-level budget reaches the default cluster and subsets without a
+/// `trafficPolicy`; a subset's own budget only when the DR has no top-level
+/// `trafficPolicy`; a matching `portLevelSettings` entry (top-level for the
+/// former, the subset's for the latter) leaves none (reference §3).
+pub fn effective_retry_budget<'a>(
+    dr: &'a DestinationRule,
+    port: PortNumber,
+    subset: Option<&str>,
+) -> Option<&'a RetryBudget> {
+    let own = |tp: &'a TrafficPolicy| {
+        let port_level = tp.port_level_settings.iter().any(|p| p.port == port);
+        tp.retry_budget.as_ref().filter(|_| !port_level)
+    };
+    let sub = subset
+        .and_then(|n| dr.subsets.iter().find(|s| s.name == n))
+        .and_then(|s| s.traffic_policy.as_ref());
+    match (dr.traffic_policy.as_ref(), sub) {
+        (top, None) => top.and_then(own),
+        (None, Some(s)) => own(s),
+        (Some(_), Some(_)) => None,
+    }
 }
 
 /// Upstream pool settings of a cluster.

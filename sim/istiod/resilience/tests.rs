@@ -8,7 +8,8 @@ use crate::proxy::retry::{
 };
 use crate::proxy::timeout::{self, TimeoutKind, TimeoutOutcome};
 use crate::scenario::spec::istio::{
-    FaultAbort as SpecAbort, FaultDelay as SpecDelay, HttpSettings, Ppm, TcpSettings,
+    FaultAbort as SpecAbort, FaultDelay as SpecDelay, HttpSettings, PortTrafficPolicy, Ppm, Subset,
+    TcpSettings,
 };
 use crate::scenario::{Overrides, SourceFile};
 
@@ -266,6 +267,100 @@ fn retry_budget_table() {
         }
         assert_eq!(got, *limits, "{b:?} {pool:?}");
     }
+}
+
+/// Which cluster gets which `retryBudget` (`MergeSubsetTrafficPolicy`
+/// drops it from port-level and merged policies).
+#[test]
+fn effective_retry_budget_table() {
+    let b = |min: u32| RetryBudget {
+        percent: None,
+        min_retry_concurrency: min,
+    };
+    let tp = |budget: Option<u32>, port_level: Option<u16>| TrafficPolicy {
+        retry_budget: budget.map(b),
+        port_level_settings: port_level
+            .map(|port| PortTrafficPolicy {
+                port,
+                policy: TrafficPolicy::default(),
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let dr = |top: Option<TrafficPolicy>, v1: Option<TrafficPolicy>| DestinationRule {
+        meta: Default::default(),
+        host: "r.default.svc.cluster.local".into(),
+        export_to: Vec::new(),
+        workload_selector: None,
+        traffic_policy: top,
+        subsets: vec![
+            Subset {
+                name: "v1".into(),
+                labels: Default::default(),
+                traffic_policy: v1,
+            },
+            Subset {
+                name: "v2".into(),
+                labels: Default::default(),
+                traffic_policy: None,
+            },
+        ],
+    };
+    // (DR, port, subset) ⇒ minRetryConcurrency of the applied budget.
+    let cases: &[(DestinationRule, u16, Option<&str>, Option<u32>)] = &[
+        (dr(None, None), 80, None, None),
+        (dr(Some(tp(Some(1), None)), None), 80, None, Some(1)),
+        // A subset without trafficPolicy (and an unknown one) inherits.
+        (dr(Some(tp(Some(1), None)), None), 80, Some("v2"), Some(1)),
+        (dr(Some(tp(Some(1), None)), None), 80, Some("v9"), Some(1)),
+        // A matching port-level entry has no budget; another port keeps it.
+        (dr(Some(tp(Some(1), Some(80))), None), 80, None, None),
+        (dr(Some(tp(Some(1), Some(80))), None), 8080, None, Some(1)),
+        (dr(Some(tp(Some(1), Some(80))), None), 80, Some("v2"), None),
+        // A subset's own budget counts only without a top-level policy …
+        (dr(None, Some(tp(Some(2), None))), 80, Some("v1"), Some(2)),
+        (dr(None, Some(tp(Some(2), Some(80)))), 80, Some("v1"), None),
+        (dr(None, Some(tp(Some(2), None))), 80, None, None),
+        // … under one, the merge keeps neither budget.
+        (
+            dr(Some(tp(Some(1), None)), Some(tp(Some(2), None))),
+            80,
+            Some("v1"),
+            None,
+        ),
+        (
+            dr(Some(tp(Some(1), None)), Some(tp(None, None))),
+            80,
+            Some("v1"),
+            None,
+        ),
+        (
+            dr(Some(tp(Some(1), None)), Some(tp(Some(2), None))),
+            80,
+            Some("v2"),
+            Some(1),
+        ),
+    ];
+    for (i, (d, port, subset, want)) in cases.iter().enumerate() {
+        let got = effective_retry_budget(d, *port, *subset).map(|b| b.min_retry_concurrency);
+        assert_eq!(got, *want, "case {i}: port {port} subset {subset:?}");
+    }
+    // What the cluster then gets: a DR with only a top-level budget.
+    let d = dr(Some(tp(None, None)), None);
+    let t = circuit_breakers(None, effective_retry_budget(&d, 80, None));
+    assert_eq!(
+        t.retry_budget
+            .map(|r| (r.budget_ppm, r.min_retry_concurrency)),
+        None
+    );
+    let d = dr(Some(tp(Some(0), None)), None);
+    let t = circuit_breakers(None, effective_retry_budget(&d, 80, Some("v2")));
+    assert_eq!(
+        t.retry_budget
+            .map(|r| (r.budget_ppm, r.min_retry_concurrency)),
+        Some((200_000, 3))
+    );
 }
 
 #[test]
