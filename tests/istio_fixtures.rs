@@ -521,3 +521,124 @@ fn several_virtual_services_for_one_host_warn() {
         "{w:?}"
     );
 }
+
+/// VS `retries.backoff` / `retryIgnorePreviousHosts` and DR `retryBudget`
+/// (istio/api 1.28.10) decode into the spec; what 1.28 lacks is a warning.
+#[test]
+fn retry_fields_of_1_28() {
+    let s = load(&[(
+        "t.yaml",
+        vs("  - route:\n    - destination: {host: a}\n    retries: {attempts: 3, backoff: 100ms, retryIgnorePreviousHosts: false}\n  - route:\n    - destination: {host: b}\n    retries: {attempts: 1}\n"),
+    )])
+    .unwrap();
+    let r: Vec<_> = s.istio.virtual_services[0]
+        .http
+        .iter()
+        .map(|h| {
+            let r = h.retries.as_ref().unwrap();
+            (r.attempts, r.backoff, r.retry_ignore_previous_hosts)
+        })
+        .collect();
+    assert_eq!(
+        r,
+        [
+            (3, Some(SimDuration::from_millis(100)), Some(false)),
+            (1, None, None)
+        ]
+    );
+    // MeshConfig's default reads the same fields.
+    let mesh = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    defaultHttpRetryPolicy:\n      attempts: 4\n      backoff: 2s\n      retryIgnorePreviousHosts: true\n";
+    let s = load(&[("mesh.yaml", mesh.into())]).unwrap();
+    let m = s.istio.mesh.default_http_retry_policy.unwrap();
+    assert_eq!(
+        (m.attempts, m.backoff, m.retry_ignore_previous_hosts),
+        (4, Some(SimDuration::from_secs(2)), Some(true))
+    );
+
+    // A trafficPolicy with only a retryBudget is valid (it counts as a field);
+    // a subset's own budget is read too; unset fields stay unset.
+    let dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: r\n  trafficPolicy:\n    retryBudget: {percent: 12.5, minRetryConcurrency: 5}\n  subsets:\n  - name: v1\n    labels: {version: v1}\n    trafficPolicy:\n      retryBudget: {}\n  - name: v2\n    labels: {version: v2}\n    trafficPolicy:\n      retryBudget: {percent: null}\n";
+    let s = load(&[("t.yaml", dr.into())]).unwrap();
+    let d = &s.istio.destination_rules[0];
+    let budget = |t: &Option<TrafficPolicy>| t.as_ref().unwrap().retry_budget.unwrap();
+    assert_eq!(
+        budget(&d.traffic_policy),
+        RetryBudget {
+            percent: Some(Ppm(125_000)),
+            min_retry_concurrency: 5
+        }
+    );
+    for sub in &d.subsets {
+        assert_eq!(
+            budget(&sub.traffic_policy),
+            RetryBudget {
+                percent: None,
+                min_retry_concurrency: 0
+            },
+            "{}",
+            sub.name
+        );
+    }
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+
+    // 1.28 has no `budgetInterval` (master only) and no budget per port:
+    // unknown fields, accepted with a warning (the API server prunes them).
+    let dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec:\n  host: r\n  trafficPolicy:\n    retryBudget: {percent: 10, budgetInterval: 5s}\n    portLevelSettings:\n    - port: {number: 80}\n      tls: {mode: DISABLE}\n      retryBudget: {percent: 50}\n";
+    let s = load(&[("t.yaml", dr.into())]).unwrap();
+    let w = &s.warnings;
+    assert!(
+        w.iter()
+            .any(|x| x.contains("budgetInterval") && x.contains("not in Istio 1.28")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|x| x.contains("portLevelSettings[0]")
+            && x.contains("retryBudget")
+            && x.contains("not in Istio 1.28")),
+        "{w:?}"
+    );
+    let tp = s.istio.destination_rules[0]
+        .traffic_policy
+        .as_ref()
+        .unwrap();
+    assert_eq!(tp.retry_budget.unwrap().percent, Some(Ppm(100_000)));
+    assert_eq!(tp.port_level_settings[0].policy.retry_budget, None);
+    // A port-level entry with nothing but a budget sets nothing 1.28 knows.
+    let e = errors_of(&dr.replace("      tls: {mode: DISABLE}\n", ""));
+    assert!(
+        e.iter().any(|x| x.contains("spec.trafficPolicy.portLevelSettings[0]: port traffic policy must have at least one field")),
+        "{e:?}"
+    );
+}
+
+/// `backoff` / `retryIgnorePreviousHosts` next to `attempts: 0` pass
+/// istiod's check (it names only perTryTimeout, retryOn,
+/// retryRemoteLocalities) and do nothing: a note, not an error.
+#[test]
+fn retry_extras_with_zero_attempts_are_a_note() {
+    let y =
+        vs("  - route:\n    - destination: {host: a}\n    retries: {attempts: 0, backoff: 1s}\n");
+    let s = load(&[("t.yaml", y)]).unwrap();
+    assert_eq!(
+        s.istio.virtual_services[0].http[0]
+            .retries
+            .as_ref()
+            .unwrap()
+            .backoff,
+        Some(SimDuration::from_secs(1))
+    );
+    assert_eq!(
+        s.warnings,
+        [
+            "t.yaml:9:5: note: document 1 (VirtualService default/r): spec.http[0].retries: backoff and retryIgnorePreviousHosts do nothing when attempts is 0 (retries disabled)"
+        ]
+    );
+    let e = errors_of(&vs(
+        "  - route:\n    - destination: {host: a}\n    retries: {attempts: 0, perTryTimeout: 1s}\n",
+    ));
+    assert!(
+        e.iter()
+            .any(|x| x.contains("http retry policy configured when attempts are set to 0")),
+        "{e:?}"
+    );
+}

@@ -22,6 +22,8 @@ mod golden;
 mod guard;
 /// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.
 mod istio_fixtures;
+/// Load `iterations`: exactly N requests (h2load -n, fortio -n, k6 iterations), with `stop`.
+mod iterations;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
 mod kubernetes;
 /// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).

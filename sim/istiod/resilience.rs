@@ -15,10 +15,9 @@
 //! `MirrorPercent`), `pilot/pkg/networking/core/cluster_traffic_policy.go`
 //! (`applyConnectionPool`, `applyOutlierDetection`, `applyRetryBudget`),
 //! `pkg/config/mesh/mesh.go` (`ConnectTimeout: 10s`).
-//!
-//! Fields the validated spec does not carry yet (VS `retries.backoff`,
-//! `retries.retryIgnorePreviousHosts`, DR `retryBudget`) are explicit
-//! parameters here so the spec can grow without changing these rules.
+//! The fields are read from the validated spec types (istio/api
+//! `networking/v1alpha3/virtual_service.proto` `HTTPRetry`,
+//! `destination_rule.proto` `TrafficPolicy.RetryBudget` @1.28.10).
 
 use crate::engine::time::SimDuration;
 use crate::proxy::breaker::{IstioConnectionPool, Thresholds};
@@ -31,7 +30,8 @@ use crate::proxy::retry::{
 };
 use crate::proxy::timeout::TimeoutPolicy;
 use crate::scenario::spec::istio::{
-    AbortError, ConnectionPool, Destination, Fault, Mirror, OutlierDetection, Retries,
+    AbortError, ConnectionPool, Destination, DestinationRule, Fault, Mirror, OutlierDetection,
+    PortNumber, Retries, RetryBudget, TrafficPolicy,
 };
 
 /// MeshConfig `connectTimeout` default (cluster `connect_timeout`).
@@ -96,22 +96,13 @@ pub fn parse_retry_on<S: AsRef<str>>(tokens: &[S]) -> (RetryOn, Vec<u16>, Vec<St
     (on, codes, unknown)
 }
 
-/// VS `retries` fields the spec does not carry yet.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RetryExtras {
-    /// `retries.backoff` (base interval).
-    pub backoff: Option<SimDuration>,
-    /// `retries.retryIgnorePreviousHosts` (unset = true).
-    pub retry_ignore_previous_hosts: Option<bool>,
-}
-
 /// `ConvertPolicy` for an outbound/gateway route: the VS's `retries`, else
 /// MeshConfig `defaultHttpRetryPolicy`, else Istio's default. `attempts: 0`
-/// ⇒ no retry policy at all ([`RetryPolicy::disabled`]).
+/// ⇒ no retry policy at all ([`RetryPolicy::disabled`]). `consistent_hash`:
+/// the route has one destination whose DR hashes (`LookupHash`).
 pub fn retry_policy(
     vs: Option<&Retries>,
     mesh_default: Option<&Retries>,
-    extras: RetryExtras,
     consistent_hash: bool,
 ) -> RetryPolicy {
     let mut out = default_retry_policy(consistent_hash);
@@ -129,10 +120,13 @@ pub fn retry_policy(
     }
     out.per_try_timeout = r.per_try_timeout.filter(|d| *d > SimDuration::ZERO);
     out.previous_priorities = r.retry_remote_localities == Some(true);
-    if extras.retry_ignore_previous_hosts == Some(false) {
-        out.previous_hosts = false;
+    // Set ⇒ honoured either way: `true` puts `previous_hosts` back on a
+    // hashing route, `false` removes it from any route.
+    if let Some(ignore) = r.retry_ignore_previous_hosts {
+        out.previous_hosts = ignore;
     }
-    if let Some(b) = extras.backoff.filter(|b| *b > SimDuration::ZERO) {
+    // `RetryBackOff{base_interval}` without `max_interval`: Envoy's max is 10×.
+    if let Some(b) = r.backoff.filter(|b| *b > SimDuration::ZERO) {
         out.backoff_base = b;
         out.backoff_max = SimDuration(b.0.saturating_mul(10));
     }
@@ -157,11 +151,14 @@ pub fn timeout_policy(vs_timeout: Option<SimDuration>, retry: &RetryPolicy) -> T
     TimeoutPolicy::istio(vs_timeout, retry.per_try_timeout)
 }
 
-/// `applyConnectionPool` thresholds (`retry_budget`: DR `retryBudget` as
-/// (`percent` × 10 000 ppm, `minRetryConcurrency`), not in the spec yet).
+/// `applyConnectionPool` + `applyRetryBudget` thresholds. `retry_budget` is
+/// the cluster's own policy's `retryBudget` (the caller picks it: istiod does
+/// not merge budgets into subset or port-level policies, reference §3). A
+/// budget applies even without a `connectionPool` (istiod substitutes an
+/// empty one); unset `percent` ⇒ 20 %, `minRetryConcurrency` 0 ⇒ 3.
 pub fn circuit_breakers(
     pool: Option<&ConnectionPool>,
-    retry_budget: Option<(Option<u64>, u32)>,
+    retry_budget: Option<&RetryBudget>,
 ) -> Thresholds {
     let tcp = pool.and_then(|p| p.tcp.as_ref());
     let http = pool.and_then(|p| p.http.as_ref());
@@ -170,8 +167,35 @@ pub fn circuit_breakers(
         http1_max_pending_requests: http.and_then(|h| h.http1_max_pending_requests).unwrap_or(0),
         http2_max_requests: http.and_then(|h| h.http2_max_requests).unwrap_or(0),
         max_retries: http.and_then(|h| h.max_retries).unwrap_or(0),
-        retry_budget,
+        retry_budget: retry_budget
+            .map(|b| (b.percent.map(|p| p.0 as u64), b.min_retry_concurrency)),
     })
+}
+
+/// The `retryBudget` istiod applies to the cluster of (`dr`, service `port`,
+/// `subset`). `MergeSubsetTrafficPolicy` (`pilot/pkg/networking/util/
+/// util.go` @1.28.10) copies no budget into a port-level or a merged policy:
+/// the top-level budget reaches the default cluster and subsets without a
+/// `trafficPolicy`; a subset's own budget only when the DR has no top-level
+/// `trafficPolicy`; a matching `portLevelSettings` entry (top-level for the
+/// former, the subset's for the latter) leaves none (reference §3).
+pub fn effective_retry_budget<'a>(
+    dr: &'a DestinationRule,
+    port: PortNumber,
+    subset: Option<&str>,
+) -> Option<&'a RetryBudget> {
+    let own = |tp: &'a TrafficPolicy| {
+        let port_level = tp.port_level_settings.iter().any(|p| p.port == port);
+        tp.retry_budget.as_ref().filter(|_| !port_level)
+    };
+    let sub = subset
+        .and_then(|n| dr.subsets.iter().find(|s| s.name == n))
+        .and_then(|s| s.traffic_policy.as_ref());
+    match (dr.traffic_policy.as_ref(), sub) {
+        (top, None) => top.and_then(own),
+        (None, Some(s)) => own(s),
+        (Some(_), Some(_)) => None,
+    }
 }
 
 /// Upstream pool settings of a cluster.

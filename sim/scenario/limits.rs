@@ -100,8 +100,10 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
             LoadPattern::Open { rate, .. } => Some(*rate),
             LoadPattern::Closed { qps, .. } => *qps,
         };
+        // `iterations` bounds whatever the pattern would send.
+        let count = l.iterations.map_or(f64::INFINITY, |n| n as f64);
         if let LoadPattern::Closed { connections, .. } = &l.pattern
-            && *connections as f64 > MAX_REQUESTS
+            && (*connections as f64).min(count) > MAX_REQUESTS
         {
             problem(format!(
                 "{} connections each send at least one request, above meshsim's limit of {} requests per replication",
@@ -116,7 +118,7 @@ pub fn check(s: &Scenario) -> Vec<Problem> {
                     plain_f(rate),
                     plain_f(MAX_RATE)
                 ));
-            } else if rate * active > MAX_REQUESTS {
+            } else if (rate * active).min(count) > MAX_REQUESTS {
                 problem(format!(
                     "{} requests/s for {active}s is {} requests per replication, above meshsim's limit of {}: lower the rate or the duration",
                     plain_f(rate),

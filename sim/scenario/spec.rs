@@ -297,6 +297,11 @@ pub struct Load {
     pub start: SimDuration,
     /// None = until the end of the run.
     pub stop: Option<SimDuration>,
+    /// `spec.iterations`: the load issues this many requests in total (warm-up
+    /// included, per replication) and then stops, like `h2load -n`, `fortio
+    /// load -n` or k6's `iterations`; with `stop`, whichever comes first.
+    /// None = no count limit.
+    pub iterations: Option<u64>,
     /// How its connections enter the cluster.
     pub entry: Entry,
     /// `spec.sidecar: true`: the load runs inside the mesh with its own Envoy

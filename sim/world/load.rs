@@ -9,6 +9,12 @@
 //! load balancer), and the response comes back to [`World::load_response`],
 //! which records client-side latency from the *intended* send time (so waiting
 //! for a free connection counts: no coordinated omission).
+//!
+//! `iterations` (`h2load -n`, `fortio load -n`, k6 `iterations`) counts issued
+//! requests per replication, warm-up included: an open loop schedules no
+//! arrival after the N-th; a closed loop starts at most N connections, and a
+//! send that finds N already issued is dropped, so the total is exactly N
+//! however many connections were waiting to send.
 
 use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
@@ -96,7 +102,10 @@ impl World<'_> {
                     }
                 }
                 LoadPattern::Closed { connections, .. } => {
-                    for c in 0..*connections {
+                    let sending = l
+                        .iterations
+                        .map_or(*connections, |n| n.min(*connections as u64) as u32);
+                    for c in 0..sending {
                         if self.load_active(li, start) {
                             self.q.schedule(
                                 start,
@@ -123,6 +132,13 @@ impl World<'_> {
         t < self.end && l.stop.is_none_or(|s| t < SimTime(s.as_nanos()))
     }
 
+    /// Has load `li` issued all its `iterations`?
+    fn load_done(&self, li: usize) -> bool {
+        self.spec.loads[li]
+            .iterations
+            .is_some_and(|n| self.guard.issued[li] >= n)
+    }
+
     pub(super) fn on_load_arrival(&mut self, load: u32) {
         let li = load as usize;
         let now = self.now();
@@ -139,10 +155,10 @@ impl World<'_> {
             Arrival::Poisson => now + self.exp_gap(li, rate),
             Arrival::Constant => now + SimDuration::from_secs_f64(1.0 / rate),
         };
-        if self.load_active(li, next) {
+        self.guard.issued[li] += 1;
+        if self.load_active(li, next) && !self.load_done(li) {
             self.q.schedule(next, Event::LoadArrival { load });
         }
-        self.guard.issued[li] += 1;
         if self.window.contains(now) {
             self.rec_load[li].requests += 1;
         }
@@ -158,6 +174,9 @@ impl World<'_> {
     /// Closed loop: connection `conn` sends now.
     pub(super) fn send_on_conn(&mut self, load: u32, conn: u32, now: SimTime) {
         let li = load as usize;
+        if self.load_done(li) {
+            return; // another connection sent the last of `iterations`
+        }
         self.guard.issued[li] += 1;
         if self.window.contains(now) {
             self.rec_load[li].requests += 1;
@@ -311,7 +330,7 @@ impl World<'_> {
                     // the run cannot spin forever at one instant.
                     next += SimDuration::from_millis(1);
                 }
-                if self.load_active(li, next) {
+                if self.load_active(li, next) && !self.load_done(li) {
                     self.q.schedule(
                         next,
                         Event::ConnSend {

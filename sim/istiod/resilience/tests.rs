@@ -1,11 +1,15 @@
 use super::*;
 use crate::engine::rng::{Purpose, RngFactory};
 use crate::engine::time::SimTime;
-use crate::proxy::breaker::{ClusterStats, ISTIO_UNLIMITED, ResourceManager};
-use crate::proxy::retry::{AttemptOutcome, NoRetryReason, RetryState, RetryStatus, would_retry};
+use crate::proxy::breaker::{ClusterStats, ISTIO_UNLIMITED, Resource, ResourceManager};
+use crate::proxy::retry::{
+    AttemptOutcome, JitteredBackoff, NoRetryReason, RetryState, RetryStatus, choose_host,
+    would_retry,
+};
 use crate::proxy::timeout::{self, TimeoutKind, TimeoutOutcome};
 use crate::scenario::spec::istio::{
-    FaultAbort as SpecAbort, FaultDelay as SpecDelay, HttpSettings, Ppm, TcpSettings,
+    FaultAbort as SpecAbort, FaultDelay as SpecDelay, HttpSettings, PortTrafficPolicy, Ppm, Subset,
+    TcpSettings,
 };
 use crate::scenario::{Overrides, SourceFile};
 
@@ -19,6 +23,8 @@ fn retries(attempts: u32, on: &[&str], per_try: Option<SimDuration>) -> Retries 
         per_try_timeout: per_try,
         retry_on: on.iter().map(|t| t.to_string()).collect(),
         retry_remote_localities: None,
+        retry_ignore_previous_hosts: None,
+        backoff: None,
     }
 }
 
@@ -81,34 +87,27 @@ fn retry_policy_translation_table() {
     assert_eq!(def.backoff_base, SimDuration::from_millis(25));
     assert_eq!(def.backoff_max, SimDuration::from_millis(250));
 
-    let x = RetryExtras::default();
     // Absent everywhere ⇒ default.
-    assert_eq!(retry_policy(None, None, x, false), def);
+    assert_eq!(retry_policy(None, None, false), def);
     // Consistent hash ⇒ no previous_hosts predicate.
-    assert!(!retry_policy(None, None, x, true).previous_hosts);
+    assert!(!retry_policy(None, None, true).previous_hosts);
     // attempts: 0 ⇒ no policy.
-    let p = retry_policy(Some(&retries(0, &[], None)), None, x, false);
+    let p = retry_policy(Some(&retries(0, &[], None)), None, false);
     assert!(!p.enabled());
     // MeshConfig default replaces Istio's when the VS has none …
     let mesh = retries(5, &["5xx"], None);
-    let p = retry_policy(None, Some(&mesh), x, false);
+    let p = retry_policy(None, Some(&mesh), false);
     assert_eq!((p.num_retries, p.retry_on), (5, RetryOn::FIVE_XX));
     // … but not a VS's own retries.
     let vs = retries(1, &[], None);
-    let p = retry_policy(Some(&vs), Some(&mesh), x, false);
+    let p = retry_policy(Some(&vs), Some(&mesh), false);
     assert_eq!((p.num_retries, p.retry_on), (1, istio_default_retry_on()));
     // Codes, per-try, remote localities, backoff, retryIgnorePreviousHosts.
     let mut vs = retries(3, &["503", "reset"], Some(s(1)));
     vs.retry_remote_localities = Some(true);
-    let p = retry_policy(
-        Some(&vs),
-        None,
-        RetryExtras {
-            backoff: Some(SimDuration::from_millis(100)),
-            retry_ignore_previous_hosts: Some(false),
-        },
-        false,
-    );
+    vs.backoff = Some(SimDuration::from_millis(100));
+    vs.retry_ignore_previous_hosts = Some(false);
+    let p = retry_policy(Some(&vs), None, false);
     assert_eq!(p.retry_on.to_string(), "reset,retriable-status-codes");
     assert_eq!(p.retriable_status_codes, vec![503]);
     assert_eq!(p.per_try_timeout, Some(s(1)));
@@ -117,6 +116,250 @@ fn retry_policy_translation_table() {
     assert_eq!(
         (p.backoff_base, p.backoff_max),
         (SimDuration::from_millis(100), s(1))
+    );
+}
+
+/// `retryIgnorePreviousHosts` × consistent hash (`ConvertPolicy`: set ⇒
+/// honoured either way; unset ⇒ the predicate unless the route hashes), from
+/// the VS and from MeshConfig's default alike.
+#[test]
+fn retry_ignore_previous_hosts_table() {
+    let cases: &[(Option<bool>, bool, bool)] = &[
+        // (retryIgnorePreviousHosts, route hashes, previous_hosts predicate)
+        (None, false, true),
+        (None, true, false),
+        (Some(true), false, true),
+        (Some(true), true, true),
+        (Some(false), false, false),
+        (Some(false), true, false),
+    ];
+    for &(ignore, hash, want) in cases {
+        let mut r = retries(2, &[], None);
+        r.retry_ignore_previous_hosts = ignore;
+        assert_eq!(
+            retry_policy(Some(&r), None, hash).previous_hosts,
+            want,
+            "VS {ignore:?} hash {hash}"
+        );
+        assert_eq!(
+            retry_policy(None, Some(&r), hash).previous_hosts,
+            want,
+            "mesh default {ignore:?} hash {hash}"
+        );
+    }
+    // attempts: 0 ⇒ no policy, whatever else is set.
+    let mut r = retries(0, &[], None);
+    r.retry_ignore_previous_hosts = Some(true);
+    r.backoff = Some(s(1));
+    assert_eq!(retry_policy(Some(&r), None, false), RetryPolicy::disabled());
+    // The predicate drives host choice: hosts 7, 7, 9 from the balancer.
+    let pick = |p: &RetryPolicy| {
+        let mut seq = [7u32, 7, 9].into_iter();
+        choose_host(p, true, &[7], || seq.next())
+    };
+    let mut r = retries(2, &[], None);
+    assert_eq!(pick(&retry_policy(Some(&r), None, false)), Some(9));
+    r.retry_ignore_previous_hosts = Some(false);
+    assert_eq!(pick(&retry_policy(Some(&r), None, false)), Some(7));
+}
+
+/// `backoff` is Envoy's base interval, max 10×; the k-th retry waits
+/// `U[0, I_k)` ms with I doubling up to the max.
+#[test]
+fn retry_backoff_table() {
+    let ms = SimDuration::from_millis;
+    let cases: &[(Option<SimDuration>, SimDuration, SimDuration, &[u64])] = &[
+        (None, ms(25), ms(250), &[25, 50, 100, 200, 250, 250]),
+        (Some(ms(1)), ms(1), ms(10), &[1, 2, 4, 8, 10, 10]),
+        (
+            Some(ms(100)),
+            ms(100),
+            s(1),
+            &[100, 200, 400, 800, 1000, 1000],
+        ),
+        (Some(s(2)), s(2), s(20), &[2000, 4000, 8000, 16_000, 20_000]),
+    ];
+    let mut rng = RngFactory::new(7, 0).of(Purpose::Behaviour, "backoff");
+    for &(backoff, base, max, bounds) in cases {
+        let mut r = retries(5, &["5xx"], None);
+        r.backoff = backoff;
+        let p = retry_policy(Some(&r), None, false);
+        assert_eq!((p.backoff_base, p.backoff_max), (base, max), "{backoff:?}");
+        // The mesh default carries it too.
+        let m = retry_policy(None, Some(&r), false);
+        assert_eq!((m.backoff_base, m.backoff_max), (base, max), "{backoff:?}");
+        let mut b = JitteredBackoff::new(p.backoff_base, p.backoff_max);
+        for &bound in bounds {
+            assert_eq!(b.interval_ms(), bound, "{backoff:?}");
+            assert!(b.next_backoff(&mut rng) < ms(bound), "{backoff:?}");
+        }
+    }
+}
+
+/// `applyRetryBudget`: percent unset ⇒ 20 %, minRetryConcurrency 0 ⇒ 3; the
+/// budget replaces `maxRetries` and needs no `connectionPool`.
+#[test]
+fn retry_budget_table() {
+    let budget = |percent: Option<u32>, min: u32| RetryBudget {
+        percent: percent.map(Ppm),
+        min_retry_concurrency: min,
+    };
+    let max_retries = ConnectionPool {
+        tcp: None,
+        http: Some(HttpSettings {
+            max_retries: Some(4),
+            ..Default::default()
+        }),
+    };
+    // (budget, pool, (budget_ppm, min) or None, limit with 0 / 50 / 1000 active)
+    type Case = (
+        Option<RetryBudget>,
+        Option<ConnectionPool>,
+        Option<(u64, u64)>,
+        [u64; 3],
+    );
+    let unlimited = ISTIO_UNLIMITED;
+    let cases: &[Case] = &[
+        (None, None, None, [unlimited; 3]),
+        (None, Some(max_retries.clone()), None, [4, 4, 4]),
+        (
+            Some(budget(None, 0)),
+            None,
+            Some((200_000, 3)),
+            [3, 10, 200],
+        ),
+        (Some(budget(Some(0), 0)), None, Some((0, 3)), [3, 3, 3]),
+        (
+            Some(budget(Some(250_000), 7)),
+            Some(max_retries.clone()),
+            Some((250_000, 7)),
+            [7, 12, 250],
+        ),
+        (
+            Some(budget(Some(1_000_000), 1)),
+            None,
+            Some((1_000_000, 1)),
+            [1, 50, 1000],
+        ),
+        // 0.5 % of 1000 = 5; of 50 = 0.25, truncated ⇒ the minimum.
+        (
+            Some(budget(Some(5_000), 2)),
+            None,
+            Some((5_000, 2)),
+            [2, 2, 5],
+        ),
+    ];
+    for (b, pool, want, limits) in cases {
+        let t = circuit_breakers(pool.as_ref(), b.as_ref());
+        assert_eq!(
+            t.retry_budget
+                .map(|r| (r.budget_ppm, r.min_retry_concurrency)),
+            *want,
+            "{b:?}"
+        );
+        let mut rm = ResourceManager::new(t);
+        let mut got = [0; 3];
+        for (i, active) in [0u64, 50, 1000].into_iter().enumerate() {
+            while rm.count(Resource::Requests) < active {
+                rm.inc(Resource::Requests);
+            }
+            got[i] = rm.max(Resource::Retries);
+        }
+        assert_eq!(got, *limits, "{b:?} {pool:?}");
+    }
+}
+
+/// Which cluster gets which `retryBudget` (`MergeSubsetTrafficPolicy`
+/// drops it from port-level and merged policies).
+#[test]
+fn effective_retry_budget_table() {
+    let b = |min: u32| RetryBudget {
+        percent: None,
+        min_retry_concurrency: min,
+    };
+    let tp = |budget: Option<u32>, port_level: Option<u16>| TrafficPolicy {
+        retry_budget: budget.map(b),
+        port_level_settings: port_level
+            .map(|port| PortTrafficPolicy {
+                port,
+                policy: TrafficPolicy::default(),
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let dr = |top: Option<TrafficPolicy>, v1: Option<TrafficPolicy>| DestinationRule {
+        meta: Default::default(),
+        host: "r.default.svc.cluster.local".into(),
+        export_to: Vec::new(),
+        workload_selector: None,
+        traffic_policy: top,
+        subsets: vec![
+            Subset {
+                name: "v1".into(),
+                labels: Default::default(),
+                traffic_policy: v1,
+            },
+            Subset {
+                name: "v2".into(),
+                labels: Default::default(),
+                traffic_policy: None,
+            },
+        ],
+    };
+    // (DR, port, subset) ⇒ minRetryConcurrency of the applied budget.
+    let cases: &[(DestinationRule, u16, Option<&str>, Option<u32>)] = &[
+        (dr(None, None), 80, None, None),
+        (dr(Some(tp(Some(1), None)), None), 80, None, Some(1)),
+        // A subset without trafficPolicy (and an unknown one) inherits.
+        (dr(Some(tp(Some(1), None)), None), 80, Some("v2"), Some(1)),
+        (dr(Some(tp(Some(1), None)), None), 80, Some("v9"), Some(1)),
+        // A matching port-level entry has no budget; another port keeps it.
+        (dr(Some(tp(Some(1), Some(80))), None), 80, None, None),
+        (dr(Some(tp(Some(1), Some(80))), None), 8080, None, Some(1)),
+        (dr(Some(tp(Some(1), Some(80))), None), 80, Some("v2"), None),
+        // A subset's own budget counts only without a top-level policy …
+        (dr(None, Some(tp(Some(2), None))), 80, Some("v1"), Some(2)),
+        (dr(None, Some(tp(Some(2), Some(80)))), 80, Some("v1"), None),
+        (dr(None, Some(tp(Some(2), None))), 80, None, None),
+        // … under one, the merge keeps neither budget.
+        (
+            dr(Some(tp(Some(1), None)), Some(tp(Some(2), None))),
+            80,
+            Some("v1"),
+            None,
+        ),
+        (
+            dr(Some(tp(Some(1), None)), Some(tp(None, None))),
+            80,
+            Some("v1"),
+            None,
+        ),
+        (
+            dr(Some(tp(Some(1), None)), Some(tp(Some(2), None))),
+            80,
+            Some("v2"),
+            Some(1),
+        ),
+    ];
+    for (i, (d, port, subset, want)) in cases.iter().enumerate() {
+        let got = effective_retry_budget(d, *port, *subset).map(|b| b.min_retry_concurrency);
+        assert_eq!(got, *want, "case {i}: port {port} subset {subset:?}");
+    }
+    // What the cluster then gets: a DR with only a top-level budget.
+    let d = dr(Some(tp(None, None)), None);
+    let t = circuit_breakers(None, effective_retry_budget(&d, 80, None));
+    assert_eq!(
+        t.retry_budget
+            .map(|r| (r.budget_ppm, r.min_retry_concurrency)),
+        None
+    );
+    let d = dr(Some(tp(Some(0), None)), None);
+    let t = circuit_breakers(None, effective_retry_budget(&d, 80, Some("v2")));
+    assert_eq!(
+        t.retry_budget
+            .map(|r| (r.budget_ppm, r.min_retry_concurrency)),
+        Some((200_000, 3))
     );
 }
 
@@ -155,7 +398,6 @@ fn seed_08_yaml_gives_504_ut_at_two_seconds() {
     let p = retry_policy(
         route.retries.as_ref(),
         sc.istio.mesh.default_http_retry_policy.as_ref(),
-        RetryExtras::default(),
         false,
     );
     assert_eq!(p.num_retries, 3);
@@ -188,7 +430,7 @@ fn seed_08_yaml_gives_504_ut_at_two_seconds() {
 fn seed_07_yaml_route_timeout() {
     let sc = seed("07-vs-ratings-timeout.yaml");
     let route = &sc.istio.virtual_services[0].http[0];
-    let p = retry_policy(route.retries.as_ref(), None, RetryExtras::default(), false);
+    let p = retry_policy(route.retries.as_ref(), None, false);
     let t = timeout::final_timeout(&timeout_policy(route.timeout, &p), false, None);
     assert_eq!((t.global, t.per_try), (Some(s(10)), None));
 }
@@ -247,7 +489,11 @@ fn connection_pool_and_fault_and_mirror_tables() {
             ..Default::default()
         }),
     };
-    let t = circuit_breakers(Some(&pool), Some((Some(500_000), 0)));
+    let budget = RetryBudget {
+        percent: Some(Ppm(500_000)),
+        min_retry_concurrency: 0,
+    };
+    let t = circuit_breakers(Some(&pool), Some(&budget));
     assert_eq!(
         (
             t.max_connections,

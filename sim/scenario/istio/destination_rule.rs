@@ -1,5 +1,6 @@
 //! `DestinationRule`: what a client proxy does once a route picked a host —
-//! load balancing, connection pools, outlier detection, TLS, subsets.
+//! load balancing, connection pools, retry budgets, outlier detection, TLS,
+//! subsets.
 //! Rules of istiod 1.28 `validateDestinationRule`, `validateTrafficPolicy`,
 //! `validateLoadBalancer`, `validateConnectionPool`, `validateOutlierDetection`
 //! (istio/istio `pkg/config/validation/validation.go` @1.28.10; reference §12).
@@ -7,6 +8,7 @@
 use super::hosts::{self, fields, list, obj, opt_bool, opt_str, opt_u32};
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::object::Object;
+use crate::scenario::raw::Value;
 use crate::scenario::spec::istio::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -109,19 +111,12 @@ fn traffic_policy(cx: &mut Cx, v: &V, top: bool) -> Option<TrafficPolicy> {
         ]
     };
     obj(cx, v, known)?;
-    let any = [
-        "loadBalancer",
-        "connectionPool",
-        "outlierDetection",
-        "tls",
-        "portLevelSettings",
-        "tunnel",
-        "proxyProtocol",
-    ]
-    .iter()
-    .any(|k| v.has(k));
+    // `validateTrafficPolicy` counts every field (retryBudget too);
+    // `validatePortTrafficPolicies` only the four a port-level entry has.
+    let any = known.iter().any(|k| *k != "port" && v.has(k));
     if !any {
-        cx.error(v, "traffic policy must have at least one field");
+        let what = if top { "traffic" } else { "port traffic" };
+        cx.error(v, format!("{what} policy must have at least one field"));
     }
     if v.has("tunnel") && v.has("proxyProtocol") {
         cx.error(v, "tunnel and proxyProtocol cannot both be set");
@@ -134,7 +129,11 @@ fn traffic_policy(cx: &mut Cx, v: &V, top: bool) -> Option<TrafficPolicy> {
         outlier_detection: v.get("outlierDetection").and_then(|c| outlier(cx, &c)),
         tls: v.get("tls").and_then(|t| client_tls(cx, &t)),
         port_level_settings: Vec::new(),
+        retry_budget: None,
     };
+    if top && let Some(b) = v.get("retryBudget") {
+        out.retry_budget = retry_budget(cx, &b);
+    }
     if top {
         for p in list(cx, v, "portLevelSettings") {
             let Some(pv) = cx.req(&p, "port") else {
@@ -495,6 +494,34 @@ fn connection_pool(cx: &mut Cx, v: &V) -> Option<ConnectionPool> {
         })
     });
     Some(ConnectionPool { tcp, http })
+}
+
+/// `retryBudget`: istiod 1.28 validates nothing in it (`validateTrafficPolicy`
+/// only counts it as a field); the CRD schema bounds `percent` to 0–100 and
+/// `minRetryConcurrency` to a uint32, so the API server rejects the rest.
+fn retry_budget(cx: &mut Cx, v: &V) -> Option<RetryBudget> {
+    obj(cx, v, &["percent", "minRetryConcurrency"])?;
+    let mut percent = None;
+    // `nullable: true` in the schema: `percent: null` is unset.
+    if let Some(p) = v
+        .get("percent")
+        .filter(|p| !matches!(p.node.value, Value::Null))
+    {
+        let x = cx.number(&p)?;
+        if !(0.0..=100.0).contains(&x) {
+            cx.error(&p, format!("{x}: percent must be between 0 and 100"));
+            return None;
+        }
+        percent = Some(Ppm((x * 10_000.0).round() as u32));
+    }
+    let min_retry_concurrency = v
+        .get("minRetryConcurrency")
+        .and_then(|m| cx.int_in(&m, 0, u32::MAX as i64))
+        .unwrap_or(0) as u32;
+    Some(RetryBudget {
+        percent,
+        min_retry_concurrency,
+    })
 }
 
 fn outlier(cx: &mut Cx, v: &V) -> Option<OutlierDetection> {

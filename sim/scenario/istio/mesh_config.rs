@@ -4,6 +4,13 @@
 //! `defaultHttpRetryPolicy`, `rootNamespace`, `h2UpgradePolicy` (istio/api
 //! `mesh/v1alpha1/config.proto` @1.28.10). Other MeshConfig keys are ignored
 //! without a warning (MeshConfig has dozens that change no traffic).
+//!
+//! `defaultHttpRetryPolicy` is an `HTTPRetry` (attempts, perTryTimeout,
+//! retryOn, retryRemoteLocalities, retryIgnorePreviousHosts, backoff), read
+//! by the VirtualService's decoder with `validateHTTPRetry`'s rules. istiod
+//! does not validate MeshConfig's copy, but it goes through the same
+//! `retry.ConvertPolicy`, so a value the webhook would reject (a `backoff:
+//! 0s` Envoy refuses as a base interval) is rejected here too.
 
 use super::hosts::{self, opt_str};
 use crate::scenario::decode::{Cx, V};

@@ -1,7 +1,7 @@
 //! `Load` (meshsim.dev/v1alpha1): a client population driving the mesh: its
-//! target URL, open- or closed-loop pattern, start and stop, and where its
-//! traffic enters the cluster (ClusterIP, a node port, the cloud load balancer,
-//! or an Ingress host through ingress-nginx).
+//! target URL, open- or closed-loop pattern, start, stop and request count,
+//! and where its traffic enters the cluster (ClusterIP, a node port, the cloud
+//! load balancer, or an Ingress host through ingress-nginx).
 
 use super::dist::dist;
 use super::script::headers;
@@ -138,6 +138,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             "closed",
             "start",
             "stop",
+            "iterations",
             "sidecar",
             LOAD_FIELDS[0],
             LOAD_FIELDS[1],
@@ -222,6 +223,11 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
     {
         cx.error(&sv, format!("{stop}, must be after start {start}"));
     }
+    // A request count (`h2load -n`, `fortio load -n`, k6 `iterations`).
+    let iterations = spec
+        .get("iterations")
+        .and_then(|n| cx.int_in(&n, 1, i64::MAX))
+        .map(|n| n as u64);
     let (Some(pattern), Some((host, port, path, tloc, tpath))) = (pattern, tgt) else {
         return None;
     };
@@ -263,6 +269,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             pattern,
             start,
             stop,
+            iterations,
             entry: Entry::default(),
             sidecar,
         },

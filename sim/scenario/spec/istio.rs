@@ -344,6 +344,13 @@ pub struct Retries {
     /// Comma-separated tokens, validated (`5xx`, `gateway-error`, a status code …).
     pub retry_on: Vec<String>,
     pub retry_remote_localities: Option<bool>,
+    /// `retryIgnorePreviousHosts` (BoolValue): None = Istio's default (the
+    /// `previous_hosts` predicate unless the route hashes); Some(true) puts the
+    /// predicate on even when it hashes, Some(false) removes it.
+    pub retry_ignore_previous_hosts: Option<bool>,
+    /// `backoff`: Envoy's base retry interval (max = 10×); None = 25 ms.
+    /// Validated ≥ 1 ms at millisecond precision, like every Istio Duration.
+    pub backoff: Option<SimDuration>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -442,6 +449,21 @@ pub struct TrafficPolicy {
     pub tls: Option<ClientTls>,
     /// Empty inside a port-level policy.
     pub port_level_settings: Vec<PortTrafficPolicy>,
+    /// `retryBudget` (top-level and subset policies; a port-level policy has
+    /// none in 1.28's `PortTrafficPolicy`).
+    pub retry_budget: Option<RetryBudget>,
+}
+
+/// `TrafficPolicy.RetryBudget` (istio/api `destination_rule.proto` @1.28.10,
+/// new in 1.27): Envoy's `circuit_breakers.thresholds[].retry_budget`, which
+/// replaces the static `max_retries`. There is no `budgetInterval` in 1.28.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryBudget {
+    /// `percent` (DoubleValue, 0–100 by the CRD schema) in parts per
+    /// million; None = unset (istiod's `applyRetryBudget` uses 20 %).
+    pub percent: Option<Ppm>,
+    /// `minRetryConcurrency` (uint32); 0 = unset (istiod uses 3).
+    pub min_retry_concurrency: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]

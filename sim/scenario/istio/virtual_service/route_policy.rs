@@ -185,9 +185,10 @@ pub fn retries(cx: &mut Cx, v: &V) -> Option<Retries> {
         .and_then(|a| cx.int_in(&a, 0, i32::MAX as i64))
         .unwrap_or(0) as u32;
     let per_try_timeout = hosts::opt_duration(cx, v, "perTryTimeout");
-    if let Some(b) = v.get("backoff") {
-        hosts::duration(cx, &b, false);
-    }
+    // `backoff` is `agent.ValidateDuration`'d like perTryTimeout (≥ 1 ms, ms
+    // precision); `retryIgnorePreviousHosts` is a BoolValue, not checked.
+    let backoff = hosts::opt_duration(cx, v, "backoff");
+    let retry_ignore_previous_hosts = opt_bool(cx, v, "retryIgnorePreviousHosts");
     let mut retry_on = Vec::new();
     if let Some(ro) = v.get("retryOn")
         && let Some(s) = cx.str(&ro)
@@ -210,12 +211,21 @@ pub fn retries(cx: &mut Cx, v: &V) -> Option<Retries> {
             v,
             "http retry policy configured when attempts are set to 0 (disabled)",
         );
+    } else if attempts == 0 && (v.has("backoff") || v.has("retryIgnorePreviousHosts")) {
+        // istiod's check leaves these two out: accepted, and `ConvertPolicy`
+        // returns no policy for attempts 0, so they do nothing.
+        cx.note(
+            v,
+            "backoff and retryIgnorePreviousHosts do nothing when attempts is 0 (retries disabled)",
+        );
     }
     Some(Retries {
         attempts,
         per_try_timeout,
         retry_on,
         retry_remote_localities,
+        retry_ignore_previous_hosts,
+        backoff,
     })
 }
 
