@@ -148,33 +148,35 @@ pub fn effective_lb<'d>(
     effective(dr, port, subset, |p| p.load_balancer.as_ref())
 }
 
-/// One block of the traffic policy in force for (port, subset): Istio's
-/// `MergeTrafficPolicy` takes each block (`loadBalancer`, `connectionPool`,
-/// `outlierDetection`, `tls`) whole from the most specific level that sets
-/// it — subset port-level, subset, top-level port-level, top-level
-/// (`pilot/pkg/networking/core/cluster_traffic_policy.go` @1.28.10).
+/// One block of the traffic policy in force for (port, subset), as Istio's
+/// `MergeTrafficPolicy` builds it (`pilot/pkg/networking/util/util.go`
+/// @1.28.10): a `portLevelSettings` entry for the port replaces **all four**
+/// blocks (`loadBalancer`, `connectionPool`, `outlierDetection`, `tls`) —
+/// "port level policies do not inherit", an unset block there means the
+/// default; then a subset's blocks override one by one, and a subset's own
+/// port-level entry again replaces all four.
 pub fn effective<'d, T>(
     dr: &'d DestinationRule,
     port: u16,
     subset: Option<&str>,
     get: impl Fn(&'d TrafficPolicy) -> Option<&'d T>,
 ) -> Option<&'d T> {
-    let level = |p: &'d TrafficPolicy| {
-        p.port_level_settings
-            .iter()
-            .find(|s| s.port == port)
-            .and_then(|s| get(&s.policy))
-            .or_else(|| get(p))
+    let port_level = |p: &'d TrafficPolicy| p.port_level_settings.iter().find(|s| s.port == port);
+    let level = |p: &'d TrafficPolicy| match port_level(p) {
+        Some(pl) => get(&pl.policy),
+        None => get(p),
     };
-    let mut v = dr.traffic_policy.as_ref().and_then(level);
-    if let Some(l) = subset
+    let top = dr.traffic_policy.as_ref().and_then(level);
+    match subset
         .and_then(|s| dr.subsets.iter().find(|x| x.name == s))
         .and_then(|s| s.traffic_policy.as_ref())
-        .and_then(level)
     {
-        v = Some(l);
+        None => top,
+        Some(sp) => match port_level(sp) {
+            Some(pl) => get(&pl.policy),
+            None => get(sp).or(top),
+        },
     }
-    v
 }
 
 /// Istio's `applyLoadBalancer`: (kind is passthrough, Envoy policy, hash).
@@ -291,7 +293,10 @@ pub fn outbound(
         lb,
         hash,
         stats_key,
-        breakers: resilience::circuit_breakers(pool, None),
+        breakers: resilience::circuit_breakers(
+            pool,
+            dr.and_then(|d| resilience::effective_retry_budget(d, port, subset)),
+        ),
         pool: resilience::upstream_pool(pool, upstream_http2(spec, si, pi, pool)),
         outlier,
     }

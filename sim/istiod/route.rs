@@ -63,7 +63,6 @@ pub fn default_route_policy(spec: &Scenario, consistent_hash: bool) -> RoutePoli
     let retry = resilience::retry_policy(
         None,
         spec.istio.mesh.default_http_retry_policy.as_ref(),
-        resilience::RetryExtras::default(),
         consistent_hash,
     );
     RoutePolicy {
@@ -417,7 +416,6 @@ fn route_policy(
     let retry = resilience::retry_policy(
         hr.retries.as_ref(),
         cx.spec.istio.mesh.default_http_retry_policy.as_ref(),
-        resilience::RetryExtras::default(),
         hashes,
     );
     let mirrors = resilience::mirror_policies(&hr.mirrors)
