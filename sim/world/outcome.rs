@@ -33,6 +33,9 @@ pub struct Outcome {
     /// Requests that arrived at each pod inside the window (pods in deployment order).
     pub pod_requests: Vec<u64>,
     pub events: u64,
+    /// Requests created in the whole replication (warm-up included, every
+    /// hop, attempt and mirrored copy): the work the events are bounded by.
+    pub requests_created: u64,
     /// Rolling digest of (time, seq, kind) of every event: equal digests ⇒ equal runs.
     pub digest: u64,
     pub window: Window,
@@ -150,6 +153,7 @@ impl World<'_> {
             workloads_in_flight,
             pod_requests: self.pod_requests,
             events: self.events,
+            requests_created: self.requests.created,
             digest: self.digest,
             window: self.window,
             timeline: self.timeline,
