@@ -91,6 +91,8 @@ pub fn outcome_bytes(spec: &Scenario) -> u64 {
 }
 
 /// Heap bytes `o` holds (what [`outcome_bytes`] predicts), read off its parts.
+/// Its failure-propagation record is counted here but not predicted: it
+/// depends on how many distinct failure chains and windows the run produces.
 pub fn retained_bytes(o: &Outcome) -> u64 {
     let recs: u64 = o
         .loads
@@ -111,7 +113,7 @@ pub fn retained_bytes(o: &Outcome) -> u64 {
                 .map(|v| (v.capacity() * std::mem::size_of::<WorkloadSnap>()) as u64),
         )
         .sum();
-    recs + timeline + o.pod_requests.capacity() as u64 * 8
+    recs + timeline + o.pod_requests.capacity() as u64 * 8 + o.propagation.heap_bytes()
 }
 
 /// The guard of one replication when `r` replications run within `limits`:

@@ -292,6 +292,49 @@ impl PropagationRecorder {
             .map(|((p, c, h), e)| (p.as_str(), c.as_str(), h.as_str(), e.as_slice()))
     }
 
+    /// Heap bytes held (approximate: entries and their strings and vectors,
+    /// not the B-trees' node slack), for the memory guard's accounting.
+    pub fn heap_bytes(&self) -> u64 {
+        use std::mem::size_of;
+        let chains: usize = self
+            .chains
+            .keys()
+            .map(|c| {
+                size_of::<(Vec<Link>, u64)>()
+                    + c.capacity() * size_of::<Link>()
+                    + c.iter().map(|l| l.cause.capacity()).sum::<usize>()
+            })
+            .sum();
+        let edges = self.edges.len() * size_of::<((Node, Node), EdgeCounts)>();
+        let breakers: usize = self
+            .breakers
+            .iter()
+            .map(|(p, m)| {
+                size_of::<(String, BTreeMap<String, Vec<RejectWindow>>)>()
+                    + p.capacity()
+                    + m.iter()
+                        .map(|(c, w)| {
+                            size_of::<(String, Vec<RejectWindow>)>()
+                                + c.capacity()
+                                + w.capacity() * size_of::<RejectWindow>()
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+        let ejections: usize = self
+            .ejections
+            .iter()
+            .map(|((p, c, h), e)| {
+                size_of::<((String, String, String), Vec<Ejection>)>()
+                    + p.capacity()
+                    + c.capacity()
+                    + h.capacity()
+                    + e.capacity() * size_of::<Ejection>()
+            })
+            .sum();
+        (chains + edges + breakers + ejections) as u64
+    }
+
     /// Nothing recorded at all.
     pub fn is_empty(&self) -> bool {
         self.chains.is_empty()
@@ -517,6 +560,19 @@ mod tests {
         ab.merge(&cd);
         let (_, _, w2) = ab.breakers().next().unwrap();
         assert_eq!(w, w2);
+    }
+
+    #[test]
+    fn heap_bytes_grow_with_what_is_kept() {
+        let mut r = PropagationRecorder::default();
+        assert_eq!(r.heap_bytes(), 0);
+        r.failure(&chain("DI"));
+        let one = r.heap_bytes();
+        assert!(one >= 4 * std::mem::size_of::<Link>() as u64, "{one}");
+        r.failure(&chain("DI"));
+        assert_eq!(r.heap_bytes(), one, "a repeated chain costs nothing");
+        r.breaker_reject("pod/default/web-0", "outbound|80||api", S);
+        assert!(r.heap_bytes() > one + 20);
     }
 
     #[test]
