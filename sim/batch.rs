@@ -7,6 +7,7 @@
 //! collect, so results are identical for any `RAYON_NUM_THREADS`.
 
 use crate::istiod::Xds;
+use crate::metrics::propagation::PropagationRecorder;
 use crate::metrics::timeline::{BINS, LoadSnap, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder};
 use crate::run::replicate_guarded_with;
@@ -35,6 +36,8 @@ pub struct Merged {
     /// Why this run is partial, in words (empty = complete): replications
     /// cut to fit the memory budget, or stopped early by the run-time guard.
     pub partial: Vec<String>,
+    /// Failure propagation pooled over replications, in index order.
+    pub propagation: PropagationRecorder,
 }
 
 /// `routes`, `destinations` and route splits, pooled over replications.
@@ -88,6 +91,8 @@ pub fn outcome_bytes(spec: &Scenario) -> u64 {
 }
 
 /// Heap bytes `o` holds (what [`outcome_bytes`] predicts), read off its parts.
+/// Its failure-propagation record is counted here but not predicted: it
+/// depends on how many distinct failure chains and windows the run produces.
 pub fn retained_bytes(o: &Outcome) -> u64 {
     let recs: u64 = o
         .loads
@@ -108,7 +113,7 @@ pub fn retained_bytes(o: &Outcome) -> u64 {
                 .map(|v| (v.capacity() * std::mem::size_of::<WorkloadSnap>()) as u64),
         )
         .sum();
-    recs + timeline + o.pod_requests.capacity() as u64 * 8
+    recs + timeline + o.pod_requests.capacity() as u64 * 8 + o.propagation.heap_bytes()
 }
 
 /// The guard of one replication when `r` replications run within `limits`:
@@ -313,6 +318,7 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
             stopped.len() - 3
         ));
     }
+    let propagation = PropagationRecorder::merge_all(outcomes.iter().map(|o| &o.propagation));
     let mut digest = 0u64;
     for o in &outcomes {
         digest = crate::engine::rng::mix64(digest ^ o.digest);
@@ -329,6 +335,7 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
         outcomes,
         mesh,
         partial,
+        propagation,
     }
 }
 

@@ -179,8 +179,11 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     meshsim::report::plot::timeline_svg(&spec, &merged)?,
                 ),
             ];
+            // propagation.{dot,svg}: only when failures, retries, breakers or ejections were recorded.
+            let propagation = meshsim::report::propagation::files(&spec, &merged);
             let mut set: Vec<(&str, &[u8])> =
                 files.iter().map(|(n, b)| (*n, b.as_bytes())).collect();
+            set.extend(propagation.iter().map(|(n, b)| (*n, b.as_bytes())));
             if let Some(t) = &trace_lines {
                 set.push(("trace.txt", t.as_bytes()));
             }
@@ -193,14 +196,15 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 if let Some(t) = &trace_lines {
                     print!("\n{t}");
                 }
+                let extra: String = propagation
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .chain(trace_lines.as_ref().map(|_| "trace.txt"))
+                    .map(|n| format!(", {n}"))
+                    .collect();
                 println!(
-                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg{}}}",
+                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg{extra}}}",
                     dir.display(),
-                    if trace_lines.is_some() {
-                        ", trace.txt"
-                    } else {
-                        ""
-                    }
                 );
             }
             if merged.partial.is_empty() {
@@ -324,12 +328,14 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 5] = [
+const REPORT_FILES: [&str; 7] = [
     "summary.json",
     "timeline.csv",
     "latency.svg",
     "timeline.svg",
     "trace.txt",
+    "propagation.dot",
+    "propagation.svg",
 ];
 
 /// Writes the whole output set of a run as the folder `dir`, so that a reader

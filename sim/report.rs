@@ -2,5 +2,6 @@
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
 pub mod plot;
+pub mod propagation;
 pub mod summary;
 pub mod table;

@@ -191,3 +191,74 @@ fn two_hour_latencies_are_reported_not_clamped() {
     }
     assert!(lat.get("clamped_samples").is_none(), "{lat}");
 }
+
+/// The failure-propagation report joins a run's reports only when something
+/// was recorded: a hand-built recorder stands in for the world's.
+#[test]
+fn propagation_joins_the_reports_only_when_recorded() {
+    use meshsim::metrics::propagation::{Link, Node, PropagationRecorder};
+    let spec = common::load_ok(&small());
+    let mut m = common::run(&spec);
+    let plain = meshsim::report::summary::render(&spec, &m);
+    let v: Value = serde_json::from_str(&plain).unwrap();
+    assert!(v.get("propagation").is_none());
+    assert!(meshsim::report::propagation::files(&spec, &m).is_empty());
+    assert!(!meshsim::report::table::render(&spec, &m).contains("Failure propagation"));
+
+    let (users, web) = (Node::Load(0), Node::Service(0));
+    let mut a = PropagationRecorder::default();
+    for i in 0..100 {
+        a.edge(users, web, if i < 10 { 2 } else { 1 }, i < 4, i < 4);
+    }
+    for _ in 0..4 {
+        a.failure(&[
+            Link::new(users, 503, "-"),
+            Link::new(web, 503, "queue-full"),
+        ]);
+    }
+    let mut b = PropagationRecorder::default();
+    b.breaker_reject(
+        "pod/default/users",
+        "outbound|8080||web.default.svc.cluster.local",
+        7_500_000_000,
+    );
+    m.propagation = PropagationRecorder::merge_all([&a, &b]);
+
+    let text = meshsim::report::summary::render(&spec, &m);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let p = &v["propagation"];
+    assert_eq!(p["failures"], 4);
+    assert_eq!(
+        p["chains"][0]["chain"],
+        "load/users 503 ← web.default 503 queue-full"
+    );
+    assert_eq!(p["chains"][0]["share"], 1.0);
+    let e = &p["edges"][0];
+    assert_eq!(
+        (e["caller"].as_str(), e["callee"].as_str()),
+        (Some("load/users"), Some("web.default"))
+    );
+    assert_eq!(
+        (e["requests"].as_u64(), e["attempts"].as_u64()),
+        (Some(100), Some(110))
+    );
+    assert_eq!(e["amplification"], 1.1);
+    assert_eq!(e["extra_load"], 10);
+    assert_eq!(p["breakers"][0]["windows"][0]["replication"], 1);
+    assert_eq!(p["breakers"][0]["windows"][0]["from_s"], 7.5);
+    // Everything else is as it was.
+    let mut without = v.clone();
+    without.as_object_mut().unwrap().remove("propagation");
+    assert_eq!(without, serde_json::from_str::<Value>(&plain).unwrap());
+
+    let table = meshsim::report::table::render(&spec, &m);
+    assert!(
+        table.contains("load/users 503 ← web.default 503 queue-full"),
+        "{table}"
+    );
+    let files = meshsim::report::propagation::files(&spec, &m);
+    let names: Vec<&str> = files.iter().map(|f| f.0).collect();
+    assert_eq!(names, ["propagation.dot", "propagation.svg"]);
+    assert!(files[0].1.contains("l0 -> s0"));
+    assert!(files[1].1.contains(">web.default</text>"));
+}

@@ -275,6 +275,11 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         top.insert("routes".into(), routes);
         top.insert("destinations".into(), dests);
     }
+    if let Some(p) = crate::report::propagation::of_run(spec, merged) {
+        // Only when failures, retries, breakers or ejections were recorded:
+        // other summaries keep their shape.
+        top.insert("propagation".into(), crate::report::propagation::json(&p));
+    }
     top.insert("loads".into(), Value::Object(loads));
     top.insert("workloads".into(), Value::Object(workloads));
     top.insert("warnings".into(), json!(spec.warnings));

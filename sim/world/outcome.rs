@@ -8,6 +8,7 @@
 
 use super::{Event, Origin, World};
 use crate::engine::SimTime;
+use crate::metrics::propagation::PropagationRecorder;
 use crate::metrics::timeline::{BINS, LoadSnap, Timeline, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder, Window};
 
@@ -47,6 +48,9 @@ pub struct Outcome {
     /// Set when the run-time guard or the caller stopped the replication
     /// early (`guard.rs`): the counts cover the simulated time until then.
     pub stopped: Option<super::Stopped>,
+    /// Failure chains, caller → callee edges (attempts, failures caused or
+    /// passed on), breaker rejection windows and ejections (`report::propagation`).
+    pub propagation: PropagationRecorder,
 }
 
 impl World<'_> {
@@ -160,6 +164,8 @@ impl World<'_> {
             trace: self.trace.map(|t| t.lines).unwrap_or_default(),
             mesh: self.mesh.map(|m| m.outcome(self.xds)),
             stopped: self.guard.stopped,
+            // filled by the world
+            propagation: PropagationRecorder::default(),
         }
     }
 }
