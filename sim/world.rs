@@ -82,6 +82,7 @@ mod router;
 mod server;
 mod sidecar;
 pub mod trace;
+mod upstream;
 
 use call::CallState;
 use connection::Pool;
@@ -120,6 +121,9 @@ pub enum Event {
     },
     /// Outlier detection's interval sweep of balancer `lb`.
     OutlierSweep { lb: u32 },
+    /// A client proxy's new upstream connection `conn` to `host` of
+    /// balancer `lb` finished its handshake.
+    PoolConnect { lb: u32, host: u32, conn: u32 },
 }
 
 impl Event {
@@ -135,6 +139,7 @@ impl Event {
             Event::Respond { .. } => 8,
             Event::Router { .. } => 9,
             Event::OutlierSweep { .. } => 10,
+            Event::PoolConnect { .. } => 11,
         }
     }
 }
@@ -209,6 +214,10 @@ struct Request {
     /// Mesh only: the router stream of the client proxy holding this
     /// (downstream) request, NONE when none.
     stream: u32,
+    /// Mesh only: the pooled upstream connection of an attempt and the
+    /// balancer whose pool holds it (NONE = no pooled connection).
+    up_conn: u32,
+    up_lb: u32,
 }
 
 impl Request {
@@ -242,6 +251,8 @@ impl Request {
             dest: NONE,
             fresh: false,
             stream: NONE,
+            up_conn: NONE,
+            up_lb: NONE,
         }
     }
 }
@@ -659,6 +670,7 @@ impl<'s> World<'s> {
                     step,
                 } => self.on_router_timer(stream, generation, step),
                 Event::OutlierSweep { lb } => self.on_outlier_sweep(lb),
+                Event::PoolConnect { lb, host, conn } => self.on_pool_connect(lb, host, conn),
             }
         }
         self.q.advance_to(self.end);
@@ -712,6 +724,10 @@ impl<'s> World<'s> {
                 }
             };
             self.trace_log(r, msg);
+        }
+        if req.up_conn != NONE {
+            // The attempt's pooled connection serves the next pending one.
+            self.upstream_release(r, status == 0);
         }
         self.requests.items[r as usize].live = false;
         self.requests.remove(r);

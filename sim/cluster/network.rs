@@ -37,7 +37,7 @@ impl Latency {
     }
 
     #[inline]
-    fn hop(&self, net: &ClusterNet, a: NodeIx, b: NodeIx, rng: &mut SimRng) -> SimDuration {
+    pub fn hop(&self, net: &ClusterNet, a: NodeIx, b: NodeIx, rng: &mut SimRng) -> SimDuration {
         let s = match Hop::between(net, a, b) {
             Hop::SameNode => &self.same_node,
             Hop::SameZone => &self.same_zone,

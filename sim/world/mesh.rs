@@ -51,6 +51,9 @@ pub(super) struct LbState {
     pub armed: bool,
     /// Per host: when its current ejection began (None = not ejected).
     pub ejected_since: Vec<Option<crate::engine::SimTime>>,
+    /// Per host: this proxy's connection pool (empty unless the cluster
+    /// sets connection-pool limits, `world/upstream.rs`).
+    pub pools: Vec<crate::proxy::conn_pool::ConnPool<u32>>,
 }
 
 /// (attributes, route table, virtual host, route, weighted cluster).
@@ -109,6 +112,8 @@ pub(super) struct MeshRt {
         crate::engine::SimTime,
         Option<crate::engine::SimTime>,
     )>,
+    /// Circuit-breaker rejections: (client, cluster, when).
+    pub rejections: Vec<(u32, u32, crate::engine::SimTime)>,
 }
 
 /// A weighted cluster of a split route: configured weight and what happened.
@@ -204,6 +209,7 @@ impl MeshRt {
             route_attempts: Vec::new(),
             route_abandoned: Vec::new(),
             ejections: Vec::new(),
+            rejections: Vec::new(),
         };
         m.index_stats(xds);
         Some(Box::new(m))
@@ -353,6 +359,7 @@ impl MeshRt {
             stats: ClusterStats::default(),
             detector,
             armed: false,
+            pools: Vec::new(),
         });
         self.lbs.insert((client, cix), i);
         i

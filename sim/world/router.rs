@@ -62,7 +62,7 @@ pub enum Step {
 pub(super) struct Stream {
     live: bool,
     /// The downstream request (the app's, or the gateway's inbound one).
-    down: u32,
+    pub(super) down: u32,
     /// The proxy's client index (loads, then pods).
     client: u32,
     /// Route policy: (route table, virtual host, route).
@@ -302,6 +302,13 @@ impl<'s> World<'s> {
             );
             self.trace_log(a, msg);
         }
+        self.upstream_send(s, a);
+    }
+
+    /// The attempt of stream `s` got its connection: its per-try timer
+    /// starts (`onPoolReady` → `setupPerTryTimeout`).
+    pub(super) fn arm_per_try(&mut self, s: u32) {
+        let now = self.now();
         let st = &self.streams.items[s as usize];
         if let Some(d) = timeout::attempt_deadline(&st.timeout, now, st.deadline)
             && d.kind == TimeoutKind::PerTry
@@ -309,7 +316,18 @@ impl<'s> World<'s> {
             let g = self.arm(s, Step::PerTry, d.at);
             self.streams.items[s as usize].step_gen = g;
         }
-        self.dispatch(a, false);
+    }
+
+    /// The attempt of stream `s` failed in this proxy before reaching the
+    /// server (breaker overflow, connection failure).
+    pub(super) fn attempt_failed_locally(&mut self, s: u32, outcome: AttemptOutcome) {
+        let st = &mut self.streams.items[s as usize];
+        if !st.live {
+            return;
+        }
+        st.attempt = NONE;
+        st.step_gen = 0;
+        self.after_attempt(s, outcome);
     }
 
     /// Mirrors of the route (`shadow_policies`): fire-and-forget copies to
@@ -526,6 +544,21 @@ impl<'s> World<'s> {
             return NONE;
         }
         let (route, counted) = (st.route, self.window.contains(st.start));
+        if self.upstream_cancel_pending(a) {
+            // Still waiting for a connection: never sent, nothing abandoned.
+            let q = self.requests.items[a as usize];
+            if let Some(m) = &mut self.mesh {
+                let n = &mut m.lb_states[q.lb as usize].active[q.lb_host as usize];
+                *n = n.saturating_sub(1);
+            }
+            self.requests.items[a as usize].live = false;
+            self.requests.remove(a);
+            return q.lb_host;
+        }
+        if self.requests.items[a as usize].up_conn != NONE {
+            // Envoy resets the upstream stream (an HTTP/1.1 connection closes).
+            self.upstream_release(a, true);
+        }
         let q = &mut self.requests.items[a as usize];
         q.origin = Origin::Abandoned;
         let (lb, host) = (q.lb, q.lb_host);
