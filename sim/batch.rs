@@ -46,6 +46,14 @@ pub struct MeshMerged {
     pub routes: Vec<(String, Stream)>,
     pub destinations: Vec<(String, Stream)>,
     pub splits: Vec<Split>,
+    /// Per route (aligned with `routes`): upstream attempts, and attempts
+    /// abandoned by a timeout while the server kept working.
+    pub route_attempts: Vec<u64>,
+    pub route_abandoned: Vec<u64>,
+    /// Per destination (aligned with `destinations`): Envoy's cluster and
+    /// outlier-detection counters summed over client proxies.
+    pub cluster_stats: Vec<crate::proxy::breaker::ClusterStats>,
+    pub outlier_stats: Vec<crate::proxy::outlier::OutlierStats>,
 }
 
 /// One measured stream pooled over replications.
@@ -293,12 +301,38 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
                 }
             }
         }
+        let meshes: Vec<&crate::world::MeshOutcome> =
+            outcomes.iter().filter_map(|o| o.mesh.as_ref()).collect();
+        let sum = |pick: &dyn Fn(&crate::world::MeshOutcome) -> &Vec<u64>| -> Vec<u64> {
+            let mut v = vec![0; pick(first).len()];
+            for m in &meshes {
+                for (a, b) in v.iter_mut().zip(pick(m)) {
+                    *a += b;
+                }
+            }
+            v
+        };
+        let mut cluster_stats = vec![Default::default(); first.cluster_stats.len()];
+        let mut outlier_stats =
+            vec![crate::proxy::outlier::OutlierStats::default(); first.outlier_stats.len()];
+        for m in &meshes {
+            for (a, b) in cluster_stats.iter_mut().zip(&m.cluster_stats) {
+                crate::proxy::breaker::ClusterStats::merge(a, b);
+            }
+            for (a, b) in outlier_stats.iter_mut().zip(&m.outlier_stats) {
+                a.merge(b);
+            }
+        }
         MeshMerged {
             routes: pool(&first.route_keys, &|o| o.mesh.as_ref().map(|m| &m.routes)),
             destinations: pool(&first.dest_keys, &|o| {
                 o.mesh.as_ref().map(|m| &m.destinations)
             }),
             splits,
+            route_attempts: sum(&|m| &m.route_attempts),
+            route_abandoned: sum(&|m| &m.route_abandoned),
+            cluster_stats,
+            outlier_stats,
         }
     });
     // Stopped replications, first three by index, then a count.

@@ -657,6 +657,9 @@ impl<'s> World<'s> {
                     for p in &mut self.pods {
                         p.reset_stats(t);
                     }
+                    if let Some(m) = &mut self.mesh {
+                        m.warmup_end();
+                    }
                 }
                 Event::Sample => self.sample(t),
                 Event::Deliver { req } => {

@@ -350,6 +350,15 @@ impl ClusterStats {
             *a += b;
         }
     }
+    /// What was counted since `base` (an earlier snapshot of these counters),
+    /// as Prometheus' `increase()` over a window.
+    pub fn since(&self, base: &ClusterStats) -> ClusterStats {
+        let mut out = self.clone();
+        for (a, b) in out.0.iter_mut().zip(base.0.iter()) {
+            *a = a.saturating_sub(*b);
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -358,6 +358,33 @@ impl OutlierStats {
         ]
     }
 
+    /// What was counted since `base`, an earlier snapshot.
+    pub fn since(&self, base: &OutlierStats) -> OutlierStats {
+        OutlierStats {
+            ejections_enforced_total: self
+                .ejections_enforced_total
+                .saturating_sub(base.ejections_enforced_total),
+            ejections_overflow: self
+                .ejections_overflow
+                .saturating_sub(base.ejections_overflow),
+            ejections_detected_consecutive_5xx: self
+                .ejections_detected_consecutive_5xx
+                .saturating_sub(base.ejections_detected_consecutive_5xx),
+            ejections_detected_consecutive_gateway_failure: self
+                .ejections_detected_consecutive_gateway_failure
+                .saturating_sub(base.ejections_detected_consecutive_gateway_failure),
+            ejections_detected_consecutive_local_origin_failure: self
+                .ejections_detected_consecutive_local_origin_failure
+                .saturating_sub(base.ejections_detected_consecutive_local_origin_failure),
+            ejections_detected_success_rate: self
+                .ejections_detected_success_rate
+                .saturating_sub(base.ejections_detected_success_rate),
+            ejections_detected_failure_percentage: self
+                .ejections_detected_failure_percentage
+                .saturating_sub(base.ejections_detected_failure_percentage),
+        }
+    }
+
     /// Adds another detector's counters (summing over client proxies).
     pub fn merge(&mut self, o: &OutlierStats) {
         self.ejections_enforced_total += o.ejections_enforced_total;

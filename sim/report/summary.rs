@@ -90,31 +90,75 @@ fn flags_json(rec: &crate::metrics::Recorder) -> Value {
 fn mesh_json(m: &crate::batch::MeshMerged, window_secs: f64, replications: u32) -> (Value, Value) {
     // The part before the last `/`: `ns/vs` of a route, `fqdn` of a destination.
     let group = |k: &str| -> String { k.rsplit_once('/').map_or(k, |(g, _)| g).to_string() };
-    let section = |items: &[(String, Stream)]| -> Value {
-        let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
-        for (k, s) in items {
-            *totals.entry(group(k)).or_default() += s.pooled.requests;
-        }
-        let mut out = Map::new();
-        // Routes and destinations nothing reached are left out (a mesh
-        // compiles many: every Service's default route, the catch-alls).
-        for (k, s) in items.iter().filter(|(_, s)| s.pooled.requests > 0) {
-            let mut o = stream_json(s, window_secs, replications);
-            o.remove("in_flight");
-            let t = totals.get(&group(k)).copied().unwrap_or(0);
-            o.insert(
-                "share".into(),
-                r3(if t > 0 {
-                    s.pooled.requests as f64 / t as f64
-                } else {
-                    0.0
-                }),
-            );
-            out.insert(k.clone(), Value::Object(o));
-        }
-        Value::Object(out)
+    let section =
+        |items: &[(String, Stream)], extra: &dyn Fn(usize, &mut Map<String, Value>)| -> Value {
+            let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
+            for (k, s) in items {
+                *totals.entry(group(k)).or_default() += s.pooled.requests;
+            }
+            let mut out = Map::new();
+            // Routes and destinations nothing reached are left out (a mesh
+            // compiles many: every Service's default route, the catch-alls).
+            for (i, (k, s)) in items
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, s))| s.pooled.requests > 0)
+            {
+                let mut o = stream_json(s, window_secs, replications);
+                extra(i, &mut o);
+                o.remove("in_flight");
+                let t = totals.get(&group(k)).copied().unwrap_or(0);
+                o.insert(
+                    "share".into(),
+                    r3(if t > 0 {
+                        s.pooled.requests as f64 / t as f64
+                    } else {
+                        0.0
+                    }),
+                );
+                out.insert(k.clone(), Value::Object(o));
+            }
+            Value::Object(out)
+        };
+    // Routes: upstream attempts (first tries and retries) and attempts a
+    // timeout abandoned while the server kept working (wasted work).
+    let route_extra = |i: usize, o: &mut Map<String, Value>| {
+        let attempts = m.route_attempts.get(i).copied().unwrap_or(0);
+        let requests = m.routes[i].1.pooled.requests;
+        o.insert("attempts".into(), json!(attempts));
+        o.insert(
+            "retry_amplification".into(),
+            r3(if requests > 0 {
+                attempts as f64 / requests as f64
+            } else {
+                0.0
+            }),
+        );
+        o.insert(
+            "abandoned_attempts".into(),
+            json!(m.route_abandoned.get(i).copied().unwrap_or(0)),
+        );
     };
-    (section(&m.routes), section(&m.destinations))
+    // Destinations: Envoy's cluster counters under their own names (every
+    // client proxy's summed, as a Prometheus sum over pods would).
+    let dest_extra = |i: usize, o: &mut Map<String, Value>| {
+        let mut envoy = Map::new();
+        if let Some(c) = m.cluster_stats.get(i) {
+            for (name, v) in c.nonzero() {
+                envoy.insert(name.into(), json!(v));
+            }
+        }
+        if let Some(od) = m.outlier_stats.get(i) {
+            for (name, v) in od.named().into_iter().filter(|(_, v)| *v > 0) {
+                envoy.insert(format!("outlier_detection.{name}"), json!(v));
+            }
+        }
+        o.insert("envoy".into(), Value::Object(envoy));
+    };
+    (
+        section(&m.routes, &route_extra),
+        section(&m.destinations, &dest_extra),
+    )
 }
 
 fn capacity_json(m: &mut Map<String, Value>, c: &Capacity) {

@@ -29,7 +29,7 @@ fn codes(s: &Stream) -> String {
         .iter()
         .map(|(c, n)| {
             if *c == 0 {
-                format!("conn-fail:{n}")
+                format!("no-response:{n}")
             } else {
                 format!("{c}:{n}")
             }
@@ -276,7 +276,12 @@ fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
         ("Destinations", &mesh.destinations),
     ] {
         let _ = writeln!(out, "\n{title} (Envoy):");
-        for (k, s) in items.iter().filter(|(_, s)| s.pooled.requests > 0) {
+        let routes = title == "Routes";
+        for (i, (k, s)) in items
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, s))| s.pooled.requests > 0)
+        {
             let _ = writeln!(
                 out,
                 "  {k}: {} requests, codes {}, flags {}",
@@ -284,6 +289,49 @@ fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
                 codes(s),
                 flags(s)
             );
+            let attempts = mesh.route_attempts.get(i).copied().unwrap_or(0);
+            let abandoned = mesh.route_abandoned.get(i).copied().unwrap_or(0);
+            if routes && (attempts > s.pooled.requests || abandoned > 0) {
+                let _ = writeln!(
+                    out,
+                    "    {attempts} attempts ({:.2} per request), {abandoned} abandoned by timeouts while the server kept working",
+                    attempts as f64 / s.pooled.requests.max(1) as f64
+                );
+            }
+            if !routes {
+                // The counters an operator looks for when something fails.
+                const NOTABLE: [&str; 8] = [
+                    "upstream_rq_pending_overflow",
+                    "upstream_rq_pending_total",
+                    "upstream_cx_overflow",
+                    "upstream_rq_retry",
+                    "upstream_rq_retry_overflow",
+                    "upstream_rq_retry_limit_exceeded",
+                    "upstream_rq_timeout",
+                    "upstream_rq_per_try_timeout",
+                ];
+                let mut shown: Vec<String> = mesh
+                    .cluster_stats
+                    .get(i)
+                    .map(|c| {
+                        c.nonzero()
+                            .filter(|(n, _)| NOTABLE.contains(n))
+                            .map(|(n, v)| format!("{n} {v}"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(od) = mesh.outlier_stats.get(i)
+                    && od.ejections_enforced_total > 0
+                {
+                    shown.push(format!(
+                        "outlier_detection.ejections_enforced_total {}",
+                        od.ejections_enforced_total
+                    ));
+                }
+                if !shown.is_empty() {
+                    let _ = writeln!(out, "    {}", shown.join(", "));
+                }
+            }
         }
     }
     let mut last = "";

@@ -51,6 +51,9 @@ pub(super) struct LbState {
     pub armed: bool,
     /// Per host: when its current ejection began (None = not ejected).
     pub ejected_since: Vec<Option<crate::engine::SimTime>>,
+    /// Counters at the end of warm-up (reports count the window only).
+    pub base_stats: ClusterStats,
+    pub base_outlier: OutlierStats,
     /// Per host: this proxy's connection pool (empty unless the cluster
     /// sets connection-pool limits, `world/upstream.rs`).
     pub pools: Vec<crate::proxy::conn_pool::ConnPool<u32>>,
@@ -359,10 +362,22 @@ impl MeshRt {
             stats: ClusterStats::default(),
             detector,
             armed: false,
+            base_stats: ClusterStats::default(),
+            base_outlier: OutlierStats::default(),
             pools: Vec::new(),
         });
         self.lbs.insert((client, cix), i);
         i
+    }
+
+    /// Warm-up is over: counters restart (snapshots, subtracted at the end).
+    pub fn warmup_end(&mut self) {
+        for st in &mut self.lb_states {
+            st.base_stats = st.stats.clone();
+            if let Some(d) = &st.detector {
+                st.base_outlier = *d.stats();
+            }
+        }
     }
 
     pub fn outcome(self, xds: &Xds) -> MeshOutcome {
@@ -375,9 +390,9 @@ impl MeshRt {
         let mut outlier_stats = vec![OutlierStats::default(); self.dest_keys.len()];
         for st in &self.lb_states {
             let d = self.dest_ix[st.cluster as usize] as usize;
-            cluster_stats[d].merge(&st.stats);
+            cluster_stats[d].merge(&st.stats.since(&st.base_stats));
             if let Some(det) = &st.detector {
-                outlier_stats[d].merge(det.stats());
+                outlier_stats[d].merge(&det.stats().since(&st.base_outlier));
             }
         }
         let _ = xds;
