@@ -78,6 +78,7 @@ mod load;
 pub mod mesh;
 mod outcome;
 mod outlier;
+mod propagation;
 mod router;
 mod server;
 mod sidecar;
@@ -218,6 +219,10 @@ struct Request {
     /// balancer whose pool holds it (NONE = no pooled connection).
     up_conn: u32,
     up_lb: u32,
+    /// Why the response failed (`propagation.rs` chain, NONE = no chain).
+    chain: u32,
+    /// Upstream attempts the client proxy made for it (1 without retries).
+    attempts: u16,
 }
 
 impl Request {
@@ -253,6 +258,8 @@ impl Request {
             stream: NONE,
             up_conn: NONE,
             up_lb: NONE,
+            chain: NONE,
+            attempts: 1,
         }
     }
 }
@@ -269,6 +276,8 @@ struct Exec {
     holds_worker: bool,
     /// Root only: status forced by a failed call (0 = none).
     fail: u16,
+    /// Root only: why that call failed (propagation chain, NONE = none).
+    fail_chain: u32,
     call: Option<CallState>,
     traced: bool,
 }
@@ -381,6 +390,8 @@ pub struct World<'s> {
     dep_of: Vec<u32>,
     /// Run-time resource guard (`guard.rs`).
     guard: guard::GuardState,
+    /// Failure propagation (`propagation.rs`).
+    prop: propagation::PropRt,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -592,6 +603,7 @@ impl<'s> World<'s> {
             scratch: Vec::new(),
             pod_requests: vec![0; n_pods],
             guard: guard::GuardState::new(spec.loads.len()),
+            prop: propagation::PropRt::new(spec.loads.len(), spec.services.len()),
         };
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);
@@ -740,9 +752,31 @@ impl<'s> World<'s> {
         if req.pconn != NONE {
             self.release_pconn(req.pool, req.pconn, status);
         }
+        if self.window.contains(req.start) {
+            use crate::metrics::propagation::Node;
+            let caller = match req.origin {
+                Origin::Load { load, .. } => Some(Node::Load(load)),
+                Origin::Call { exec, .. } => {
+                    let up = self.execs.items[exec as usize].req;
+                    Some(Node::Service(
+                        self.requests.items[up as usize].target.service as u32,
+                    ))
+                }
+                Origin::Proxy { parent } => Some(Node::Service(
+                    self.requests.items[parent as usize].target.service as u32,
+                )),
+                _ => None,
+            };
+            if let Some(c) = caller {
+                let callee = req.target.service as u32;
+                self.record_edge(c, callee, u32::from(req.attempts), status, req.chain);
+            }
+        }
         match req.origin {
             Origin::Load { load, conn } => self.load_response(load as usize, conn, &req, status),
-            Origin::Call { exec, generation } => self.call_result(exec, generation, status),
+            Origin::Call { exec, generation } => {
+                self.call_result(exec, generation, status, req.chain)
+            }
             Origin::Abandoned | Origin::Mirror => {}
             Origin::Proxy { parent } => self.proxy_response(parent, status),
             Origin::Attempt { stream } => self.attempt_done(stream, &req, status),

@@ -142,16 +142,30 @@ impl PropagationRecorder {
     /// chain, outermost first (the load's own view is `chain[0]`, e.g.
     /// `Load(0) 500 "-"`), root cause last. An empty chain is ignored.
     pub fn failure(&mut self, chain: &[Link]) {
-        if chain.is_empty() {
+        self.failures_n(chain, 1);
+    }
+
+    /// `n` failed requests with the same chain (see [`Self::failure`]).
+    pub fn failures_n(&mut self, chain: &[Link], n: u64) {
+        if chain.is_empty() || n == 0 {
             return;
         }
-        self.failures += 1;
+        self.failures += n;
         match self.chains.get_mut(chain) {
-            Some(n) => *n += 1,
+            Some(c) => *c += n,
             None => {
-                self.chains.insert(chain.to_vec(), 1);
+                self.chains.insert(chain.to_vec(), n);
             }
         }
+    }
+
+    /// Adds counts already aggregated for one edge (see [`Self::edge`]).
+    pub fn add_edge(&mut self, caller: Node, callee: Node, c: &EdgeCounts) {
+        let e = self.edges.entry((caller, callee)).or_default();
+        e.requests += c.requests;
+        e.attempts += c.attempts;
+        e.failed += c.failed;
+        e.caused += c.caused;
     }
 
     /// One downstream request from `caller` to `callee` finished (inside the

@@ -12,6 +12,7 @@
 use super::{Event, Origin, Request, World};
 use crate::cluster::node::NO_NODE;
 use crate::metrics::is_failure;
+use crate::metrics::propagation::Node;
 use crate::scenario::spec::{EntryKind, OnError};
 use crate::workload::load::NONE;
 
@@ -169,16 +170,33 @@ impl World<'_> {
             let msg = "the caller's app timeout fires: this try is abandoned (the callee still finishes it)".to_string();
             self.trace_log(cs.outstanding, msg);
         }
-        if stream != NONE {
+        let q = self.requests.items[cs.outstanding as usize];
+        let (attempts, flags) = if stream != NONE {
             // The app hangs up on its sidecar: Envoy resets the stream.
-            self.reset_stream(stream);
-        }
+            self.reset_stream(stream)
+        } else {
+            (1, crate::proxy::flags::ResponseFlags::NONE)
+        };
         let pod = self.execs.items[e as usize].pod;
         self.pods[pod as usize].stats.call_timeouts += 1;
-        self.call_try_failed(e);
+        // The caller's own timeout: the edge failed here, root unknown deeper.
+        let callee = q.target.service as u32;
+        // A fault delay the proxy was holding it in is the deeper reason.
+        let cause = if flags.contains(crate::proxy::flags::ResponseFlag::DelayInjected) {
+            "app-timeout (DI)"
+        } else {
+            "app-timeout"
+        };
+        let chain = self.chain(Node::Service(callee), 0, cause, NONE);
+        if self.window.contains(q.start) {
+            let up = self.execs.items[e as usize].req;
+            let caller = Node::Service(self.requests.items[up as usize].target.service as u32);
+            self.record_edge(caller, callee, attempts, 0, chain);
+        }
+        self.call_try_failed(e, chain);
     }
 
-    pub(super) fn call_result(&mut self, e: u32, generation: u32, status: u16) {
+    pub(super) fn call_result(&mut self, e: u32, generation: u32, status: u16, chain: u32) {
         let Some(cs) = self.execs.items[e as usize].call else {
             return;
         };
@@ -186,7 +204,15 @@ impl World<'_> {
             return;
         }
         if is_failure(status) {
-            self.call_try_failed(e);
+            // A failure with no cause recorded is the callee's own.
+            let chain = if chain == NONE {
+                let callee = self.requests.items[cs.outstanding as usize].target.service as u32;
+                let why = if status == 0 { "no-response" } else { "-" };
+                self.chain(Node::Service(callee), status, why, NONE)
+            } else {
+                chain
+            };
+            self.call_try_failed(e, chain);
         } else {
             let ex = &mut self.execs.items[e as usize];
             ex.call = None;
@@ -195,7 +221,7 @@ impl World<'_> {
         }
     }
 
-    fn call_try_failed(&mut self, e: u32) {
+    fn call_try_failed(&mut self, e: u32, chain: u32) {
         let ex = self.execs.items[e as usize];
         let mut cs = ex.call.expect("calling");
         if cs.tries_left > 0 {
@@ -205,6 +231,10 @@ impl World<'_> {
             return;
         }
         let dep = self.pods[ex.pod as usize].deployment as usize;
+        let root = ex.root as usize;
+        if self.execs.items[root].fail_chain == NONE {
+            self.execs.items[root].fail_chain = chain;
+        }
         let on_error = self.deps[dep].program.calls[cs.call as usize].on_error;
         if ex.traced {
             let msg = match on_error {

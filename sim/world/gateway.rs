@@ -47,6 +47,7 @@ impl World<'_> {
             pending: 0,
             holds_worker: false,
             fail: 0,
+            fail_chain: NONE,
             call: None,
             traced: self.requests.items[r as usize].traced,
         });
@@ -148,6 +149,8 @@ impl World<'_> {
         let res = self.route_http(r, routes, client, now, &who);
         match res.routed {
             Routed::Local { status, flags } => {
+                let cause = super::propagation::flags_cause(flags);
+                self.fail_here(r, status, &cause, NONE);
                 let q = &mut self.requests.items[r as usize];
                 q.flags = flags;
                 q.hop = delay;

@@ -286,6 +286,9 @@ impl World<'_> {
         if counted {
             let b = self.window.batch(start);
             self.rec_load[li].record(b, now.saturating_since(start).as_nanos(), status);
+            if crate::metrics::is_failure(status) {
+                self.record_failure(li as u32, status, req.chain);
+            }
             if self.mesh.is_some() {
                 self.rec_load[li].count_flags(req.flags);
             }

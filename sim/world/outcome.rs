@@ -8,7 +8,6 @@
 
 use super::{Event, Origin, World};
 use crate::engine::SimTime;
-use crate::metrics::propagation::PropagationRecorder;
 use crate::metrics::timeline::{BINS, LoadSnap, Timeline, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder, Window};
 
@@ -50,7 +49,7 @@ pub struct Outcome {
     pub stopped: Option<super::Stopped>,
     /// Failure chains, caller → callee edges (attempts, failures caused or
     /// passed on), breaker rejection windows and ejections (`report::propagation`).
-    pub propagation: PropagationRecorder,
+    pub propagation: crate::metrics::propagation::PropagationRecorder,
 }
 
 impl World<'_> {
@@ -82,6 +81,7 @@ impl World<'_> {
 
     pub(super) fn finish(mut self) -> Outcome {
         let end = self.end;
+        let propagation = self.propagation_outcome();
         for r in self
             .rec_load
             .iter_mut()
@@ -165,7 +165,7 @@ impl World<'_> {
             mesh: self.mesh.map(|m| m.outcome(self.xds)),
             stopped: self.guard.stopped,
             // filled by the world
-            propagation: PropagationRecorder::default(),
+            propagation,
         }
     }
 }

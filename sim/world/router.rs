@@ -36,6 +36,7 @@
 use super::{Event, Origin, Request, World};
 use crate::engine::{SimDuration, SimTime};
 use crate::istiod::xds::RoutePolicy;
+use crate::metrics::propagation::Node;
 use crate::proxy::fault::{self};
 use crate::proxy::flags::{ResponseFlag, ResponseFlags};
 use crate::proxy::mirror;
@@ -95,6 +96,8 @@ pub(super) struct Stream {
     /// When the router got the request (route stats latency).
     start: SimTime,
     attempts: u32,
+    /// Why the last attempt's response failed (propagation chain).
+    last_chain: u32,
 }
 
 impl<'s> World<'s> {
@@ -155,6 +158,7 @@ impl<'s> World<'s> {
             at_gateway,
             start: now,
             attempts: 0,
+            last_chain: NONE,
         });
         self.requests.items[down as usize].stream = s;
         let fault = pol.fault;
@@ -203,7 +207,7 @@ impl<'s> World<'s> {
                     let msg = format!("fault filter: abort {status} injected (FI), a local reply");
                     self.trace_log(down, msg);
                 }
-                self.stream_done(s, status, ResponseFlag::FaultInjected.into());
+                self.stream_done(s, status, ResponseFlag::FaultInjected.into(), NONE);
                 return;
             }
         }
@@ -254,7 +258,7 @@ impl<'s> World<'s> {
                 st.stats
                     .inc(crate::proxy::breaker::ClusterCounter::UpstreamRqTotal);
             }
-            self.stream_done(s, 503, ResponseFlag::NoHealthyUpstream.into());
+            self.stream_done(s, 503, ResponseFlag::NoHealthyUpstream.into(), NONE);
             return;
         };
         let m = self.mesh.as_mut().expect("mesh");
@@ -396,6 +400,15 @@ impl<'s> World<'s> {
         debug_assert!(st.live);
         st.attempt = NONE;
         st.step_gen = 0; // the per-try timer is stale now
+        st.last_chain = a.chain;
+        if a.chain == NONE && crate::metrics::is_failure(status) {
+            // The upstream answered a failure of its own making.
+            let callee = Node::Service(st.target.service as u32);
+            let why = if status == 0 { "no-response" } else { "-" };
+            let c = self.chain(callee, status, why, NONE);
+            self.streams.items[s as usize].last_chain = c;
+        }
+        let st = &self.streams.items[s as usize];
         let outcome = if status == 0 {
             AttemptOutcome::reset(ResetReason::ConnectFailure, false)
         } else {
@@ -468,7 +481,12 @@ impl<'s> World<'s> {
                     let msg = format!("router: {}: {why}", describe_outcome(outcome));
                     self.trace_log(down, msg);
                 }
-                self.stream_done(s, status, flags);
+                // The upstream's own answer is final: its cause travels on.
+                let next = match outcome {
+                    AttemptOutcome::Response { .. } => self.streams.items[s as usize].last_chain,
+                    _ => NONE,
+                };
+                self.stream_done(s, status, flags, next);
             }
         }
     }
@@ -530,7 +548,7 @@ impl<'s> World<'s> {
                 if had_attempt {
                     self.report_outlier(lb, host, OutlierResult::LocalOriginTimeout, false);
                 }
-                self.stream_done(s, 504, ResponseFlag::UpstreamRequestTimeout.into());
+                self.stream_done(s, 504, ResponseFlag::UpstreamRequestTimeout.into(), NONE);
             }
         }
     }
@@ -577,9 +595,18 @@ impl<'s> World<'s> {
 
     /// The app gave up on `down` (its own call timeout): Envoy sees a
     /// downstream reset — the attempt is reset, no retry, flag `DC`.
-    pub(super) fn reset_stream(&mut self, s: u32) {
+    /// Returns the attempts the stream had made and its flags so far.
+    pub(super) fn reset_stream(&mut self, s: u32) -> (u32, ResponseFlags) {
+        let st = &self.streams.items[s as usize];
+        let (attempts, flags) = (st.attempts, st.flags);
         self.abandon_attempt(s);
-        self.stream_done(s, 0, ResponseFlag::DownstreamConnectionTermination.into());
+        self.stream_done(
+            s,
+            0,
+            ResponseFlag::DownstreamConnectionTermination.into(),
+            NONE,
+        );
+        (attempts, flags)
     }
 
     /// Tells the detector of balancer `lb` what the attempt to `host` did,
@@ -609,8 +636,9 @@ impl<'s> World<'s> {
         }
     }
 
-    /// Stream `s` answers its downstream request with `status` (+ `flags`).
-    fn stream_done(&mut self, s: u32, status: u16, flags: ResponseFlags) {
+    /// Stream `s` answers its downstream request with `status` (+ `flags`);
+    /// `next` is the upstream failure this answer passes on (NONE = none).
+    fn stream_done(&mut self, s: u32, status: u16, flags: ResponseFlags, next: u32) {
         let now = self.now();
         let st = &mut self.streams.items[s as usize];
         st.live = false;
@@ -645,12 +673,29 @@ impl<'s> World<'s> {
                 }
             }
         }
+        // Why it failed: this proxy's own reply (its flags) in front of what
+        // the upstream passed on, or the upstream's answer as it is.
+        let target = self.streams.items[s as usize].target.service as u32;
+        let chain = if !crate::metrics::is_failure(status) {
+            NONE
+        } else if all.is_empty() {
+            next
+        } else {
+            let cause = super::propagation::flags_cause(all);
+            self.chain(Node::Service(target), status, &cause, next)
+        };
+        if at_gateway && counted {
+            let gw = Node::Service(self.requests.items[down as usize].target.service as u32);
+            self.record_edge(gw, target, attempts, status, chain);
+        }
         let st = &mut self.streams.items[s as usize];
         st.tried.clear();
         self.streams.remove(s);
         let q = &mut self.requests.items[down as usize];
         q.stream = NONE;
         q.flags = all;
+        q.chain = chain;
+        q.attempts = attempts.min(u32::from(u16::MAX)) as u16;
         if at_gateway {
             q.hop = hop;
             self.server_done(down, status);

@@ -57,6 +57,7 @@ impl World<'_> {
             pending: 0,
             holds_worker: false,
             fail: 0,
+            fail_chain: NONE,
             call: None,
             traced: self.requests.items[r as usize].traced,
         });
@@ -102,6 +103,7 @@ impl World<'_> {
             p.stats.queue_full += 1;
             let st = d.full_status;
             self.execs.remove(e);
+            self.fail_here(r, st, "queue-full", NONE);
             self.server_done(r, st);
         } else {
             p.admissions_waiting += 1;
@@ -134,6 +136,7 @@ impl World<'_> {
                                 p.stats.queue_full += 1;
                                 let st = d.full_status;
                                 self.execs.remove(e);
+                                self.fail_here(ex.req, st, "queue-full", NONE);
                                 self.server_done(ex.req, st);
                             } else {
                                 p.admissions_waiting += 1;
@@ -183,6 +186,7 @@ impl World<'_> {
                             pending: 0,
                             holds_worker: false,
                             fail: 0,
+                            fail_chain: NONE,
                             call: None,
                             traced: ex.traced,
                         });
@@ -221,6 +225,11 @@ impl World<'_> {
                         };
                         let msg = format!("{} answers {status}{why}", self.pod_name(ex.pod));
                         self.trace_log(ex.req, msg);
+                    }
+                    if ex.fail != 0 && status == ex.fail {
+                        self.fail_here(ex.req, status, "call-failed", ex.fail_chain);
+                    } else if status != 200 {
+                        self.fail_here(ex.req, status, "error", NONE);
                     }
                     self.release_if_held(e);
                     self.execs.remove(e);
@@ -312,6 +321,22 @@ impl World<'_> {
     }
 
     /// The server answers `r` with `status`.
+    /// Request `r`, served by its pod's Service, fails with `status` here
+    /// because of `cause` (chained to `next`, the deeper failure if any).
+    pub(super) fn fail_here(&mut self, r: u32, status: u16, cause: &str, next: u32) {
+        if !crate::metrics::is_failure(status) {
+            return;
+        }
+        let svc = self.requests.items[r as usize].target.service as u32;
+        let c = self.chain(
+            crate::metrics::propagation::Node::Service(svc),
+            status,
+            cause,
+            next,
+        );
+        self.requests.items[r as usize].chain = c;
+    }
+
     pub(super) fn server_done(&mut self, r: u32, status: u16) {
         let now = self.now();
         let req = &mut self.requests.items[r as usize];

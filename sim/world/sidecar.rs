@@ -226,6 +226,13 @@ impl World<'_> {
 
     /// The client's own proxy answers `r` after `delay` (no pod involved).
     fn local_answer(&mut self, r: u32, status: u16, flags: ResponseFlags, delay: SimDuration) {
+        if crate::metrics::is_failure(status) {
+            let svc = self.requests.items[r as usize].target.service as u32;
+            let cause = super::propagation::flags_cause(flags);
+            let node = crate::metrics::propagation::Node::Service(svc);
+            let c = self.chain(node, status, &cause, NONE);
+            self.requests.items[r as usize].chain = c;
+        }
         let q = &mut self.requests.items[r as usize];
         q.flags = flags;
         q.pod = NONE;
@@ -242,7 +249,7 @@ impl World<'_> {
     }
 
     /// `loadName` or the pod name of a client index.
-    fn client_name(&self, client: u32) -> String {
+    pub(super) fn client_name(&self, client: u32) -> String {
         let n = self.spec.loads.len() as u32;
         if client < n {
             format!("load {}", self.spec.loads[client as usize].name)
