@@ -337,3 +337,44 @@ fn mirroring_destination_rule_is_05s_second_document() {
     let body = &ours[ours.find("apiVersion").unwrap()..];
     assert_eq!(body, dr);
 }
+
+/// `--trace jason` tells the delay story step by step: the DI delay at
+/// reviews v2's sidecar, productpage giving up twice (its sidecar resets the
+/// stream, DC), the page at ≈ 6 s, and reviews v2's answer after 7 s to nobody.
+#[test]
+fn fault_injection_delay_trace_shows_each_step() {
+    let out = std::env::temp_dir().join(format!("meshsim-docs-trace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let run = std::process::Command::new(common::bin())
+        .args(["run", "-q", "--trace", "jason", "--out"])
+        .arg(&out)
+        .arg(dir("fault-injection-delay"))
+        .output()
+        .expect("run meshsim");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let trace = std::fs::read_to_string(out.join("trace.txt")).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+    let count = |s: &str| trace.matches(s).count();
+    assert_eq!(count("fault filter: delay 7s injected (DI)"), 2, "{trace}");
+    assert_eq!(count("the caller's app timeout fires"), 2, "{trace}");
+    assert_eq!(
+        count("resets the abandoned try's stream after 3s (DC, no response)"),
+        2,
+        "{trace}"
+    );
+    assert_eq!(
+        count("the call failed for good → onError continue"),
+        1,
+        "{trace}"
+    );
+    assert!(trace.contains("load jason receives 200: 6.0"), "{trace}");
+    assert_eq!(
+        count("the abandoned try finishes with 200 after 7.0"),
+        2,
+        "{trace}"
+    );
+}
