@@ -80,13 +80,7 @@ spec:
 /// ejection time = base × the host's back-off, and the back-off only decays
 /// while the host stays healthy. Over 300 s that is 4 ejections (t ≈ 0,
 /// 31, 92, 183 s), so the curl sees ≈ 4 × 503, not a third of its requests.
-// BUG (ignored until fixed): ejections are counted (4 enforced) but the
-// pod keeps a third of the traffic — world/outlier.rs `apply_outlier`
-// updates the detector and never refreshes the balancer, whose HostSource
-// (proxy/lb.rs) was built once with every host healthy; `LoadBalancer::refresh`
-// is never called in sim/world/. Got: 9976 × 503 of 29883.
 #[test]
-#[ignore = "bug: outlier ejections do not reach the load balancer (apply_outlier never calls LoadBalancer::refresh)"]
 fn outlier_detection_takes_an_always_failing_pod_out_of_the_balancer() {
     let s = common::load_ok(SCENARIO);
     let m = common::run(&s);
