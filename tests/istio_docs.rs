@@ -101,7 +101,13 @@ fn fault_injection_delay_fails_jasons_reviews_at_6s_and_spares_the_rest() {
     assert!(latency_range(users).1 < 0.2);
     let v1 = received(&m, &s, "default/reviews-v1");
     assert!(v1.abs_diff(users.count) <= 3, "v1 {v1}");
-    assert_eq!(mesh_rec(&m, "default/reviews/1").count, users.count);
+    // (± pages straddling the warm-up edge: the call starts a few ms later.)
+    let v1_route = mesh_rec(&m, "default/reviews/1").count;
+    assert!(
+        v1_route.abs_diff(users.count) <= 3,
+        "{v1_route} vs {}",
+        users.count
+    );
     assert_eq!(flagged(mesh_rec(&m, "default/reviews/1"), "DC"), 0);
 }
 
