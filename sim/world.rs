@@ -706,6 +706,11 @@ impl<'s> World<'s> {
         let req = self.requests.items[r as usize];
         if req.traced {
             let took = self.now().saturating_since(req.start);
+            // The app hung up (its own timeout): its sidecar reset the stream.
+            let reset = status == 0
+                && req
+                    .flags
+                    .contains(crate::proxy::flags::ResponseFlag::DownstreamConnectionTermination);
             let code = if status == 0 {
                 "no response (connection failed)".to_string()
             } else {
@@ -719,6 +724,9 @@ impl<'s> World<'s> {
                 Origin::Call { exec, .. } => format!(
                     "{} receives {code} from its call after {took}",
                     self.pod_name(self.execs.items[exec as usize].pod)
+                ),
+                Origin::Abandoned if reset => format!(
+                    "the caller's sidecar resets the abandoned try's stream after {took} (DC, no response)"
                 ),
                 Origin::Abandoned => format!(
                     "the abandoned try finishes with {code} after {took}; nobody is waiting"

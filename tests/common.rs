@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use meshsim::batch::{Merged, run_all};
+use meshsim::metrics::Recorder;
+use meshsim::proxy::flags::ResponseFlag;
 use meshsim::scenario::{self, Overrides, Scenario, SourceFile};
 use std::path::{Path, PathBuf};
 
@@ -91,4 +93,97 @@ spec:
 "#,
         app_yaml(name, replicas)
     )
+}
+
+/// Index of Deployment `ns/name` (workloads and capacity are in this order).
+pub fn deployment(s: &Scenario, key: &str) -> usize {
+    s.deployments
+        .iter()
+        .position(|d| d.key() == key)
+        .unwrap_or_else(|| panic!("no deployment {key}"))
+}
+
+/// Requests Deployment `ns/name` received in the window.
+pub fn received(m: &Merged, s: &Scenario, key: &str) -> u64 {
+    m.workloads[deployment(s, key)].pooled.requests
+}
+
+/// The end-to-end recorder of load `name`.
+pub fn load_rec<'a>(m: &'a Merged, s: &Scenario, name: &str) -> &'a Recorder {
+    let i = s
+        .loads
+        .iter()
+        .position(|l| l.name == name)
+        .unwrap_or_else(|| panic!("no load {name}"));
+    &m.loads[i].pooled
+}
+
+/// The recorder of `routes.<key>` (`ns/virtual service/route`) or
+/// `destinations.<key>` (`fqdn/subset`), whichever has the key.
+pub fn mesh_rec<'a>(m: &'a Merged, key: &str) -> &'a Recorder {
+    let mm = m.mesh.as_ref().expect("a scenario with proxies");
+    mm.routes
+        .iter()
+        .chain(&mm.destinations)
+        .find(|(k, _)| k == key)
+        .map(|(_, st)| &st.pooled)
+        .unwrap_or_else(|| panic!("no route or destination {key}"))
+}
+
+/// Upstream attempts (first tries and retries) of the streams of route
+/// `key` that started in the window, summed over replications.
+pub fn route_attempts(m: &Merged, key: &str) -> u64 {
+    m.outcomes
+        .iter()
+        .filter_map(|o| o.mesh.as_ref())
+        .map(|mo| {
+            let i = mo.route_keys.iter().position(|k| k == key);
+            i.map_or(0, |i| mo.route_attempts[i])
+        })
+        .sum()
+}
+
+/// Responses with status `c`.
+pub fn code(r: &Recorder, c: u16) -> u64 {
+    r.codes.iter().find(|x| x.0 == c).map_or(0, |e| e.1)
+}
+
+/// Responses whose Envoy flags include `flag` (alone or with others).
+pub fn flagged(r: &Recorder, flag: &str) -> u64 {
+    let f = ResponseFlag::parse(flag).unwrap_or_else(|| panic!("no flag {flag}"));
+    r.flags
+        .iter()
+        .filter(|(set, _)| set.contains(f))
+        .map(|e| e.1)
+        .sum()
+}
+
+/// Finished requests whose latency lies in [lo, hi) seconds (histogram
+/// resolution: 3 significant digits, i.e. within 0.1 %).
+pub fn latency_between(r: &Recorder, lo: f64, hi: f64) -> u64 {
+    r.hist
+        .iter_recorded()
+        .filter(|v| {
+            let s = v.value_iterated_to() as f64 * 1e-9;
+            s >= lo && s < hi
+        })
+        .map(|v| v.count_at_value())
+        .sum()
+}
+
+/// Longest and shortest finished latency, in seconds.
+pub fn latency_range(r: &Recorder) -> (f64, f64) {
+    (r.hist.min() as f64 * 1e-9, r.hist.max() as f64 * 1e-9)
+}
+
+/// Latency quantile `q` in seconds.
+pub fn latency_quantile(r: &Recorder, q: f64) -> f64 {
+    r.hist.value_at_quantile(q) as f64 * 1e-9
+}
+
+/// |observed − n p| within the binomial 99.9 % interval (z = 3.29).
+pub fn within_binomial(observed: u64, n: u64, p: f64) -> bool {
+    let mean = n as f64 * p;
+    let sd = (n as f64 * p * (1.0 - p)).sqrt();
+    (observed as f64 - mean).abs() <= 3.29 * sd
 }

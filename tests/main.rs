@@ -20,6 +20,8 @@ mod errors;
 mod golden;
 /// The run-time resource guard: memory budget, request limit, stop callback.
 mod guard;
+/// scenarios/istio-docs/: istio.io task outcomes (fault injection, request timeouts, mirroring).
+mod istio_docs;
 /// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.
 mod istio_fixtures;
 /// Load `iterations`: exactly N requests (h2load -n, fortio -n, k6 iterations), with `stop`.
@@ -28,6 +30,8 @@ mod iterations;
 mod kubernetes;
 /// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
 pub mod mesh;
+/// Outlier detection end to end: a failing pod leaves the client proxy's balancer.
+mod outlier;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.
@@ -38,3 +42,5 @@ mod route_test;
 mod scenario_fuzz;
 /// scenarios/seed/: each folder run as shipped; its stated outcome holds.
 mod seed;
+/// Seeds 07, 08, 10 (route timeout, retries, fault delay) under Istio 1.28, and retryOn variants.
+mod seed_resilience;

@@ -3,7 +3,7 @@
 //! on) and asserts the outcome its main file states; splits are checked
 //! against binomial 99.9 % intervals.
 
-use crate::common;
+use crate::common::{self, received, within_binomial};
 use meshsim::batch::Merged;
 use meshsim::scenario::{Overrides, Scenario};
 use std::path::PathBuf;
@@ -15,16 +15,6 @@ fn load(folders: &[&str]) -> Scenario {
         .collect();
     let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
     common::load_paths(&refs, &Overrides::default())
-}
-
-/// Requests Deployment `ns/name` received in the window.
-fn received(m: &Merged, s: &Scenario, key: &str) -> u64 {
-    let i = s
-        .deployments
-        .iter()
-        .position(|d| d.key() == key)
-        .unwrap_or_else(|| panic!("no deployment {key}"));
-    m.workloads[i].pooled.requests
 }
 
 struct LoadView<'a>(&'a meshsim::metrics::Recorder);
@@ -49,13 +39,6 @@ impl LoadView<'_> {
 fn load_stats<'a>(m: &'a Merged, s: &Scenario, name: &str) -> LoadView<'a> {
     let i = s.loads.iter().position(|l| l.name == name).unwrap();
     LoadView(&m.loads[i].pooled)
-}
-
-/// |observed − n p| within the binomial 99.9 % interval (z = 3.29).
-fn within_binomial(observed: u64, n: u64, p: f64) -> bool {
-    let mean = n as f64 * p;
-    let sd = (n as f64 * p * (1.0 - p)).sqrt();
-    (observed as f64 - mean).abs() <= 3.29 * sd
 }
 
 /// Seed 04: reviews 99/1 between v1 and v2, v3 none; ratings only via v2.

@@ -59,6 +59,36 @@ pub(super) struct LbState {
     pub pools: Vec<crate::proxy::conn_pool::ConnPool<u32>>,
 }
 
+/// The hosts as a proxy's balancer sees them: address, requests in flight
+/// from that proxy, and health (not ejected by its detector).
+pub(super) fn host_views<'a>(
+    addrs: &'a [String],
+    active: &[u32],
+    detector: Option<&Detector>,
+) -> Vec<HostView<'a>> {
+    addrs
+        .iter()
+        .zip(active)
+        .enumerate()
+        .map(|(i, (a, &n))| HostView {
+            address: a,
+            weight: 1,
+            active_requests: n,
+            healthy: detector.is_none_or(|d| !d.is_ejected(i)),
+        })
+        .collect()
+}
+
+impl LbState {
+    /// Rebuilds the balancer's host set after a health change (an ejection
+    /// or a return): Envoy's balancers pick among the healthy hosts of the
+    /// set they were last built with, rebuilt when the priority set changes.
+    pub fn refresh_balancer(&mut self) {
+        let views = host_views(&self.addrs, &self.active, self.detector.as_ref());
+        self.lb.refresh(&views);
+    }
+}
+
 /// (attributes, route table, virtual host, route, weighted cluster).
 pub(super) type RoutedKey = (u32, u32, u32, u32, u32);
 

@@ -42,8 +42,8 @@ impl World<'_> {
         }
     }
 
-    /// Records an ejection or return of a host of balancer `lb` (the
-    /// balancer reads ejection from the detector at each pick).
+    /// Records an ejection or return of a host of balancer `lb` and rebuilds
+    /// that balancer's set of healthy hosts.
     pub(super) fn apply_outlier(&mut self, lb: u32, e: OutlierEvent) {
         let now = self.now();
         let Some(m) = &mut self.mesh else { return };
@@ -67,7 +67,9 @@ impl World<'_> {
                     w.4 = Some(now);
                 }
             }
-            OutlierEvent::Overflow { .. } | OutlierEvent::NotEnforced { .. } => {}
+            OutlierEvent::Overflow { .. } | OutlierEvent::NotEnforced { .. } => return,
         }
+        // The balancer picks among the hosts it was last built with.
+        m.lb_states[lb as usize].refresh_balancer();
     }
 }

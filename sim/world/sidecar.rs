@@ -30,8 +30,8 @@ use super::{Event, World};
 use crate::engine::SimDuration;
 use crate::istiod::xds::{ClusterKind, ListenerKind, OutboundPolicy, ProxyKind};
 use crate::proxy::flags::{ResponseFlag, ResponseFlags};
+use crate::proxy::lb::Pick;
 use crate::proxy::lb::hash_policy::hash_key;
-use crate::proxy::lb::{HostView, Pick};
 use crate::proxy::route::describe::describe_match;
 use crate::proxy::route::{self, RouteDecision};
 use crate::scenario::spec::{EntryKind, Target};
@@ -486,19 +486,7 @@ pub(super) fn pick(
     if st.pods.is_empty() {
         return None;
     }
-    let det = st.detector.as_ref();
-    let views: Vec<HostView> = st
-        .addrs
-        .iter()
-        .zip(&st.active)
-        .enumerate()
-        .map(|(i, (a, &n))| HostView {
-            address: a,
-            weight: 1,
-            active_requests: n,
-            healthy: det.is_none_or(|d| !d.is_ejected(i)),
-        })
-        .collect();
+    let views = super::mesh::host_views(&st.addrs, &st.active, st.detector.as_ref());
     match st.lb.pick(&views, hash, &mut m.lb_rng[client as usize]) {
         Pick::Host(i) => {
             st.active[i] += 1;
