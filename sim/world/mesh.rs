@@ -59,6 +59,29 @@ pub(super) struct LbState {
     pub pools: Vec<crate::proxy::conn_pool::ConnPool<u32>>,
 }
 
+impl LbState {
+    /// Rebuilds the balancer's candidate set after an ejection or a return
+    /// (Envoy's priority-set update callback): balancers keep their host
+    /// source between refreshes, so without this an ejected host would
+    /// still be picked.
+    pub fn refresh_lb(&mut self) {
+        let det = self.detector.as_ref();
+        let views: Vec<HostView> = self
+            .addrs
+            .iter()
+            .zip(&self.active)
+            .enumerate()
+            .map(|(i, (a, &n))| HostView {
+                address: a,
+                weight: 1,
+                active_requests: n,
+                healthy: det.is_none_or(|d| !d.is_ejected(i)),
+            })
+            .collect();
+        self.lb.refresh(&views);
+    }
+}
+
 /// (attributes, route table, virtual host, route, weighted cluster).
 pub(super) type RoutedKey = (u32, u32, u32, u32, u32);
 

@@ -42,8 +42,9 @@ impl World<'_> {
         }
     }
 
-    /// Records an ejection or return of a host of balancer `lb` (the
-    /// balancer reads ejection from the detector at each pick).
+    /// Records an ejection or return of a host of balancer `lb` and
+    /// refreshes that balancer's candidate hosts (balancers cache them
+    /// between refreshes, as Envoy's do between priority-set updates).
     pub(super) fn apply_outlier(&mut self, lb: u32, e: OutlierEvent) {
         let now = self.now();
         let Some(m) = &mut self.mesh else { return };
@@ -52,11 +53,13 @@ impl World<'_> {
         match e {
             OutlierEvent::Ejected { host, .. } => {
                 st.ejected_since[host] = Some(now);
+                st.refresh_lb();
                 let pod = st.pods[host];
                 m.ejections.push((client, cluster, pod, now, None));
             }
             OutlierEvent::Unejected { host } => {
                 st.ejected_since[host] = None;
+                st.refresh_lb();
                 let pod = st.pods[host];
                 if let Some(w) = m
                     .ejections
