@@ -16,6 +16,9 @@ mod corpus;
 mod determinism;
 /// Bad input ⇒ located errors, never a panic.
 mod errors;
+/// scenarios/explained/ and istio.io's circuit-breaking task: user confusions
+/// (retries, faults, outlier detection, circuit breakers) with their 1.28 outcomes.
+mod explained;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).
 mod golden;
 /// The run-time resource guard: memory budget, request limit, stop callback.

@@ -323,12 +323,20 @@ impl<'s> World<'s> {
     }
 
     /// The attempt of stream `s` failed in this proxy before reaching the
-    /// server (breaker overflow, connection failure).
-    pub(super) fn attempt_failed_locally(&mut self, s: u32, outcome: AttemptOutcome) {
+    /// server (breaker overflow, connection failure). `unsent_hop` is the
+    /// proxy latency the attempt carried and never spent: still owed, by the
+    /// next attempt or by the local reply.
+    pub(super) fn attempt_failed_locally(
+        &mut self,
+        s: u32,
+        unsent_hop: SimDuration,
+        outcome: AttemptOutcome,
+    ) {
         let st = &mut self.streams.items[s as usize];
         if !st.live {
             return;
         }
+        st.hop = st.hop + unsent_hop;
         st.attempt = NONE;
         st.step_gen = 0;
         self.after_attempt(s, outcome);

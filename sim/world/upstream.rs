@@ -112,7 +112,8 @@ impl World<'_> {
             m.rejections.push((st.client, st.cluster, now));
         }
         self.drop_unsent(a);
-        self.attempt_failed_locally(s, AttemptOutcome::reset(ResetReason::Overflow, false));
+        let r = AttemptOutcome::reset(ResetReason::Overflow, false);
+        self.attempt_failed_locally(s, q.hop, r);
     }
 
     /// Removes attempt `a`, never sent, and its balancer count.
@@ -217,7 +218,7 @@ impl World<'_> {
                     self.drop_unsent(a);
                     if let super::Origin::Attempt { stream } = q.origin {
                         let r = AttemptOutcome::reset(ResetReason::ConnectFailure, false);
-                        self.attempt_failed_locally(stream, r);
+                        self.attempt_failed_locally(stream, q.hop, r);
                     }
                 }
                 PoolEvent::Connect(c) => self.connect(lb, slot, c),
