@@ -6,8 +6,10 @@
 //! for nodes, zones and hop latencies) and replays the mesh in virtual time. It
 //! models Kubernetes Services (ClusterIP, NodePort, LoadBalancer, session affinity,
 //! traffic policies) with kube-proxy (iptables mode) semantics, Kubernetes Ingress
-//! through an ingress-nginx controller, and Istio 1.28 routing in the mesh
-//! layer (sidecars and gateways; resilience not yet, see the fidelity gaps).
+//! through an ingress-nginx controller, and Istio 1.28's Envoys in the mesh
+//! layer (sidecars and gateways): routing, and resilience — timeouts,
+//! retries, circuit breakers, outlier detection, fault injection, mirroring —
+//! with a failure-propagation report ([`metrics::propagation`]).
 //!
 //! Pipeline: [`scenario`] (YAML → located, validated [`scenario::Scenario`]) →
 //! [`istiod`] ([`istiod::compile`]: Istio config + Services → per-proxy Envoy
@@ -50,19 +52,21 @@
 //!   propagation are steady state (a pod is ready or not for the whole run).
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.
-//! * The mesh is simulated for **routing**: sidecars and gateways decide
+//! * The mesh is simulated for **HTTP**: sidecars and gateways decide
 //!   routes, weighted splits, local answers (404 NR, 503 NC/UH, redirects,
 //!   direct responses) and per-request load balancing over what istiod
-//!   compiled ([`istiod`], applied by [`world`]). **Resilience is not yet**:
-//!   Envoy retries, timeouts, circuit breakers, outlier detection and fault
-//!   injection are read but not applied (their pure cores and Istio's
-//!   translation exist and are tested: `proxy::{retry, timeout, breaker,
-//!   conn_pool, outlier, fault, mirror}`, `istiod::resilience`); ServiceEntry
-//!   hosts route to a missing cluster (503 NC); `tcp_proxy` listeners are not
-//!   simulated (sidecars send to the original destination). A proxy hop costs
-//!   a configured latency on the request path only (none on the response);
-//!   sidecars have no CPU budget (gateways can, `mesh.proxy.workers`);
-//!   Envoy's upstream pools are always warm (no handshake, no pool limits).
+//!   compiled ([`istiod`], applied by [`world`]), and each client proxy runs
+//!   Envoy's fault filter and router (timeouts, retries, mirrors), its
+//!   connection pools (circuit breaking; modelled connection by connection
+//!   only when the cluster sets a pool limit — otherwise warm, as Istio's
+//!   2^32−1 defaults never bind) and its outlier detectors. Not modelled:
+//!   the inbound `reset-before-request` retry, upstream idle/connect
+//!   timeouts, hedging (Istio configures none); mirrored copies bypass
+//!   pools. ServiceEntry hosts route to a missing cluster (503 NC);
+//!   `tcp_proxy` listeners are not simulated (sidecars send to the original
+//!   destination). A proxy hop costs a configured latency on the request
+//!   path only (none on the response); sidecars have no CPU budget (gateways
+//!   can, `mesh.proxy.workers`).
 //!
 //! ## Events per meshed request
 //! A request from a client sidecar to a server with a sidecar costs: the
