@@ -3,5 +3,6 @@
 
 pub mod plot;
 pub mod propagation;
+pub mod round;
 pub mod summary;
 pub mod table;

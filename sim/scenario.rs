@@ -24,6 +24,7 @@ pub mod resolve;
 pub mod selectors;
 pub mod spec;
 pub mod validate;
+pub mod words;
 
 pub use diag::{Diagnostic, Diagnostics, LoadError, Severity};
 pub use spec::Scenario;

@@ -15,7 +15,7 @@ pub mod table;
 
 use crate::batch::Merged;
 use crate::metrics::propagation::{EdgeCounts, Link, Node, PropagationRecorder};
-use crate::report::summary::r3;
+use crate::report::round::r3;
 use crate::scenario::Scenario;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;

@@ -9,14 +9,7 @@ use crate::metrics::Capacity;
 use crate::scenario::Scenario;
 use serde_json::{Map, Value, json};
 
-/// Rounds to 3 decimals for output.
-pub fn r3(x: f64) -> Value {
-    if x.is_finite() {
-        json!((x * 1000.0).round() / 1000.0)
-    } else {
-        Value::Null
-    }
-}
+pub use super::round::r3;
 
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6

@@ -81,18 +81,7 @@ pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// A count as people write it: `360,000,000`.
-pub fn plain(n: u64) -> String {
-    let d = n.to_string();
-    let mut out = String::with_capacity(d.len() + d.len() / 3);
-    for (i, c) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use super::words::plain;
 
 /// `s` with control characters escaped (`\n`, `\t`, `\u{1b}`), so that a name
 /// or value copied from the input cannot break a diagnostic over lines.

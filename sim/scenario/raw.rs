@@ -256,10 +256,10 @@ pub fn parse_file(text: &str) -> (Vec<Document>, Vec<SyntaxError>) {
                 object: None,
                 message: format!(
                     "the file has {} documents; meshsim reads at most {} per file (split it into several files)",
-                    super::diag::plain(
+                    super::words::plain(
                         (markers.lines.len() + usize::from(markers.implicit_first)) as u64
                     ),
-                    super::diag::plain(MAX_DOCUMENTS as u64)
+                    super::words::plain(MAX_DOCUMENTS as u64)
                 ),
             }],
         );
