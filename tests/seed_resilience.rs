@@ -232,3 +232,53 @@ fn ratings_fault_delay_holds_0_1_percent_of_requests_for_5s() {
     let curl = load_rec(&m, &s, "curl");
     assert_eq!(flagged(curl, "DI"), latency_between(curl, 5.0, 5.1));
 }
+
+/// Seed 09: `maxConnections: 100` binds only on subset v1's cluster. Through
+/// a route to v1, 150 closed connections get 100 upstream connections: by
+/// Little's law 1,000 requests/s and 150 ms each (100 ms of service, the rest
+/// pending in the client's Envoy), nothing fails. Without that route (the
+/// default route's cluster has no limit): 100 ms and 1,500/s.
+#[test]
+fn reviews_circuit_breaker_limits_concurrency_only_through_subset_v1() {
+    let s = load("reviews-circuit-breaker");
+    let m = common::run(&s);
+    let window = s.run.duration.as_secs_f64() - s.run.warmup.as_secs_f64();
+    let r = load_rec(&m, &s, "client");
+    let mean_ms = r.sum_ns as f64 / r.count as f64 / 1e6;
+    let rate = r.count as f64 / window;
+    assert_eq!(
+        r.failed, 0,
+        "over the limit requests wait, they do not fail"
+    );
+    assert!((149.0..151.0).contains(&mean_ms), "mean {mean_ms} ms");
+    assert!((990.0..1010.0).contains(&rate), "rate {rate}/s");
+    let mesh = m.mesh.as_ref().expect("mesh");
+    let d = mesh
+        .destinations
+        .iter()
+        .position(|(k, _)| k == "reviews.default.svc.cluster.local/v1")
+        .expect("subset v1 destination");
+    let c = &mesh.cluster_stats[d];
+    let get = |name: &str| c.nonzero().find(|(n, _)| *n == name).map_or(0, |(_, v)| v);
+    assert!(get("upstream_cx_overflow") > 1_000, "{:?}", c);
+    assert!(get("upstream_rq_pending_total") > 1_000, "{:?}", c);
+    assert_eq!(get("upstream_rq_pending_overflow"), 0);
+
+    // Without the route to v1: the default cluster carries no limit.
+    let dir = common::root().join("scenarios/seed/reviews-circuit-breaker");
+    let mut files = Vec::new();
+    for name in [
+        "09-dr-reviews-circuit-breaker.yaml",
+        "apps.yaml",
+        "scenario.yaml",
+    ] {
+        files.push((name, std::fs::read_to_string(dir.join(name)).unwrap()));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let s2 = common::load_texts(&refs).expect("loads without the VirtualService");
+    let m2 = common::run(&s2);
+    let r2 = load_rec(&m2, &s2, "client");
+    let mean2 = r2.sum_ns as f64 / r2.count as f64 / 1e6;
+    assert!((99.0..101.0).contains(&mean2), "mean {mean2} ms");
+    assert!(r2.count as f64 / window > 1_480.0);
+}
