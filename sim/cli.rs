@@ -42,9 +42,11 @@ pub enum Command {
         /// No terminal summary (summary.json is still written).
         #[arg(long, short)]
         quiet: bool,
-        /// Teaching mode: follow the N-th request (default 1) that load LOAD issues
-        /// after warm-up, step by step; printed and written to DIR/trace.txt.
-        #[arg(long, value_name = "LOAD[:N]")]
+        /// Teaching mode: follow one request of load LOAD issued after warm-up,
+        /// step by step: the N-th (default 1), the first that failed
+        /// (`:failed`) or the slowest (`:slowest`) of replication 0; printed
+        /// and written to DIR/trace.txt.
+        #[arg(long, value_name = "LOAD[:N|:failed|:slowest]")]
         trace: Option<String>,
         /// Also rerun replication 0 and compare event digests (exit 1 on mismatch).
         #[arg(long)]

@@ -73,27 +73,13 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             // costs nothing (not minutes of simulation).
             let traced = match &trace {
                 None => None,
-                Some(arg) => {
-                    let (name, nth) = match arg.rsplit_once(':') {
-                        Some((n, k)) => match k.parse::<u64>() {
-                            Ok(k) if k >= 1 => (n, k),
-                            _ => {
-                                eprintln!("error: --trace {arg}: N must be a whole number ≥ 1");
-                                return Ok(ExitCode::from(2));
-                            }
-                        },
-                        None => (arg.as_str(), 1),
-                    };
-                    let Some(load) = spec.loads.iter().position(|l| l.name == name) else {
-                        let names: Vec<&str> = spec.loads.iter().map(|l| l.name.as_str()).collect();
-                        eprintln!(
-                            "error: --trace {arg}: no load named {name:?} (loads: {})",
-                            names.join(", ")
-                        );
+                Some(arg) => match parse_trace(arg, &spec) {
+                    Ok(t) => Some(t),
+                    Err(msg) => {
+                        eprintln!("error: --trace {arg}: {msg}");
                         return Ok(ExitCode::from(2));
-                    };
-                    Some((name.to_string(), nth, load))
-                }
+                    }
+                },
             };
             let dir = out.unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
@@ -141,27 +127,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if timing {
                 print_timing(&merged, wall);
             }
-            let trace_lines = traced.map(|(name, nth, load)| {
-                let o = meshsim::run::replicate_traced(
-                    &spec,
-                    0,
-                    meshsim::world::TraceSpec { load, nth },
-                );
-                let mut text = format!(
-                    "trace: request {nth} of load {name} after warm-up (replication 0, seed {})\n",
-                    spec.run.seed
-                );
-                if o.trace.is_empty() {
-                    text.push_str(
-                        "  (load issued fewer requests than that inside the measurement window)\n",
-                    );
-                }
-                for l in &o.trace {
-                    text.push_str(l);
-                    text.push('\n');
-                }
-                text
-            });
+            let trace_lines = traced.map(|t| trace_text(&spec, &t));
             let json = meshsim::report::summary::render(&spec, &merged);
             // Render everything before writing anything: a report is whole or absent.
             let files = [
@@ -214,6 +180,117 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// Which request `--trace LOAD[:N|:failed|:slowest]` follows.
+enum TracePick {
+    Nth(u64),
+    Failed,
+    Slowest,
+}
+
+/// A parsed `--trace`: the load's name and index, and which of its requests.
+struct Traced {
+    name: String,
+    load: usize,
+    pick: TracePick,
+}
+
+const TRACE_FORMS: &str = "LOAD (its first request after warm-up), LOAD:N (its N-th, N ≥ 1), \
+LOAD:failed (its first failed one), LOAD:slowest (its slowest one)";
+
+/// `--trace` checked against the scenario's loads (before anything is simulated).
+fn parse_trace(arg: &str, spec: &scenario::Scenario) -> Result<Traced, String> {
+    let (name, pick) = match arg.rsplit_once(':') {
+        None => (arg, TracePick::Nth(1)),
+        Some((n, "failed")) => (n, TracePick::Failed),
+        Some((n, "slowest")) => (n, TracePick::Slowest),
+        Some((n, k)) => match k.parse::<u64>() {
+            Ok(k) if k >= 1 => (n, TracePick::Nth(k)),
+            Ok(_) => return Err("N must be a whole number ≥ 1".into()),
+            Err(_)
+                if k.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'-' || b == b'+') =>
+            {
+                return Err("N must be a whole number ≥ 1".into());
+            }
+            Err(_) => {
+                return Err(format!(
+                    "unknown request selector {k:?}; accepted forms: {TRACE_FORMS}"
+                ));
+            }
+        },
+    };
+    let Some(load) = spec.loads.iter().position(|l| l.name == name) else {
+        let names: Vec<&str> = spec.loads.iter().map(|l| l.name.as_str()).collect();
+        return Err(format!(
+            "no load named {name:?} (loads: {})",
+            names.join(", ")
+        ));
+    };
+    Ok(Traced {
+        name: name.to_string(),
+        load,
+        pick,
+    })
+}
+
+/// Runs replication 0 again following the request `t` names (after an
+/// untraced run that finds it, for `:failed` and `:slowest`), and renders
+/// trace.txt. A load with no such request gets a trace.txt saying so (and a
+/// note on stderr): not an error, the run itself succeeded.
+fn trace_text(spec: &scenario::Scenario, t: &Traced) -> String {
+    let seed = spec.run.seed;
+    let name = &t.name;
+    let (nth, mut text) = match t.pick {
+        TracePick::Nth(nth) => (
+            nth,
+            format!(
+                "trace: request {nth} of load {name} after warm-up (replication 0, seed {seed})\n"
+            ),
+        ),
+        TracePick::Failed => match meshsim::run::find_picks(spec, 0, t.load).first_failed {
+            Some(nth) => (
+                nth,
+                format!(
+                    "trace: the first failed request of load {name} after warm-up: request {nth} \
+                     (replication 0, seed {seed})\n"
+                ),
+            ),
+            None => {
+                let msg =
+                    format!("no request of load {name} failed after warm-up in replication 0");
+                eprintln!("note: --trace {name}:failed: {msg}; nothing to follow");
+                return format!("trace: {msg} (seed {seed}): nothing to follow\n");
+            }
+        },
+        TracePick::Slowest => match meshsim::run::find_picks(spec, 0, t.load).slowest {
+            Some((nth, ns)) => (
+                nth,
+                format!(
+                    "trace: the slowest request of load {name} after warm-up: request {nth}, \
+                     {:.3} ms (replication 0, seed {seed})\n",
+                    ns as f64 / 1e6
+                ),
+            ),
+            None => {
+                let msg =
+                    format!("no request of load {name} completed after warm-up in replication 0");
+                eprintln!("note: --trace {name}:slowest: {msg}; nothing to follow");
+                return format!("trace: {msg} (seed {seed}): nothing to follow\n");
+            }
+        },
+    };
+    let o =
+        meshsim::run::replicate_traced(spec, 0, meshsim::world::TraceSpec { load: t.load, nth });
+    if o.trace.is_empty() {
+        text.push_str("  (load issued fewer requests than that inside the measurement window)\n");
+    }
+    for l in &o.trace {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text
 }
 
 /// `meshsim route-test`: 0 all cases pass, 1 a mismatch, 2 nothing could be tested.

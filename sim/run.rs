@@ -5,7 +5,7 @@
 
 use crate::istiod::Xds;
 use crate::scenario::Scenario;
-use crate::world::{Guard, Outcome, TraceSpec, World};
+use crate::world::{Guard, Outcome, Picks, TraceSpec, World};
 
 /// What istiod pushes for `spec` (once per run, shared by every replication).
 /// istiod's compile (no proxies, an empty `Xds`, without Istio).
@@ -59,4 +59,17 @@ pub fn replicate_traced(spec: &Scenario, replication: u64, trace: TraceSpec) -> 
     World::with_xds(spec, &xds, replication)
         .with_trace(trace)
         .run(&mut |_| {})
+}
+
+/// Simulates replication `replication` untraced, noting which counted request
+/// of load `load` failed first and which was slowest (for `--trace
+/// LOAD:failed|slowest`; then [`replicate_traced`] follows it). Same events
+/// and numbers as [`replicate`].
+pub fn find_picks(spec: &Scenario, replication: u64, load: usize) -> Picks {
+    let xds = compile(spec);
+    World::with_xds(spec, &xds, replication)
+        .with_picker(load)
+        .run(&mut |_| {})
+        .picks
+        .unwrap_or_default()
 }

@@ -91,8 +91,8 @@ pub use mesh::{MeshOutcome, Split};
 pub use outcome::{HeaderSet, Outcome};
 
 pub use guard::{Guard, Stopped};
-pub use trace::TraceSpec;
-use trace::Tracer;
+use trace::{Picker, Tracer};
+pub use trace::{Picks, TraceSpec};
 
 /// Everything that can happen. Ids only; 16 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,6 +365,8 @@ pub struct World<'s> {
     timeline: Timeline,
     next_sample: u32,
     trace: Option<Box<Tracer>>,
+    /// `--trace LOAD:failed|slowest`: the untraced run that finds the request.
+    picker: Option<Box<Picker>>,
     /// Node of each pod.
     node_of: Vec<NodeIx>,
     /// Hop latency (None = every hop is instant: inline path).
@@ -590,6 +592,7 @@ impl<'s> World<'s> {
             },
             next_sample: 0,
             trace: None,
+            picker: None,
             node_of,
             lat,
             net_rng,
@@ -704,6 +707,12 @@ impl<'s> World<'s> {
     /// The response to `r` reaches its origin.
     fn complete(&mut self, r: u32, status: u16) {
         let req = self.requests.items[r as usize];
+        if let (Some(p), Origin::Load { load, .. }) = (&mut self.picker, req.origin)
+            && req.counted_client
+        {
+            let took = self.q.now().saturating_since(req.start).as_nanos();
+            p.note(r, load as usize, took, status);
+        }
         if req.traced {
             let took = self.now().saturating_since(req.start);
             // The app hung up (its own timeout): its sidecar reset the stream.

@@ -516,6 +516,18 @@ fn flag_values_are_checked_before_simulating() {
     let out = meshsim(&d, &["run", ".", "--trace", "users:0", "--quiet"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("error: --trace users:0: N must be a whole number ≥ 1"));
+    // An unknown selector names every accepted form.
+    let out = meshsim(&d, &["run", ".", "--trace", "users:fastest", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr).lines().last().unwrap_or(""),
+        "error: --trace users:fastest: unknown request selector \"fastest\"; accepted forms: \
+         LOAD (its first request after warm-up), LOAD:N (its N-th, N ≥ 1), \
+         LOAD:failed (its first failed one), LOAD:slowest (its slowest one)"
+    );
+    let out = meshsim(&d, &["run", ".", "--trace", "nope:failed", "--quiet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("error: --trace nope:failed: no load named \"nope\""));
     // --out naming a file is refused before simulating, too.
     std::fs::write(d.join("afile"), "x").unwrap();
     let out = meshsim(&d, &["run", ".", "--out", "afile", "--quiet"]);
@@ -572,4 +584,149 @@ fn strict_promotes_warnings_not_notes() {
         err.contains("note:"),
         "the weights note stays a note: {err}"
     );
+}
+
+/// Runs shipped scenario `scenario` with `extra` into a fresh `out` folder:
+/// (summary.json, trace.txt if written, stderr).
+fn run_shipped(test: &str, scenario: &str, extra: &[&str]) -> (String, String, String) {
+    let d = scratch(test);
+    let dir = common::root().join(scenario);
+    let mut args = vec!["run", dir.to_str().unwrap(), "--quiet", "--out", "r"];
+    args.extend_from_slice(extra);
+    let out = meshsim(&d, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let read = |n: &str| std::fs::read_to_string(d.join("r").join(n)).unwrap_or_default();
+    let got = (read("summary.json"), read("trace.txt"), text(&out.stderr));
+    let _ = std::fs::remove_dir_all(&d);
+    got
+}
+
+/// The number after `: request ` in a trace.txt header line.
+fn traced_ordinal(header: &str) -> String {
+    let rest = header
+        .split(": request ")
+        .nth(1)
+        .expect("ordinal in header");
+    rest.chars().take_while(char::is_ascii_digit).collect()
+}
+
+/// `--trace LOAD:failed` follows the first request that failed after warm-up:
+/// the trace ends in its failure and shows why (fault abort FI, retries
+/// exhausted URX; a breaker overflow UO), it is the same request as
+/// `--trace LOAD:N` with the ordinal the header names, and the run's numbers
+/// do not move.
+#[test]
+fn trace_failed_follows_the_first_failure_with_its_reason() {
+    let s = "scenarios/explained/fault-abort-retries";
+    let (plain, none, _) = run_shipped("failed-plain", s, &[]);
+    assert!(none.is_empty());
+    let (json, trace, _) = run_shipped("failed", s, &["--trace", "users:failed"]);
+    assert_eq!(json, plain, "tracing changed summary.json");
+    let lines: Vec<&str> = trace.lines().collect();
+    assert!(
+        lines[0]
+            .starts_with("trace: the first failed request of load users after warm-up: request "),
+        "{trace}"
+    );
+    let last = lines.last().unwrap();
+    assert!(last.contains("load users receives 503: "), "{trace}");
+    assert!(
+        trace.contains("fault filter: abort 503 injected (FI)"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("router: response 503: retries exhausted (URX)"),
+        "{trace}"
+    );
+    // Three tries (attempt 1, retries 1 and 2 of 2), each aborted.
+    assert_eq!(trace.matches("(FI)").count(), 3, "{trace}");
+    // Following that ordinal directly meets the very same request.
+    let nth = traced_ordinal(lines[0]);
+    let (_, by_n, _) = run_shipped("failed-nth", s, &["--trace", &format!("users:{nth}")]);
+    assert_eq!(
+        by_n.lines().skip(1).collect::<Vec<_>>(),
+        lines[1..],
+        "{by_n}"
+    );
+
+    // istio.io's circuit-breaking task: the breaker refuses it, nothing is sent.
+    let s = "scenarios/istio-docs/circuit-breaking";
+    let (plain, _, _) = run_shipped("failed-cb-plain", s, &[]);
+    let (json, trace, _) = run_shipped("failed-cb", s, &["--trace", "fortio-c3:failed"]);
+    assert_eq!(json, plain, "tracing changed summary.json");
+    assert!(trace.contains("503 UO, not sent"), "{trace}");
+    assert!(
+        trace
+            .lines()
+            .last()
+            .unwrap()
+            .contains("load fortio-c3 receives 503"),
+        "{trace}"
+    );
+}
+
+/// `--trace LOAD:slowest` follows the request whose latency is the load's
+/// max in summary.json (to the histogram's 3 significant digits: the summary
+/// reports the top of the max's bucket).
+#[test]
+fn trace_slowest_follows_the_max_latency_request() {
+    let s = "scenarios/explained/fault-abort-retries";
+    let one = ["--replications", "1"];
+    let (plain, _, _) = run_shipped("slowest-plain", s, &one);
+    let (json, trace, _) = run_shipped(
+        "slowest",
+        s,
+        &["--replications", "1", "--trace", "users:slowest"],
+    );
+    assert_eq!(json, plain, "tracing changed summary.json");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let max = v["loads"]["users"]["latency_ms"]["max"].as_f64().unwrap();
+    let header = trace.lines().next().unwrap();
+    assert!(
+        header.starts_with("trace: the slowest request of load users after warm-up: request "),
+        "{trace}"
+    );
+    let ms: f64 = header
+        .split(", ")
+        .nth(1)
+        .and_then(|x| x.split(" ms").next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ms > 10.0, "{header}");
+    assert!(
+        ms <= max && max - ms <= max / 1000.0,
+        "traced {ms} ms vs max {max} ms"
+    );
+    // The trace ends in that very latency.
+    let last = trace.lines().last().unwrap();
+    assert!(last.contains("load users receives 200: "), "{last}");
+    let took = last.split("receives 200: ").nth(1).unwrap();
+    let took_ms: f64 = took.split("ms").next().unwrap().parse().unwrap();
+    assert!((took_ms - ms).abs() < 0.001, "{took} vs {ms}");
+}
+
+/// A load with no failure: `:failed` says so (stderr and trace.txt), exit 0.
+#[test]
+fn trace_failed_without_failures_says_so() {
+    let d = scratch("no-failure");
+    valid_scenario(&d);
+    let out = meshsim(
+        &d,
+        &[
+            "run",
+            ".",
+            "--quiet",
+            "--out",
+            "r",
+            "--trace",
+            "users:failed",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let msg = "no request of load users failed after warm-up in replication 0";
+    assert!(text(&out.stderr).contains(msg), "{}", text(&out.stderr));
+    let trace = std::fs::read_to_string(d.join("r/trace.txt")).unwrap();
+    assert_eq!(trace, format!("trace: {msg} (seed 7): nothing to follow\n"));
+    let _ = std::fs::remove_dir_all(&d);
 }

@@ -38,6 +38,9 @@ pub struct LoadState {
     /// Open loop: intended send times waiting for a free connection.
     pub waiting: VecDeque<SimTime>,
     pub header_set: u32,
+    /// Requests issued inside the measurement window so far: the next one's
+    /// ordinal (1-based) is this plus one (`--trace LOAD:N|failed|slowest`).
+    pub counted: u32,
 }
 
 impl LoadState {
@@ -60,6 +63,7 @@ impl LoadState {
                     last_send: SimTime::ZERO,
                 })
                 .collect(),
+            counted: 0,
             waiting: VecDeque::new(),
             header_set,
         }

@@ -198,7 +198,14 @@ impl World<'_> {
         };
         let (variant, headers, attrs) = self.mix[li].pick();
         let counted = self.window.contains(start);
-        let traced = counted && self.trace.as_mut().is_some_and(|t| t.select(li));
+        let ordinal = if counted {
+            let c = &mut self.loads[li].counted;
+            *c = c.saturating_add(1);
+            *c
+        } else {
+            0
+        };
+        let traced = counted && self.trace.as_ref().is_some_and(|t| t.select(li, ordinal));
         let client = li as u32;
         if self.client_proxy(client) != NONE {
             // A load inside the mesh talks to its own sidecar: no kube-proxy.
@@ -213,6 +220,9 @@ impl World<'_> {
                 attrs,
                 ..Request::new(origin, target, client, from, start)
             });
+            if let Some(p) = &mut self.picker {
+                p.issued(r, li, ordinal);
+            }
             if traced {
                 self.trace_load_issue(r, li, variant, start);
             }
@@ -246,6 +256,9 @@ impl World<'_> {
             fresh: new_conn,
             ..Request::new(origin, target, client, from, start)
         });
+        if let Some(p) = &mut self.picker {
+            p.issued(r, li, ordinal);
+        }
         if traced {
             self.trace_load_issue(r, li, variant, start);
             let conn_msg = self.describe_conn(pod, via, new_conn, target);

@@ -42,6 +42,8 @@ pub struct Outcome {
     pub timeline: Timeline,
     /// Teaching mode: the followed request's steps (empty unless traced).
     pub trace: Vec<String>,
+    /// `World::with_picker` runs only: the load's first failed and slowest requests.
+    pub picks: Option<super::Picks>,
     /// Routing statistics (None when the scenario has no proxy).
     pub mesh: Option<super::MeshOutcome>,
     /// Set when the run-time guard or the caller stopped the replication
@@ -162,6 +164,7 @@ impl World<'_> {
             window: self.window,
             timeline: self.timeline,
             trace: self.trace.map(|t| t.lines).unwrap_or_default(),
+            picks: self.picker.map(|p| p.picks),
             mesh: self.mesh.map(|m| m.outcome(self.xds)),
             stopped: self.guard.stopped,
             // filled by the world

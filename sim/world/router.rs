@@ -249,7 +249,11 @@ impl<'s> World<'s> {
         self.streams.items[s as usize].tried = tried;
         let Some(host) = picked else {
             if self.requests.items[down as usize].traced {
-                let msg = format!("cluster {}: no healthy host → 503 UH", c.name);
+                let msg = format!(
+                    "cluster {}: no healthy host → 503 UH{}",
+                    c.name,
+                    self.ejected_note(lb)
+                );
                 self.trace_log(down, msg);
             }
             let m = self.mesh.as_mut().expect("mesh");
@@ -299,10 +303,11 @@ impl<'s> World<'s> {
                 "attempt 1".to_string()
             };
             let msg = format!(
-                "cluster {}: {} picks {} among {last_n} hosts ({what})",
+                "cluster {}: {} picks {} among {last_n} hosts ({what}){}",
                 c.name,
                 c.lb.policy.name(),
-                self.pod_name(pod)
+                self.pod_name(pod),
+                self.ejected_note(lb)
             );
             self.trace_log(a, msg);
         }
