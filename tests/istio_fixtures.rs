@@ -396,6 +396,21 @@ fn decoded_shapes() {
         (d.fixed_delay, d.percentage),
         (SimDuration::from_secs(5), Ppm(1000))
     );
+    // istiod truncates (`uint32(p.Value * 10000)`): 0.57 % is 5,699 ppm
+    // (0.57 × 10,000 = 5,699.999… in floating point), not 5,700.
+    let text =
+        std::fs::read_to_string(common::shared().join("seed/10-vs-ratings-fault-delay.yaml"))
+            .unwrap()
+            .replace("value: 0.1", "value: 0.57");
+    let s = load(&[("t.yaml", text)]).unwrap();
+    let d = s.istio.virtual_services[0].http[0]
+        .fault
+        .as_ref()
+        .unwrap()
+        .delay
+        .as_ref()
+        .unwrap();
+    assert_eq!(d.percentage, Ppm(5_699));
 }
 
 /// Namespace labels, `Simulation.spec.mesh.injectNamespaces`, the mesh ConfigMap.

@@ -181,7 +181,10 @@ pub fn opt_duration(cx: &mut Cx, parent: &V, key: &str) -> Option<SimDuration> {
     parent.get(key).and_then(|v| duration(cx, &v, false))
 }
 
-/// A `Percent { value: double }` in 0..=100, as parts per million.
+/// A `Percent { value: double }` in 0..=100, as parts per million, truncated
+/// as istiod converts it (`uint32(p.Value * 10000)` in
+/// `translatePercentToFractionalPercent`, pilot/pkg/networking/core/route/
+/// route.go @1.28.10: 0.57 % is 5,699 ppm, not 5,700).
 pub fn percent(cx: &mut Cx, v: &V) -> Option<Ppm> {
     obj(cx, v, &["value"])?;
     let value = match v.get("value") {
@@ -192,7 +195,7 @@ pub fn percent(cx: &mut Cx, v: &V) -> Option<Ppm> {
         cx.error(v, format!("percentage {value} is not in range 0..100"));
         return None;
     }
-    Some(Ppm((value * 10_000.0).round() as u32))
+    Some(Ppm((value * 10_000.0) as u32))
 }
 
 /// Kubernetes label key: optional DNS-subdomain prefix `/` name (≤ 63, alnum ends, `-_.`).
