@@ -177,6 +177,10 @@ impl ResponseFlags {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+    /// Both sets' flags (one OR, for the hot path).
+    pub fn union(self, o: ResponseFlags) -> ResponseFlags {
+        ResponseFlags(self.0 | o.0)
+    }
     pub fn iter(self) -> impl Iterator<Item = ResponseFlag> {
         ResponseFlag::ALL
             .into_iter()

@@ -659,10 +659,7 @@ impl<'s> World<'s> {
         st.route_gen = 0;
         let (down, lb, route, dest, at_gateway, hop) =
             (st.down, st.lb, st.route, st.dest, st.at_gateway, st.hop);
-        let mut all = st.flags;
-        for f in flags.iter() {
-            all.insert(f);
-        }
+        let all = st.flags.union(flags);
         let (start, attempts) = (st.start, st.attempts);
         let counted = self.window.contains(start);
         if let Some(m) = &mut self.mesh {
