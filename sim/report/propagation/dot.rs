@@ -60,11 +60,18 @@ pub fn edge_label(e: &Edge) -> Vec<String> {
             count(c.passed_on())
         ));
     }
-    if c.attempts != c.requests {
+    if c.attempts > c.requests {
         lines.push(format!(
             "×{:.2} attempts (+{})",
             c.amplification(),
             count(c.extra_load())
+        ));
+    } else if c.attempts < c.requests {
+        // Requests the caller's proxy answered itself (fault abort, breaker
+        // overflow, no healthy host) or reset before any attempt.
+        lines.push(format!(
+            "{} never sent upstream",
+            count(c.requests - c.attempts)
         ));
     }
     lines
@@ -200,5 +207,36 @@ mod tests {
         assert_eq!(pct(0.004), "0.40 %");
         assert_eq!(pct(0.0), "0.0 %");
         assert_eq!(pct(0.25), "25.0 %");
+    }
+
+    #[test]
+    fn edge_labels_say_retries_or_requests_never_sent() {
+        use crate::metrics::propagation::{EdgeCounts, Node};
+        let edge = |requests, attempts, failed, caused| Edge {
+            caller: Node::Service(0),
+            callee: Node::Service(1),
+            caller_name: "frontend".into(),
+            callee_name: "backend".into(),
+            counts: EdgeCounts {
+                requests,
+                attempts,
+                failed,
+                caused,
+            },
+        };
+        // Half aborted by the caller's proxy (FI): never reached the callee.
+        assert_eq!(
+            edge_label(&edge(10, 5, 5, 5)),
+            [
+                "10 req · 50.0 % failed",
+                "caused 5 · passed on 0",
+                "5 never sent upstream"
+            ]
+        );
+        assert_eq!(
+            edge_label(&edge(100, 125, 0, 0)),
+            ["100 req", "×1.25 attempts (+25)"]
+        );
+        assert_eq!(edge_label(&edge(7, 7, 0, 0)), ["7 req"]);
     }
 }

@@ -85,7 +85,7 @@ pub fn render(p: &Propagation) -> String {
             .max(28);
         let _ = writeln!(
             out,
-            "\nCalls, caller → callee (ampl. = attempts ÷ requests; failed = caused at the callee + passed on from deeper)"
+            "\nCalls, caller → callee (ampl. = upstream attempts ÷ requests, below 1 when the caller's proxy answered some itself; failed = caused at the callee + passed on from deeper)"
         );
         let _ = writeln!(
             out,
