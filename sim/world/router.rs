@@ -344,6 +344,8 @@ impl<'s> World<'s> {
         st.hop = st.hop + unsent_hop;
         st.attempt = NONE;
         st.step_gen = 0;
+        // Never sent: not an upstream attempt (route `attempts`, edges).
+        st.attempts = st.attempts.saturating_sub(1);
         self.after_attempt(s, outcome);
     }
 
@@ -577,6 +579,8 @@ impl<'s> World<'s> {
         let (route, counted) = (st.route, self.window.contains(st.start));
         if self.upstream_cancel_pending(a) {
             // Still waiting for a connection: never sent, nothing abandoned.
+            let st = &mut self.streams.items[s as usize];
+            st.attempts = st.attempts.saturating_sub(1);
             let q = self.requests.items[a as usize];
             if let Some(m) = &mut self.mesh {
                 let n = &mut m.lb_states[q.lb as usize].active[q.lb_host as usize];
