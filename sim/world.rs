@@ -56,13 +56,11 @@ use crate::cluster::node::{NO_NODE, NodeIx};
 use crate::cluster::pod::Pod;
 use crate::cluster::service::backing_deployments;
 use crate::cluster::session_affinity::AffinityTable;
-use crate::engine::SimDuration;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimTime};
 use crate::istiod::xds::{ProxyKind, Xds};
 use crate::metrics::timeline::{BINS, Timeline};
 use crate::metrics::{Recorder, Window};
-use crate::proxy::flags::ResponseFlags;
 use crate::scenario::spec::ServiceType;
 use crate::scenario::spec::{Scenario, Target};
 use crate::workload::load::{LoadState, NONE};
@@ -79,6 +77,7 @@ pub mod mesh;
 mod outcome;
 mod outlier;
 mod propagation;
+mod request;
 mod router;
 mod server;
 mod sidecar;
@@ -89,6 +88,7 @@ use call::CallState;
 use connection::Pool;
 pub use mesh::{MeshOutcome, Split};
 pub use outcome::{HeaderSet, Outcome};
+use request::{Origin, Request};
 
 pub use guard::{Guard, Stopped};
 use trace::{Picker, Tracer};
@@ -141,125 +141,6 @@ impl Event {
             Event::Router { .. } => 9,
             Event::OutlierSweep { .. } => 10,
             Event::PoolConnect { .. } => 11,
-        }
-    }
-}
-
-/// Who is waiting for a request's response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Origin {
-    Load {
-        load: u32,
-        conn: u32,
-    },
-    Call {
-        exec: u32,
-        generation: u32,
-    },
-    /// The caller gave up (timeout); the server still finishes the work.
-    Abandoned,
-    /// An ingress controller's upstream request on behalf of request `parent`.
-    Proxy {
-        parent: u32,
-    },
-    /// One upstream attempt of a client proxy's router `stream` (`router.rs`).
-    Attempt {
-        stream: u32,
-    },
-    /// A mirrored copy: fire and forget, its response discarded.
-    Mirror,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Request {
-    origin: Origin,
-    target: Target,
-    pod: u32,
-    /// Client start: intended send time (loads) or call time.
-    start: SimTime,
-    /// Arrival at the pod.
-    arrive: SimTime,
-    counted_client: bool,
-    counted_server: bool,
-    depth: u16,
-    headers: u32,
-    live: bool,
-    at_server: bool,
-    /// Client node (NO_NODE = outside the cluster).
-    from: NodeIx,
-    /// Node that received a node-port connection (NO_NODE = none).
-    via: NodeIx,
-    /// Client index (loads, then pods): network stream owner.
-    client: u32,
-    /// Caller pool and connection (NONE = not pooled / not yet assigned).
-    pool: u32,
-    pconn: u32,
-    /// Followed by the tracer (teaching mode).
-    traced: bool,
-    /// Mesh only: interned request attributes (`mesh::MeshRt::attrs`; 0 without a mesh).
-    attrs: u32,
-    /// Mesh only: Envoy response flags of the answer (set by the proxy that answered).
-    flags: ResponseFlags,
-    /// Mesh only: proxy latency still to add on the way (consumed by `dispatch`
-    /// / `respond`).
-    hop: SimDuration,
-    /// Mesh only: the client proxy's balancer and host (NONE = none), for
-    /// `active_requests`.
-    lb: u32,
-    lb_host: u32,
-    /// Mesh only: route and destination stats indices (NONE = none).
-    route: u32,
-    dest: u32,
-    /// Mesh only: the connection to this pod is new (gateway TLS handshake).
-    fresh: bool,
-    /// Mesh only: the router stream of the client proxy holding this
-    /// (downstream) request, NONE when none.
-    stream: u32,
-    /// Mesh only: the pooled upstream connection of an attempt and the
-    /// balancer whose pool holds it (NONE = no pooled connection).
-    up_conn: u32,
-    up_lb: u32,
-    /// Why the response failed (`propagation.rs` chain, NONE = no chain).
-    chain: u32,
-    /// Upstream attempts the client proxy made for it (1 without retries).
-    attempts: u16,
-}
-
-impl Request {
-    /// A request of `client` (on node `from`) to `target`, started at `start`,
-    /// with every optional part empty (no pod yet, no headers, no mesh state).
-    fn new(origin: Origin, target: Target, client: u32, from: NodeIx, start: SimTime) -> Request {
-        Request {
-            origin,
-            target,
-            pod: NONE,
-            start,
-            arrive: start,
-            counted_client: false,
-            counted_server: false,
-            depth: 0,
-            headers: 0,
-            live: true,
-            at_server: false,
-            from,
-            via: NO_NODE,
-            client,
-            pool: NONE,
-            pconn: NONE,
-            traced: false,
-            attrs: 0,
-            flags: ResponseFlags::NONE,
-            hop: SimDuration::ZERO,
-            lb: NONE,
-            lb_host: NONE,
-            route: NONE,
-            dest: NONE,
-            fresh: false,
-            stream: NONE,
-            up_conn: NONE,
-            up_lb: NONE,
-            chain: NONE,
-            attempts: 1,
         }
     }
 }
