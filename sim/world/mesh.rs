@@ -400,6 +400,20 @@ impl MeshRt {
         i
     }
 
+    /// One of this balancer's requests to `host` is over or reset (Envoy's
+    /// `rq_active` drops); NONE = the request had no balancer.
+    pub fn release_host(&mut self, lb: u32, host: u32) {
+        if lb != NONE {
+            let n = &mut self.lb_states[lb as usize].active[host as usize];
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// Counts `c` for balancer `lb`'s cluster.
+    pub fn count(&mut self, lb: u32, c: crate::proxy::breaker::ClusterCounter) {
+        self.lb_states[lb as usize].stats.inc(c);
+    }
+
     /// Warm-up is over: counters restart (snapshots, subtracted at the end).
     pub fn warmup_end(&mut self) {
         for st in &mut self.lb_states {

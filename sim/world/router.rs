@@ -37,6 +37,7 @@ use super::{Event, Origin, Request, World};
 use crate::engine::{SimDuration, SimTime};
 use crate::istiod::xds::RoutePolicy;
 use crate::metrics::propagation::Node;
+use crate::proxy::breaker::ClusterCounter;
 use crate::proxy::fault::{self};
 use crate::proxy::flags::{ResponseFlag, ResponseFlags};
 use crate::proxy::mirror;
@@ -276,12 +277,7 @@ impl<'s> World<'s> {
         let hop = std::mem::take(&mut st.hop);
         let (target, attrs, headers) = (st.target, st.attrs, st.headers);
         let down_req = self.requests.items[down as usize];
-        let n_loads = self.spec.loads.len() as u32;
-        let from = if client < n_loads {
-            down_req.from
-        } else {
-            self.node_of[(client - n_loads) as usize]
-        };
+        let from = self.proxy_node(client, down_req.from);
         let at_gateway = self.streams.items[s as usize].at_gateway;
         let a = self.requests.insert(Request {
             pod,
@@ -366,26 +362,13 @@ impl<'s> World<'s> {
             let crate::istiod::xds::ClusterKind::Service { service, port, .. } = c.kind else {
                 continue; // a mirror to a cluster with no endpoints goes nowhere
             };
-            let target_port = self.pod_port(service, port);
+            let lbi = self.balancer_for(client, cix, service, port);
             let m = self.mesh.as_mut().expect("mesh");
-            let lbi = m.lb_for(
-                client,
-                cix,
-                xds,
-                (&self.endpoints, &self.dep_of),
-                target_port,
-                now,
-            );
             let Some((host, pod, _)) = super::sidecar::pick(m, lbi, c, attrs, client) else {
                 continue;
             };
             let down_req = self.requests.items[down as usize];
-            let n_loads = self.spec.loads.len() as u32;
-            let from = if client < n_loads {
-                down_req.from
-            } else {
-                self.node_of[(client - n_loads) as usize]
-            };
+            let from = self.proxy_node(client, down_req.from);
             let target = Target { service, port };
             let r = self.requests.insert(Request {
                 pod,
@@ -405,6 +388,21 @@ impl<'s> World<'s> {
                 self.trace_log(down, msg);
             }
             self.dispatch(r, false);
+        }
+    }
+
+    /// The node a proxy's upstream connection leaves from: a load's proxy
+    /// sits where its requests come from (`load_from`), a pod's on its node.
+    fn proxy_node(
+        &self,
+        client: u32,
+        load_from: crate::cluster::node::NodeIx,
+    ) -> crate::cluster::node::NodeIx {
+        let n_loads = self.spec.loads.len() as u32;
+        if client < n_loads {
+            load_from
+        } else {
+            self.node_of[(client - n_loads) as usize]
         }
     }
 
@@ -533,9 +531,7 @@ impl<'s> World<'s> {
                 let (lb, down) = (st.lb, st.down);
                 let host = self.abandon_attempt(s);
                 if let Some(m) = &mut self.mesh {
-                    m.lb_states[lb as usize]
-                        .stats
-                        .inc(crate::proxy::breaker::ClusterCounter::UpstreamRqPerTryTimeout);
+                    m.count(lb, ClusterCounter::UpstreamRqPerTryTimeout);
                 }
                 if self.requests.items[down as usize].traced {
                     let msg =
@@ -552,9 +548,7 @@ impl<'s> World<'s> {
                 let had_attempt = st.attempt != NONE;
                 let host = self.abandon_attempt(s);
                 if let Some(m) = &mut self.mesh {
-                    m.lb_states[lb as usize]
-                        .stats
-                        .inc(crate::proxy::breaker::ClusterCounter::UpstreamRqTimeout);
+                    m.count(lb, ClusterCounter::UpstreamRqTimeout);
                 }
                 if self.requests.items[down as usize].traced {
                     let msg = "route timeout: 504 UT".to_string();
@@ -581,14 +575,9 @@ impl<'s> World<'s> {
             // Still waiting for a connection: never sent, nothing abandoned.
             let st = &mut self.streams.items[s as usize];
             st.attempts = st.attempts.saturating_sub(1);
-            let q = self.requests.items[a as usize];
-            if let Some(m) = &mut self.mesh {
-                let n = &mut m.lb_states[q.lb as usize].active[q.lb_host as usize];
-                *n = n.saturating_sub(1);
-            }
-            self.requests.items[a as usize].live = false;
-            self.requests.remove(a);
-            return q.lb_host;
+            let host = self.requests.items[a as usize].lb_host;
+            self.drop_unsent(a);
+            return host;
         }
         if self.requests.items[a as usize].up_conn != NONE {
             // Envoy resets the upstream stream (an HTTP/1.1 connection closes).
@@ -599,10 +588,7 @@ impl<'s> World<'s> {
         let (lb, host) = (q.lb, q.lb_host);
         q.lb = NONE; // Envoy's rq_active drops at the reset
         if let Some(m) = &mut self.mesh {
-            if lb != NONE {
-                let n = &mut m.lb_states[lb as usize].active[host as usize];
-                *n = n.saturating_sub(1);
-            }
+            m.release_host(lb, host);
             if counted && route != NONE {
                 m.route_abandoned[route as usize] += 1;
             }

@@ -385,20 +385,7 @@ impl World<'_> {
                 v
             }
         };
-        let target_port = self.pod_port(service, sport);
-        let now = self.now();
-        let m = self.mesh.as_mut().expect("mesh");
-        let lbi = m.lb_for(
-            client,
-            cix,
-            xds,
-            (&self.endpoints, &self.dep_of),
-            target_port,
-            now,
-        );
-        if lbi != NONE {
-            self.arm_outlier(lbi);
-        }
+        let lbi = self.balancer_for(client, cix, service, sport);
         RouteResult {
             routed: Routed::Upstream {
                 cluster: cix,
@@ -414,6 +401,34 @@ impl World<'_> {
             route: route_ix,
             dest,
         }
+    }
+
+    /// The balancer of `client`'s proxy for cluster `cix` (Service `service`
+    /// port `port`), built on first use with its outlier sweeps armed; NONE
+    /// when the cluster has no endpoints.
+    pub(super) fn balancer_for(
+        &mut self,
+        client: u32,
+        cix: u32,
+        service: usize,
+        port: usize,
+    ) -> u32 {
+        let target_port = self.pod_port(service, port);
+        let now = self.now();
+        let xds = self.xds;
+        let m = self.mesh.as_mut().expect("mesh");
+        let lbi = m.lb_for(
+            client,
+            cix,
+            xds,
+            (&self.endpoints, &self.dep_of),
+            target_port,
+            now,
+        );
+        if lbi != NONE {
+            self.arm_outlier(lbi);
+        }
+        lbi
     }
 
     fn local(&self, route: u32, dest: u32, status: u16, flag: ResponseFlag) -> RouteResult {
@@ -444,10 +459,7 @@ impl World<'_> {
         let counted = self.window.contains(req.start);
         let b = self.window.batch(req.start);
         let Some(m) = &mut self.mesh else { return };
-        if req.lb != NONE {
-            let a = &mut m.lb_states[req.lb as usize].active[req.lb_host as usize];
-            *a = a.saturating_sub(1);
-        }
+        m.release_host(req.lb, req.lb_host);
         if !counted {
             return;
         }

@@ -117,13 +117,10 @@ impl World<'_> {
     }
 
     /// Removes attempt `a`, never sent, and its balancer count.
-    fn drop_unsent(&mut self, a: u32) {
+    pub(super) fn drop_unsent(&mut self, a: u32) {
         let q = self.requests.items[a as usize];
-        if let Some(m) = &mut self.mesh
-            && q.lb != NONE
-        {
-            let n = &mut m.lb_states[q.lb as usize].active[q.lb_host as usize];
-            *n = n.saturating_sub(1);
+        if let Some(m) = &mut self.mesh {
+            m.release_host(q.lb, q.lb_host);
         }
         self.requests.items[a as usize].live = false;
         self.requests.remove(a);
