@@ -11,6 +11,9 @@
 //! retries, circuit breakers, outlier detection, fault injection, mirroring —
 //! with a failure-propagation report ([`metrics::propagation`]).
 //!
+//! isotope topology files (istio/tools' `MockServiceGraph`) are read as they
+//! are ([`scenario::isotope`]).
+//!
 //! Pipeline: [`scenario`] (YAML → located, validated [`scenario::Scenario`]) →
 //! [`istiod`] ([`istiod::compile`]: Istio config + Services → per-proxy Envoy
 //! listeners, route tables and clusters, [`istiod::Xds`]; pure, computed once) →

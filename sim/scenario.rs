@@ -13,6 +13,7 @@
 pub mod call_graph;
 pub mod decode;
 pub mod diag;
+pub mod isotope;
 pub mod istio;
 pub mod kube;
 pub mod limits;

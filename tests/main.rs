@@ -23,6 +23,8 @@ mod explained;
 mod golden;
 /// The run-time resource guard: memory budget, request limit, stop callback.
 mod guard;
+/// isotope topologies read natively: every corpus file, the mock service's behaviour.
+mod isotope;
 /// scenarios/istio-docs/: istio.io task outcomes (fault injection, request timeouts, mirroring).
 mod istio_docs;
 /// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.

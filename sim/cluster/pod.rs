@@ -21,6 +21,9 @@ pub struct Pod {
     pub queue: VecDeque<Waiter>,
     /// Waiting *new* requests (the part of `queue` that `queue_limit` bounds).
     pub admissions_waiting: u32,
+    /// Requests since the application's last counted error
+    /// (`errors.every`; isotope's per-pod counter).
+    pub error_count: u32,
     pub stats: PodStats,
 }
 
@@ -48,6 +51,7 @@ impl Pod {
             busy: 0,
             queue: VecDeque::new(),
             admissions_waiting: 0,
+            error_count: 0,
             stats: PodStats::default(),
         }
     }

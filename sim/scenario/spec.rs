@@ -169,10 +169,24 @@ pub struct Behaviour {
     pub not_ready: u32,
 }
 
+/// An application's own errors (`Workload.spec.errors`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ErrorInjection {
-    pub chance: Chance,
+    pub trigger: ErrorTrigger,
     pub status: u16,
+    /// Decide when the request starts (no compute, no calls: isotope's mock
+    /// service) instead of after the script (the request costs its work).
+    pub before_script: bool,
+}
+
+/// Which requests fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorTrigger {
+    /// Each request independently, with this probability.
+    Chance(Chance),
+    /// Every N-th request a pod serves (a per-pod counter: the N-th, 2N-th, …),
+    /// as isotope's mock service does.
+    Every(u32),
 }
 
 /// One step of a request-handling script.

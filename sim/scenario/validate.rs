@@ -157,6 +157,13 @@ pub fn build(
             );
             cx.error_at(e.loc, "", format!("invalid YAML: {}", e.message));
         }
+        // An isotope topology becomes the objects its converter generates.
+        let d = super::isotope::expand_documents(
+            &f.path,
+            d,
+            overrides.namespace.as_deref(),
+            &mut diags,
+        );
         docs.push((f.path.clone(), d));
     }
     let objects = collect_objects(&docs, &mut diags, overrides.namespace.as_deref());

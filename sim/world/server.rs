@@ -12,6 +12,7 @@
 //! controller's pods go to [`ingress`](super::ingress) instead of a script.
 
 use super::{Event, Exec, World};
+use crate::scenario::spec::ErrorTrigger;
 use crate::workload::load::NONE;
 use crate::workload::script::Op;
 
@@ -71,7 +72,7 @@ impl World<'_> {
                 );
                 self.trace_log(r, msg);
             }
-            self.run_exec(e);
+            self.begin_exec(e);
             return;
         }
         if self.requests.items[r as usize].traced {
@@ -98,7 +99,7 @@ impl World<'_> {
             p.touch(now);
             p.busy += 1;
             self.execs.items[e as usize].holds_worker = true;
-            self.run_exec(e);
+            self.begin_exec(e);
         } else if d.queue_limit.is_some_and(|l| p.admissions_waiting >= l) {
             p.stats.queue_full += 1;
             let st = d.full_status;
@@ -210,10 +211,10 @@ impl World<'_> {
                 Op::Respond => {
                     let mut status = if ex.fail != 0 { ex.fail } else { 200 };
                     if status == 200
-                        && let Some(err) = self.deps[dep].error
-                        && err.chance.sample(&mut self.beh_rng[ex.pod as usize])
+                        && self.deps[dep].error.is_some_and(|err| !err.before_script)
+                        && let Some(st) = self.app_error(dep, ex.pod)
                     {
-                        status = err.status;
+                        status = st;
                     }
                     if ex.traced {
                         let why = if ex.fail != 0 {
@@ -238,6 +239,55 @@ impl World<'_> {
                 }
             }
         }
+    }
+
+    /// Starts a request's script on its pod, unless the application fails it
+    /// first (`errors.beforeScript`: no compute, no calls — isotope's mock
+    /// service checks its error counter before running the script).
+    fn begin_exec(&mut self, e: u32) {
+        let (r, pod, traced) = {
+            let ex = &self.execs.items[e as usize];
+            (ex.req, ex.pod, ex.traced)
+        };
+        let dep = self.pods[pod as usize].deployment as usize;
+        if self.deps[dep].error.is_some_and(|err| err.before_script)
+            && let Some(status) = self.app_error(dep, pod)
+        {
+            if traced {
+                let msg = format!(
+                    "{} answers {status} before its script (injected error)",
+                    self.pod_name(pod)
+                );
+                self.trace_log(r, msg);
+            }
+            self.fail_here(r, status, "error", NONE);
+            self.release_if_held(e);
+            self.execs.remove(e);
+            self.server_done(r, status);
+            return;
+        }
+        self.run_exec(e);
+    }
+
+    /// Whether the application's own error (`errors`) fails this request on
+    /// `pod`, and with which status. Draws (or counts) once per request, at
+    /// the point the error is decided.
+    fn app_error(&mut self, dep: usize, pod: u32) -> Option<u16> {
+        let err = self.deps[dep].error?;
+        let fires = match err.trigger {
+            ErrorTrigger::Chance(c) => c.sample(&mut self.beh_rng[pod as usize]),
+            ErrorTrigger::Every(n) => {
+                // isotope's handler: count, and at the N-th reset and fail.
+                let p = &mut self.pods[pod as usize];
+                p.error_count += 1;
+                let due = p.error_count >= n;
+                if due {
+                    p.error_count = 0;
+                }
+                due
+            }
+        };
+        fires.then_some(err.status)
     }
 
     /// Decrements a fork's pending count; true (and pc moved to the join) when all
@@ -292,7 +342,8 @@ impl World<'_> {
                 }
                 let p = &mut self.pods[pod as usize];
                 let ex = &mut self.execs.items[w as usize];
-                if ex.pc == 0 && ex.parent == NONE {
+                let admission = ex.pc == 0 && ex.parent == NONE;
+                if admission {
                     // It was an admission (either server model): see arrive_at_pod / run_exec.
                     p.admissions_waiting -= 1;
                 }
@@ -300,7 +351,11 @@ impl World<'_> {
                     self.gateway_work(w);
                     return;
                 }
-                self.run_exec(w);
+                if admission {
+                    self.begin_exec(w);
+                } else {
+                    self.run_exec(w);
+                }
             }
             None => p.busy -= 1,
         }

@@ -10,7 +10,7 @@ use crate::scenario::diag::{Diagnostics, Origin};
 use crate::scenario::kube::deployment::default_behaviour;
 use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
-use crate::scenario::spec::{Behaviour, Deployment, ErrorInjection};
+use crate::scenario::spec::{Behaviour, Deployment, ErrorInjection, ErrorTrigger};
 use std::collections::BTreeMap;
 
 /// A decoded `Workload`, not yet matched to its Deployments.
@@ -79,15 +79,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawWorkload> {
         beh.hold_worker_during_calls = cx.bool(&h).unwrap_or(true);
     }
     if let Some(e) = spec.get("errors") {
-        cx.known_fields(&e, &["probability", "status"]);
-        let p = cx.req(&e, "probability").and_then(|p| cx.probability(&p));
-        let st = e.get("status").map(|s| status(cx, &s)).unwrap_or(Some(500));
-        if let (Some(p), Some(st)) = (p, st) {
-            beh.error = Some(ErrorInjection {
-                chance: Chance::from_probability(p),
-                status: st,
-            });
-        }
+        beh.error = errors(cx, &e);
     }
     let mut script = Vec::new();
     match (spec.get("serviceTime"), spec.get("script")) {
@@ -225,4 +217,41 @@ pub fn attach(
         }
     }
     scripts
+}
+
+/// `errors`: `probability` (each request independently) or `every` (the N-th,
+/// 2N-th, … request of each pod), answered with `status` (500) after the
+/// script, or at once when `beforeScript` is true.
+fn errors(cx: &mut Cx, e: &V) -> Option<ErrorInjection> {
+    cx.known_fields(e, &["probability", "every", "status", "beforeScript"]);
+    let trigger = match (e.get("probability"), e.get("every")) {
+        (Some(p), None) => cx
+            .probability(&p)
+            .map(|p| ErrorTrigger::Chance(Chance::from_probability(p))),
+        (None, Some(n)) => cx
+            .int_in(&n, 1, u32::MAX as i64)
+            .map(|n| ErrorTrigger::Every(n as u32)),
+        (Some(_), Some(n)) => {
+            cx.error(&n, "give either probability or every, not both");
+            None
+        }
+        (None, None) => {
+            cx.error_at(
+                e.loc(),
+                &format!("{}.probability", e.path),
+                "missing required field (or give every)",
+            );
+            None
+        }
+    };
+    let st = e.get("status").map(|s| status(cx, &s)).unwrap_or(Some(500));
+    let before_script = e
+        .get("beforeScript")
+        .and_then(|b| cx.bool(&b))
+        .unwrap_or(false);
+    Some(ErrorInjection {
+        trigger: trigger?,
+        status: st?,
+        before_script,
+    })
 }
