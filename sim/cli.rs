@@ -20,6 +20,8 @@ pub struct Args {
     pub command: Command,
 }
 
+// Parsed once per process: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Simulate a scenario and write DIR/summary.json.
@@ -61,17 +63,26 @@ pub enum Command {
         namespace: Option<String>,
         /// Memory the simulation may use, e.g. 2G, 512M (default: three
         /// quarters of the memory available to this process). A run that
-        /// would exceed it stops early with a partial report (exit 3).
+        /// would exceed it stops early with a partial report (exit 4).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
         /// Wall-clock time the simulation may take, e.g. 10m (default: no
-        /// limit). When it passes, the run stops with a partial report (exit 3).
+        /// limit). When it passes, the run stops with a partial report (exit 4).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
         max_wall: Option<crate::engine::SimDuration>,
         /// Treat warnings (what Istio accepts and then fails at run time, e.g. an
         /// undefined subset) as errors; notes stay notes.
         #[arg(long)]
         strict: bool,
+        #[command(flatten)]
+        set: SetArgs,
+        #[command(flatten)]
+        gate: GateArgs,
+        /// Compare with a saved run's summary.json: fail (exit 3) when a
+        /// load's mean latency or error rate regressed beyond the 95 %
+        /// interval of the change.
+        #[arg(long, value_name = "SUMMARY")]
+        baseline: Option<PathBuf>,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
@@ -98,6 +109,33 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+}
+
+/// `--set`: one field of one object changed for this run (files untouched).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SetArgs {
+    /// Change a field before validation, e.g. Load/web.spec.open.rate=200,
+    /// Deployment/default/reviews-v1.spec.replicas=3 (kubectl's KIND/[NS/]NAME,
+    /// then the field's YAML path). Repeatable; applied in order.
+    #[arg(long = "set", value_name = "KIND/[NS/]NAME.FIELD=VALUE")]
+    pub sets: Vec<crate::scenario::set::SetArg>,
+}
+
+/// SLO assertions (`run` and `sweep`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct GateArgs {
+    /// An SLO checked on the merged result, e.g. 'loads.web.latency_ms.p99 < 250ms',
+    /// 'loads.web.error_rate < 0.1%', 'loads.web: latency ≤ 250ms for ≥ 99%'.
+    /// Repeatable; added to the Simulation object's spec.assertions. Exit 3 if any fails.
+    #[arg(long = "assert", value_name = "ASSERTION")]
+    pub asserts: Vec<String>,
+    /// Compare the point estimate (default, as k6 does) or the pessimistic
+    /// end of its 95 % interval (`ci`: needs ≥ 2 replications except for means).
+    #[arg(long, value_enum, default_value_t = crate::answers::eval::Basis::Point)]
+    pub assert_on: crate::answers::eval::Basis,
+    /// Also write the verdicts as JUnit XML to FILE (for CI test reports).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 fn parse_duration_arg(s: &str) -> Result<crate::engine::SimDuration, String> {
@@ -143,6 +181,7 @@ impl Command {
                 duration,
                 namespace,
                 strict,
+                set,
                 ..
             } => Overrides {
                 seed: *seed,
@@ -151,6 +190,7 @@ impl Command {
                 manifests_only: false,
                 namespace: namespace.clone(),
                 strict: *strict,
+                sets: set.sets.clone(),
             },
             // Manifests alone validate (no Simulation needed), like `istioctl validate -f`.
             Command::Validate {

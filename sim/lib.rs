@@ -85,6 +85,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::disallowed_types, clippy::disallowed_methods)]
 
+pub mod answers;
 pub mod batch;
 pub mod cli;
 pub mod cluster;

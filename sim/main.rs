@@ -27,29 +27,31 @@ fn print_load_error(e: &LoadError) {
 fn real_main(args: Args) -> anyhow::Result<ExitCode> {
     let overrides = args.command.overrides();
     match args.command {
-        Command::Validate { paths, .. } => match scenario::load(&paths, &overrides) {
-            Ok(s) => {
-                for w in &s.warnings {
-                    eprintln!("{w}");
+        Command::Validate { paths, .. } => {
+            match meshsim::answers::check::load(&paths, &overrides) {
+                Ok((s, _)) => {
+                    for w in &s.warnings {
+                        eprintln!("{w}");
+                    }
+                    println!(
+                        "{}: valid ({} deployments, {} services, {} loads; {} objects not simulated)",
+                        s.name,
+                        s.deployments.len(),
+                        s.services.len(),
+                        s.loads.len(),
+                        s.not_simulated.len()
+                    );
+                    for line in scenario::istio::unsimulated_listing(&s.istio.unsimulated) {
+                        println!("  {line}");
+                    }
+                    Ok(ExitCode::SUCCESS)
                 }
-                println!(
-                    "{}: valid ({} deployments, {} services, {} loads; {} objects not simulated)",
-                    s.name,
-                    s.deployments.len(),
-                    s.services.len(),
-                    s.loads.len(),
-                    s.not_simulated.len()
-                );
-                for line in scenario::istio::unsimulated_listing(&s.istio.unsimulated) {
-                    println!("  {line}");
+                Err(e) => {
+                    print_load_error(&e);
+                    Ok(ExitCode::from(1))
                 }
-                Ok(ExitCode::SUCCESS)
             }
-            Err(e) => {
-                print_load_error(&e);
-                Ok(ExitCode::from(1))
-            }
-        },
+        }
         Command::RouteTest { table, paths, .. } => Ok(route_test(&table, &paths, &overrides)),
         Command::Run {
             paths,
@@ -60,13 +62,34 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             trace,
             max_memory,
             max_wall,
+            gate,
+            baseline,
             ..
         } => {
-            let spec = match scenario::load(&paths, &overrides) {
+            let (spec, named) = match meshsim::answers::check::load(&paths, &overrides) {
                 Ok(s) => s,
                 Err(e) => {
                     print_load_error(&e);
                     return Ok(ExitCode::from(1));
+                }
+            };
+            let named = match meshsim::answers::gate::with_cli(&spec, named, &gate.asserts) {
+                Ok(n) => n,
+                Err((text, e)) => {
+                    eprintln!("error: --assert {text:?}: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let baseline = match &baseline {
+                None => None,
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("--baseline {}", p.display()))?;
+                    if let Err(e) = meshsim::answers::baseline::check(&text) {
+                        eprintln!("error: --baseline {}: {e}", p.display());
+                        return Ok(ExitCode::from(2));
+                    }
+                    Some(text)
                 }
             };
             // Flag values are checked before the simulation starts, so a typo
@@ -173,10 +196,20 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     dir.display(),
                 );
             }
-            if merged.partial.is_empty() {
-                Ok(ExitCode::SUCCESS)
-            } else {
+            let verdicts = meshsim::answers::gate::verdicts(
+                &spec,
+                &merged,
+                &named,
+                gate.assert_on,
+                baseline.as_deref(),
+            )?;
+            let gate_failed = report_verdicts(&spec.name, &verdicts, &gate, quiet)?;
+            if !merged.partial.is_empty() {
                 Ok(ExitCode::from(EXIT_PARTIAL))
+            } else if gate_failed {
+                Ok(ExitCode::from(EXIT_ASSERTION))
+            } else {
+                Ok(ExitCode::SUCCESS)
             }
         }
     }
@@ -344,8 +377,39 @@ fn route_test(table: &Path, paths: &[PathBuf], overrides: &scenario::Overrides) 
     }
 }
 
-/// Exit status of a run the resource guard stopped early (README "Exit codes").
-const EXIT_PARTIAL: u8 = 3;
+/// Exit status of a run the resource guard stopped early (README "Exit
+/// codes"); it wins over a failed assertion (the numbers are partial).
+const EXIT_PARTIAL: u8 = 4;
+/// Exit status when an assertion or the baseline comparison fails.
+const EXIT_ASSERTION: u8 = 3;
+
+/// Prints the verdicts (all on stdout unless quiet; failures always on
+/// stderr), writes `--junit`; true if any failed.
+fn report_verdicts(
+    scenario: &str,
+    verdicts: &[meshsim::answers::eval::Verdict],
+    gate: &meshsim::cli::GateArgs,
+    quiet: bool,
+) -> anyhow::Result<bool> {
+    if verdicts.is_empty() {
+        return Ok(false);
+    }
+    let text = meshsim::answers::eval::render(verdicts);
+    if !quiet {
+        print!("\n{text}");
+    }
+    let failed: Vec<_> = verdicts.iter().filter(|v| !v.passed).collect();
+    if quiet {
+        for v in &failed {
+            eprintln!("FAIL {} ({}): {}", v.text, v.source, v.detail);
+        }
+    }
+    if let Some(f) = &gate.junit {
+        std::fs::write(f, meshsim::answers::junit::render(scenario, verdicts))
+            .with_context(|| format!("--junit {}", f.display()))?;
+    }
+    Ok(!failed.is_empty())
+}
 
 /// Default `--max-memory`: three quarters of what this process may use —
 /// `MemAvailable` from /proc/meminfo, or the cgroup's limit if lower; 4 GiB

@@ -23,6 +23,7 @@ pub mod object;
 pub mod raw;
 pub mod resolve;
 pub mod selectors;
+pub mod set;
 pub mod spec;
 pub mod validate;
 pub mod words;
@@ -216,6 +217,13 @@ pub fn from_sources(
     for s in sources {
         h.update((s.text.len() as u64).to_le_bytes());
         h.update(s.text.as_bytes());
+    }
+    // `--set` changes the input: fold it in, so one hash means one input
+    // (nothing is added without, so hashes without --set are unchanged).
+    for s in &overrides.sets {
+        let t = s.to_string();
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.as_bytes());
     }
     let digest = h.finalize();
     let sha = digest

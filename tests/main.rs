@@ -4,6 +4,8 @@
 mod accounting;
 /// `istioctl analyze`-style warnings (IST codes) in validate.
 mod analyze;
+/// SLO assertions, --baseline, --set, sweeps (issue #13).
+mod answers;
 /// Call graphs: scripts, held/released workers, app timeouts and retries.
 mod callgraph;
 /// The CLI contract: exit codes, files written.

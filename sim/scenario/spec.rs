@@ -107,6 +107,19 @@ pub struct RunSettings {
     pub warmup: SimDuration,
     pub seed: u64,
     pub replications: u32,
+    /// `Simulation.spec.assertions` as written (parsed and checked by
+    /// `answers::check`; empty without).
+    pub assertions: Vec<AssertionSource>,
+}
+
+/// One assertion of the `Simulation` object, with where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssertionSource {
+    pub text: String,
+    pub origin: super::diag::Origin,
+    pub loc: super::raw::Loc,
+    /// YAML path: `spec.assertions[0]`.
+    pub path: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -166,6 +166,15 @@ pub fn build(
         );
         docs.push((f.path.clone(), d));
     }
+    let default_ns = overrides.namespace.as_deref().unwrap_or("default");
+    for (target, msg) in super::set::apply(&mut docs, &overrides.sets, default_ns) {
+        let origin = Origin {
+            file: "--set".into(),
+            document: 0,
+            object: None,
+        };
+        Cx::new(origin, &mut diags).error_at(Loc::default(), &target, msg);
+    }
     let objects = collect_objects(&docs, &mut diags, overrides.namespace.as_deref());
     let mut b = Builder::default();
     // Duplicates: the API server refuses a second object with the same kind/namespace/name.

@@ -1,13 +1,15 @@
 //! `Simulation` (meshsim.dev/v1alpha1): how long to run, warm-up, seed and
 //! replications. One per scenario; the command line's `--duration`, `--seed`
-//! and `--replications` win over it.
+//! and `--replications` win over it. Its `assertions` (SLO checks, the same
+//! language as `--assert`) are kept here as written, with their places; they
+//! are parsed and checked against the scenario's names by `answers::check`.
 
 use crate::engine::SimDuration;
 use crate::scenario::decode::Cx;
 use crate::scenario::diag::{Diagnostics, Origin};
 use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
-use crate::scenario::spec::RunSettings;
+use crate::scenario::spec::{AssertionSource, RunSettings};
 
 /// Run settings given on the command line; they win over the `Simulation` object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,6 +26,9 @@ pub struct Overrides {
     /// `--strict`: warnings (what Istio accepts and then fails at run time)
     /// are errors; notes are not.
     pub strict: bool,
+    /// `--set KIND/[NS/]NAME.FIELD=VALUE`, applied to the parsed YAML before
+    /// validation (`scenario/set.rs`), in order.
+    pub sets: Vec<crate::scenario::set::SetArg>,
 }
 
 /// The decoded `spec`, before overrides.
@@ -41,6 +46,8 @@ pub struct SimSpec {
     pub warmup_loc: Loc,
     /// Where `spec.replications` is (else `spec:`).
     pub replications_loc: Loc,
+    /// `spec.assertions`: each text with its place.
+    pub assertions: Vec<(String, Loc, String)>,
 }
 
 /// Decodes a `Simulation`; `previous` is where an earlier one was (an error).
@@ -65,8 +72,23 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
     if let Some(spec) = spec {
         cx.known_fields(
             &spec,
-            &["duration", "warmup", "seed", "replications", "mesh"],
+            &[
+                "duration",
+                "warmup",
+                "seed",
+                "replications",
+                "mesh",
+                "assertions",
+            ],
         );
+        if let Some(list) = spec.get("assertions").and_then(|v| cx.seq(&v)) {
+            for item in list {
+                if let Some(text) = cx.str(&item) {
+                    s.assertions
+                        .push((text.to_string(), item.loc(), item.path.clone()));
+                }
+            }
+        }
         s.duration_given = spec.has("duration");
         s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
         s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
@@ -115,6 +137,16 @@ pub fn run_settings(
                 warmup,
                 seed: ov.seed.or(sim.seed).unwrap_or(1),
                 replications: ov.replications.or(sim.replications).unwrap_or(1),
+                assertions: sim
+                    .assertions
+                    .iter()
+                    .map(|(text, loc, path)| AssertionSource {
+                        text: text.clone(),
+                        origin: sim_origin.cloned().unwrap_or_default(),
+                        loc: *loc,
+                        path: path.clone(),
+                    })
+                    .collect(),
             })
         }
         None if sim.duration_given => None, // invalid, already reported

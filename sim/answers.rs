@@ -1,0 +1,12 @@
+//! Answers, not numbers (issue #13): SLO assertions over `summary.json`
+//! (`assert.rs` parses, `check.rs` checks them against a scenario,
+//! `eval.rs` evaluates them on a merged run, `junit.rs` reports them for CI),
+//! comparisons with a saved run (`baseline.rs`), and capacity sweeps over a
+//! field addressed like `--set` (`sweep.rs`, `find.rs`).
+
+pub mod assert;
+pub mod baseline;
+pub mod check;
+pub mod eval;
+pub mod gate;
+pub mod junit;

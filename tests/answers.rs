@@ -1,0 +1,286 @@
+//! See tests/main.rs for what this module covers.
+
+use crate::common;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scratch(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("meshsim-answers-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn meshsim(dir: &Path, args: &[&str]) -> Output {
+    Command::new(common::bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run meshsim")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// One pod pair of 2 workers, 5 ms constant service, 50 requests/s for 2 s:
+/// every latency is 5 ms, nothing fails.
+fn scenario(dir: &Path, sim_extra: &str) {
+    std::fs::write(
+        dir.join("sim.yaml"),
+        format!(
+            "apiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {{name: sim}}\nspec:\n  duration: 2s\n  seed: 7\n{sim_extra}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("web.yaml"),
+        common::server_yaml("web", 2, 2, "{constant: 5ms}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("load.yaml"),
+        "apiVersion: meshsim.dev/v1alpha1\nkind: Load\nmetadata: {name: users}\nspec:\n  target: http://web:8080/\n  open: {rate: 50}\n",
+    )
+    .unwrap();
+}
+
+/// Issue #13.1: exit 0 when every assertion holds, 3 when one fails (with
+/// the failure printed plainly and in JUnit XML), 2 for an assertion that
+/// names nothing (before simulating).
+#[test]
+fn assertions_decide_the_exit_status() {
+    let d = scratch("exit");
+    scenario(&d, "");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", ".", "--out", "reports/r", "--quiet"];
+        args.extend_from_slice(extra);
+        meshsim(&d, &args)
+    };
+    let out = run(&[
+        "--assert",
+        "loads.users.latency_ms.p99 < 10ms",
+        "--assert",
+        "loads.users.error_rate < 0.1%",
+        "--assert",
+        "loads.users: latency ≤ 10ms for ≥ 99%",
+        "--assert",
+        "workloads.\"default/web\".requests == 111",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(&[
+        "--assert",
+        "loads.users.latency_ms.p99 < 10ms",
+        "--assert",
+        "loads.users.latency_ms.p99 < 4ms",
+        "--junit",
+        "verdicts.xml",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(
+        err,
+        "FAIL loads.users.latency_ms.p99 < 4ms (--assert): 5.001 ms; compared the point estimate with < 4 ms\n"
+    );
+    let xml = std::fs::read_to_string(d.join("verdicts.xml")).unwrap();
+    assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"5.001 ms; compared"),
+        "{xml}"
+    );
+    // Unknown names: exit 2 before anything is simulated, with close matches.
+    let out = run(&["--assert", "loads.user.latency_ms.p99 < 10ms"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: --assert \"loads.user.latency_ms.p99 < 10ms\": loads.user: no load \"user\"; did you mean \"users\"?\n"
+    );
+    let out = run(&["--assert", "loads.users.latency_ms.p99 < 1%"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not a fraction"));
+}
+
+/// The Simulation object's `assertions`: checked at load time with located
+/// errors (validate and run exit 1), evaluated like `--assert`.
+#[test]
+fn simulation_assertions_are_located_and_evaluated() {
+    let d = scratch("sim-field");
+    scenario(
+        &d,
+        "  assertions:\n  - 'loads.users.latency_ms.p99 < 10ms'\n  - 'services.web.default.latency_ms.p90 < 10ms'\n",
+    );
+    let out = meshsim(&d, &["run", ".", "--out", "reports/r"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "PASS loads.users.latency_ms.p99 < 10ms (./sim.yaml:8): 5.001 ms; compared the point estimate with < 10 ms\n"
+        ) && stdout.contains("assertions: 2 passed, 0 failed\n"),
+        "{stdout}"
+    );
+    scenario(
+        &d,
+        "  assertions:\n  - 'loads.users.latency_ms.p99 < 10ms'\n  - 'services.web.prod.latency_ms.p90 < 10ms'\n  - 'workloads.\"default/web\".utilisaton < 50%'\n",
+    );
+    for cmd in ["validate", "run"] {
+        let out = meshsim(&d, &[cmd, "."]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert_eq!(
+            text(&out.stderr),
+            "./sim.yaml:9:5: document 1 (Simulation sim): spec.assertions[1]: \"services.web.prod.latency_ms.p90 < 10ms\": services.web.prod: no namespace of this Service \"prod\"; known: \"default\"\n\
+             ./sim.yaml:10:5: document 1 (Simulation sim): spec.assertions[2]: \"workloads.\\\"default/web\\\".utilisaton < 50%\": workloads.default/web.utilisaton: no field \"utilisaton\"; did you mean \"utilisation\"?\n\
+             2 errors found\n",
+            "{cmd}"
+        );
+    }
+}
+
+/// `--assert-on ci` compares the pessimistic bound of the 95 % interval:
+/// with 4 replications of a Poisson load the p99's interval has width, so
+/// a limit just above the point passes on the point and fails on the bound.
+#[test]
+fn assert_on_ci_compares_the_pessimistic_bound() {
+    let d = scratch("ci");
+    scenario(&d, "");
+    std::fs::write(
+        d.join("web.yaml"),
+        common::server_yaml("web", 1, 1, "{exponential: {mean: 10ms}}"),
+    )
+    .unwrap();
+    let spec = common::load_paths(
+        &[&d],
+        &meshsim::scenario::Overrides {
+            replications: Some(4),
+            ..Default::default()
+        },
+    );
+    let merged = common::run(&spec);
+    let named = |t: &str| meshsim::answers::check::Named {
+        text: t.into(),
+        assertion: meshsim::answers::check::check(&spec, t).unwrap(),
+        source: "test".into(),
+    };
+    let p99 = merged.loads[0].pooled.hist.value_at_quantile(0.99) as f64 / 1e6;
+    let limit = format!("loads.users.latency_ms.p99 < {}ms", p99 * 1.001);
+    let both = |basis| {
+        let mut s = meshsim::answers::eval::Subject::new(&spec, &merged);
+        meshsim::answers::eval::evaluate(&mut s, &[named(&limit)], basis).remove(0)
+    };
+    let point = both(meshsim::answers::eval::Basis::Point);
+    let ci = both(meshsim::answers::eval::Basis::Ci);
+    assert!(point.passed, "{point:?}");
+    assert!(!ci.passed, "{ci:?}");
+    let (lo, hi) = ci.interval.unwrap();
+    // The interval is around the printed point, and has width.
+    assert!(lo < p99 && p99 < hi && hi - lo > 1.0, "{lo} {p99} {hi}");
+    assert_eq!(ci.compared, Some(hi));
+    assert!(
+        ci.detail.contains("compared the upper 95 % bound"),
+        "{}",
+        ci.detail
+    );
+}
+
+/// `--baseline`: the same run passes against itself; a slower service (a
+/// `--set` away, the files untouched) fails beyond the interval (exit 3).
+#[test]
+fn baseline_fails_a_regression_beyond_its_interval() {
+    let d = scratch("baseline");
+    scenario(&d, "");
+    std::fs::write(
+        d.join("web.yaml"),
+        common::server_yaml("web", 1, 1, "{exponential: {mean: 10ms}}"),
+    )
+    .unwrap();
+    let before = std::fs::read_to_string(d.join("web.yaml")).unwrap();
+    let out = meshsim(&d, &["run", ".", "--out", "reports/old", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0));
+    let same = meshsim(
+        &d,
+        &[
+            "run",
+            ".",
+            "--out",
+            "reports/new",
+            "--baseline",
+            "reports/old/summary.json",
+        ],
+    );
+    let stdout = text(&same.stdout);
+    assert_eq!(same.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("PASS baseline: loads.users.latency_ms.mean (--baseline): ")
+            && stdout.contains("(+0.000 ms, 95 % CI of the change ±"),
+        "{stdout}"
+    );
+    let slower = meshsim(
+        &d,
+        &[
+            "run",
+            ".",
+            "--out",
+            "reports/new",
+            "--quiet",
+            "--baseline",
+            "reports/old/summary.json",
+            "--set",
+            "Workload/web.spec.serviceTime.exponential.mean=20ms",
+        ],
+    );
+    let err = text(&slower.stderr);
+    assert_eq!(slower.status.code(), Some(3), "{err}");
+    assert!(
+        err.starts_with("FAIL baseline: loads.users.latency_ms.mean (--baseline): ")
+            && err.contains(": a regression"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(d.join("web.yaml")).unwrap(), before);
+    // Not a summary: a usage error before simulating.
+    let out = meshsim(&d, &["run", ".", "--baseline", "web.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--set` changes the parsed YAML: the value is validated where the field
+/// was written, a wrong address says what exists, and the run uses it.
+#[test]
+fn set_overrides_are_validated_and_used() {
+    let d = scratch("set");
+    scenario(&d, "");
+    let out = meshsim(
+        &d,
+        &["validate", ".", "--set", "Deployment/web.spec.replicas=-1"],
+    );
+    // validate takes no --set (usage error); run does.
+    assert_eq!(out.status.code(), Some(2));
+    let out = meshsim(
+        &d,
+        &["run", ".", "--set", "Deployment/web.spec.replicas=-1"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("./web.yaml:5:13: document 1 (Deployment default/web): spec.replicas: "),
+        "{err}"
+    );
+    let out = meshsim(&d, &["run", ".", "--set", "Deployment/wbe.spec.replicas=3"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "--set: Deployment/wbe.spec.replicas: no Deployment named as in \"Deployment/wbe.spec.replicas\" (Deployments: default/web)\n1 error found\n"
+    );
+    let out = meshsim(
+        &d,
+        &[
+            "run",
+            ".",
+            "--out",
+            "reports/r",
+            "--quiet",
+            "--set",
+            "Deployment/default/web.spec.replicas=3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = std::fs::read_to_string(d.join("reports/r/summary.json")).unwrap();
+    assert!(s.contains("\"pods\": 3,"), "{s}");
+}
