@@ -10,7 +10,7 @@ use crate::istiod::Xds;
 use crate::metrics::propagation::PropagationRecorder;
 use crate::metrics::timeline::{BINS, LoadSnap, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder};
-use crate::run::replicate_guarded_with;
+use crate::run::replicate_guarded_opts;
 use crate::scenario::Scenario;
 use crate::world::guard::human_bytes;
 use crate::world::{Guard, Outcome, Split};
@@ -161,6 +161,25 @@ pub fn run_all_guarded_with(
     limits: &Guard,
     progress: &(dyn Fn(f64) -> bool + Sync),
 ) -> Merged {
+    run_all_opts(spec, xds, limits, progress, &RunOptions::default())
+}
+
+/// What a run collects beyond `summary.json`'s figures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Istio's request metrics of replication 0 (`Outcome::istio`): the
+    /// counters one real cluster would show (`report::openmetrics`).
+    pub istio_metrics: bool,
+}
+
+/// [`run_all_guarded_with`] collecting what `opts` asks for.
+pub fn run_all_opts(
+    spec: &Scenario,
+    xds: &Xds,
+    limits: &Guard,
+    progress: &(dyn Fn(f64) -> bool + Sync),
+    opts: &RunOptions,
+) -> Merged {
     let memory_bytes = limits.memory_bytes;
     let asked = spec.run.replications.max(1) as u64;
     let per_outcome = outcome_bytes(spec).max(1);
@@ -194,7 +213,8 @@ pub fn run_all_guarded_with(
                 }
                 !halt.load(Ordering::Relaxed)
             };
-            let o = replicate_guarded_with(spec, xds, i, &guard, &mut cb);
+            let istio = opts.istio_metrics && i == 0;
+            let o = replicate_guarded_opts(spec, xds, i, &guard, &mut cb, istio);
             let add = 1000u64.saturating_sub(last);
             let total = done.fetch_add(add, Ordering::Relaxed) + add;
             if !progress(total as f64 / (1000 * r) as f64) {

@@ -83,6 +83,17 @@ pub enum Command {
         /// interval of the change.
         #[arg(long, value_name = "SUMMARY")]
         baseline: Option<PathBuf>,
+        /// Also write DIR/metrics.om: Istio's istio_requests_total and
+        /// istio_request_duration_milliseconds of replication 0 as an
+        /// OpenMetrics time series (15 s steps), for `promtool tsdb
+        /// create-blocks-from openmetrics` and Istio's Grafana dashboards.
+        #[arg(long)]
+        istio_metrics: bool,
+        /// Timestamp of the run's start in metrics.om: Unix seconds or a UTC
+        /// time like 2026-12-01T00:00:00Z (the default).
+        #[arg(long, value_name = "TIME", requires = "istio_metrics",
+              value_parser = crate::report::openmetrics::parse_start)]
+        metrics_start: Option<u64>,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all

@@ -64,6 +64,8 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             max_wall,
             gate,
             baseline,
+            istio_metrics,
+            metrics_start,
             ..
         } => {
             let (spec, named) = match meshsim::answers::check::load(&paths, &overrides) {
@@ -123,7 +125,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 memory_bytes: max_memory.unwrap_or_else(default_memory_budget),
                 ..meshsim::world::Guard::NONE
             };
-            let merged = meshsim::batch::run_all_guarded(&spec, &limits, &progress);
+            let xds = meshsim::run::compile(&spec);
+            let opts = meshsim::batch::RunOptions { istio_metrics };
+            let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
             let wall = clock.elapsed_secs();
             if show {
                 eprint!("\r{:30}\r", "");
@@ -176,6 +180,20 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if let Some(t) = &trace_lines {
                 set.push(("trace.txt", t.as_bytes()));
             }
+            // Istio's metrics: replication 0's counters, as one cluster shows them.
+            let istio = merged.outcomes.first().and_then(|o| o.istio.as_ref());
+            let om = istio.map(|r| {
+                let start = metrics_start.unwrap_or(meshsim::report::openmetrics::DEFAULT_START);
+                meshsim::report::openmetrics::render(&spec, r, start)
+            });
+            if let Some(om) = &om {
+                set.push(("metrics.om", om.as_bytes()));
+                if istio.is_some_and(|r| r.series.is_empty()) {
+                    eprintln!(
+                        "note: --istio-metrics: no Istio proxy reported a request; metrics.om holds no series"
+                    );
+                }
+            }
             write_report(&dir, &set)?;
             for p in &merged.partial {
                 eprintln!("warning: partial report: {p}");
@@ -189,6 +207,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|(n, _)| *n)
                     .chain(trace_lines.as_ref().map(|_| "trace.txt"))
+                    .chain(om.as_ref().map(|_| "metrics.om"))
                     .map(|n| format!(", {n}"))
                     .collect();
                 println!(

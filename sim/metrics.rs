@@ -5,6 +5,7 @@
 //! Each recorder also keeps per-batch sums over 20 equal slices of the
 //! measurement window, for batch-means confidence intervals of a single run.
 
+pub mod istio;
 pub mod propagation;
 pub mod stats;
 pub mod timeline;

@@ -49,7 +49,26 @@ pub fn replicate_guarded_with(
     guard: &Guard,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Outcome {
-    World::with_xds(spec, xds, replication).run_guarded(guard, progress)
+    replicate_guarded_opts(spec, xds, replication, guard, progress, false)
+}
+
+/// [`replicate_guarded_with`], also collecting Istio's request metrics
+/// (`Outcome::istio`) when `istio_metrics`; the run is otherwise identical.
+pub fn replicate_guarded_opts(
+    spec: &Scenario,
+    xds: &Xds,
+    replication: u64,
+    guard: &Guard,
+    progress: &mut dyn FnMut(f64) -> bool,
+    istio_metrics: bool,
+) -> Outcome {
+    let w = World::with_xds(spec, xds, replication);
+    let w = if istio_metrics {
+        w.with_istio_metrics()
+    } else {
+        w
+    };
+    w.run_guarded(guard, progress)
 }
 
 /// Simulates replication `replication` while following one request step by

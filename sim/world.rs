@@ -72,6 +72,7 @@ mod connection;
 mod gateway;
 pub mod guard;
 mod ingress;
+mod istio;
 mod load;
 pub mod mesh;
 mod outcome;
@@ -275,6 +276,8 @@ pub struct World<'s> {
     guard: guard::GuardState,
     /// Failure propagation (`propagation.rs`).
     prop: propagation::PropRt,
+    /// Istio's request metrics (`istio.rs`); None unless asked for.
+    istio: Option<Box<crate::metrics::istio::IstioRecorder>>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -488,6 +491,7 @@ impl<'s> World<'s> {
             pod_requests: vec![0; n_pods],
             guard: guard::GuardState::new(spec.loads.len()),
             prop: propagation::PropRt::new(spec.loads.len(), spec.services.len()),
+            istio: None,
         };
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);

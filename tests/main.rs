@@ -37,6 +37,8 @@ mod iterations;
 mod kubernetes;
 /// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
 pub mod mesh;
+/// Istio's metrics export (metrics.om): series, counts, determinism, promtool backfill.
+mod metrics_export;
 /// Outlier detection end to end: a failing pod leaves the client proxy's balancer.
 mod outlier;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).

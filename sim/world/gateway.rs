@@ -127,6 +127,9 @@ impl World<'_> {
                     );
                     self.trace_log(r, msg);
                 }
+                if self.istio.is_some() {
+                    self.istio_local(r, client, 0, ResponseFlag::NoRouteFound.into(), delay);
+                }
                 let q = &mut self.requests.items[r as usize];
                 q.flags = ResponseFlag::NoRouteFound.into();
                 q.hop = delay;
@@ -149,6 +152,9 @@ impl World<'_> {
         let res = self.route_http(r, routes, client, now, &who);
         match res.routed {
             Routed::Local { status, flags } => {
+                if self.istio.is_some() {
+                    self.istio_local(r, client, status, flags, delay);
+                }
                 let cause = super::propagation::flags_cause(flags);
                 self.fail_here(r, status, &cause, NONE);
                 let q = &mut self.requests.items[r as usize];

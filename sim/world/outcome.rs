@@ -52,6 +52,8 @@ pub struct Outcome {
     /// Failure chains, caller → callee edges (attempts, failures caused or
     /// passed on), breaker rejection windows and ejections (`report::propagation`).
     pub propagation: crate::metrics::propagation::PropagationRecorder,
+    /// Istio's request metrics (`World::with_istio_metrics` runs only).
+    pub istio: Option<Box<crate::metrics::istio::IstioRecorder>>,
 }
 
 impl World<'_> {
@@ -169,6 +171,7 @@ impl World<'_> {
             stopped: self.guard.stopped,
             // filled by the world
             propagation,
+            istio: self.istio,
         }
     }
 }

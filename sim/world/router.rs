@@ -99,6 +99,8 @@ pub(super) struct Stream {
     attempts: u32,
     /// Why the last attempt's response failed (propagation chain).
     last_chain: u32,
+    /// The pod of the latest attempt (NONE = none yet): Istio's upstream peer.
+    last_pod: u32,
 }
 
 impl<'s> World<'s> {
@@ -160,6 +162,7 @@ impl<'s> World<'s> {
             start: now,
             attempts: 0,
             last_chain: NONE,
+            last_pod: NONE,
         });
         self.requests.items[down as usize].stream = s;
         let fault = pol.fault;
@@ -274,6 +277,7 @@ impl<'s> World<'s> {
             st.tried.push(host);
         }
         st.attempts += 1;
+        st.last_pod = pod;
         let hop = std::mem::take(&mut st.hop);
         let (target, attrs, headers) = (st.target, st.attrs, st.headers);
         let down_req = self.requests.items[down as usize];
@@ -651,6 +655,12 @@ impl<'s> World<'s> {
             (st.down, st.lb, st.route, st.dest, st.at_gateway, st.hop);
         let all = st.flags.union(flags);
         let (start, attempts) = (st.start, st.attempts);
+        if self.istio.is_some() {
+            let st = &self.streams.items[s as usize];
+            let (client, pod, svc) = (st.client, st.last_pod, st.target.service as u32);
+            let service = crate::metrics::istio::DestService::Service(svc);
+            self.istio_source(client, pod, service, status, all, start, now);
+        }
         let counted = self.window.contains(start);
         if let Some(m) = &mut self.mesh {
             if lb != NONE {

@@ -404,6 +404,9 @@ impl World<'_> {
             self.rec_svc[svc].record(b, lat, status);
             self.rec_dep[dep].record(b, lat, status);
         }
+        if self.istio.is_some() {
+            self.istio_destination(r, status);
+        }
         self.respond(r, status);
     }
 }

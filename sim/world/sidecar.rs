@@ -220,7 +220,12 @@ impl World<'_> {
                 }
                 self.dispatch(r, true);
             }
-            Routed::Local { status, flags } => self.local_answer(r, status, flags, delay),
+            Routed::Local { status, flags } => {
+                if self.istio.is_some() {
+                    self.istio_local(r, client, status, flags, delay);
+                }
+                self.local_answer(r, status, flags, delay)
+            }
         }
     }
 
