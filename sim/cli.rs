@@ -83,6 +83,11 @@ pub enum Command {
         #[arg(long, value_name = "TIME", requires = "istio_metrics",
               value_parser = crate::report::openmetrics::parse_start)]
         metrics_start: Option<u64>,
+        /// Also write DIR/<load>.hgrm per load generator: its latency
+        /// distribution in HdrHistogram's percentile-distribution text (the
+        /// .hgrm of wrk2 and HdrHistogram's plotter), all replications pooled.
+        #[arg(long)]
+        hgrm: bool,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all

@@ -62,6 +62,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             max_wall,
             istio_metrics,
             metrics_start,
+            hgrm,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -171,6 +172,19 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            let hgrms: Vec<(String, String)> = if hgrm {
+                spec.loads
+                    .iter()
+                    .zip(&merged.loads)
+                    .map(|(l, s)| {
+                        let text = meshsim::report::hgrm::render(&s.pooled);
+                        (format!("{}.hgrm", l.name), text)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            set.extend(hgrms.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
             write_report(&dir, &set)?;
             for p in &merged.partial {
                 eprintln!("warning: partial report: {p}");
@@ -185,6 +199,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     .map(|(n, _)| *n)
                     .chain(trace_lines.as_ref().map(|_| "trace.txt"))
                     .chain(om.as_ref().map(|_| "metrics.om"))
+                    .chain(hgrms.iter().map(|(n, _)| n.as_str()))
                     .map(|n| format!(", {n}"))
                     .collect();
                 println!(

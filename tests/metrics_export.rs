@@ -149,7 +149,7 @@ fn load_requests(dir: &Path, out: &str, load: &str) -> u64 {
 #[test]
 fn metrics_om_holds_istios_series_with_the_runs_counts() {
     let d = scratch("series");
-    let om = run(&d, "a", "2", &[]);
+    let om = run(&d, "a", "2", &["--hgrm"]);
     assert!(om.ends_with("# EOF\n"));
     let s = samples(&om);
     assert_eq!(s.len() as u64, SERIES * TIMESTAMPS * SAMPLES_PER_TIMESTAMP);
@@ -255,6 +255,42 @@ fn metrics_om_holds_istios_series_with_the_runs_counts() {
         at_end("istio_request_duration_milliseconds_sum", None),
         5 * outside
     );
+}
+
+/// `--hgrm`: one file per load, holding the load's pooled histogram (the one
+/// summary.json's percentiles come from).
+#[test]
+fn hgrm_per_load_holds_the_loads_histogram() {
+    let d = scratch("hgrm");
+    run(&d, "a", "2", &["--hgrm"]);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("a").join("summary.json")).unwrap())
+            .unwrap();
+    for load in ["users", "outside", "bad"] {
+        let t = std::fs::read_to_string(d.join("a").join(format!("{load}.hgrm"))).unwrap();
+        let samples = j["loads"][load]["latency_ms"]["samples"].as_u64().unwrap();
+        assert!(
+            t.contains(&format!("Total count    = {samples:12}]")),
+            "{load}: {samples} samples"
+        );
+        let p50 = j["loads"][load]["latency_ms"]["p50"].as_f64().unwrap();
+        let line = t
+            .lines()
+            .skip(2)
+            .find(|l| {
+                let q = l
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|q| q.parse::<f64>().ok());
+                q.is_some_and(|q| q >= 0.5)
+            })
+            .unwrap();
+        let v: f64 = line.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(
+            (v - p50).abs() <= 0.001 * p50 + 0.001,
+            "{load}: {v} vs p50 {p50}"
+        );
+    }
 }
 
 #[test]
