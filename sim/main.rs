@@ -63,6 +63,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             istio_metrics,
             metrics_start,
             hgrm,
+            percentiles,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -133,7 +134,10 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 print_timing(&merged, wall);
             }
             let trace_lines = traced.map(|t| trace_text(&spec, &t));
-            let json = meshsim::report::summary::render(&spec, &merged);
+            let json = match &percentiles {
+                Some(p) => meshsim::report::summary::render_with(&spec, &merged, &p.0),
+                None => meshsim::report::summary::render(&spec, &merged),
+            };
             // Render everything before writing anything: a report is whole or absent.
             let files = [
                 ("summary.json", json),
@@ -190,7 +194,13 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: partial report: {p}");
             }
             if !quiet {
-                print!("{}", meshsim::report::table::render(&spec, &merged));
+                print!(
+                    "{}",
+                    match &percentiles {
+                        Some(p) => meshsim::report::table::render_with(&spec, &merged, &p.0),
+                        None => meshsim::report::table::render(&spec, &merged),
+                    }
+                );
                 if let Some(t) = &trace_lines {
                     print!("\n{t}");
                 }

@@ -3,6 +3,7 @@
 
 pub mod hgrm;
 pub mod openmetrics;
+pub mod percentiles;
 pub mod plot;
 pub mod propagation;
 pub mod round;

@@ -371,3 +371,46 @@ fn promtool_backfills_metrics_om() {
         assert_eq!(num(&rows[0], 6), SERIES * (20 + 3)); // 92
     }
 }
+
+/// `--percentiles`: summary.json and the terminal list exactly those, with
+/// the same values as the default list where they overlap.
+#[test]
+fn percentiles_flag_lists_the_asked_percentiles() {
+    let d = scratch("percentiles");
+    let o = Command::new(common::bin())
+        .args([
+            "run",
+            "scenario.yaml",
+            "--out",
+            "p",
+            "--percentiles",
+            "50,99.99",
+        ])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("      p50    p99.99  codes"), "{table}");
+    assert!(!table.contains("p99 "));
+    run(&d, "default", "2", &[]);
+    let read = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join(dir).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let (p, def) = (read("p"), read("default"));
+    let lat = &p["loads"]["users"]["latency_ms"];
+    let keys: Vec<&str> = lat
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with('p'))
+        .collect();
+    assert_eq!(keys, ["p50", "p9999"]);
+    assert_eq!(lat["p50"], def["loads"]["users"]["latency_ms"]["p50"]);
+    // Every server takes 5 ms: p99.99 of web's Service is 5 ms too (3 digits).
+    let svc = &p["services"]["web"]["default"]["latency_ms"];
+    assert!((svc["p9999"].as_f64().unwrap() - 5.0).abs() < 0.01, "{svc}");
+    assert!(def["loads"]["users"]["latency_ms"]["p999"].is_number());
+}
