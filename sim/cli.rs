@@ -94,6 +94,16 @@ pub enum Command {
         #[arg(long, value_name = "TIME", requires = "istio_metrics",
               value_parser = crate::report::openmetrics::parse_start)]
         metrics_start: Option<u64>,
+        /// Also write DIR/<load>.hgrm per load generator: its latency
+        /// distribution in HdrHistogram's percentile-distribution text (the
+        /// .hgrm of wrk2 and HdrHistogram's plotter), all replications pooled.
+        #[arg(long)]
+        hgrm: bool,
+        /// Latency percentiles for the terminal tables and summary.json, e.g.
+        /// 50,90,99,99.9,99.99 (keys p50 … p9999). Default: p50, p99 on the
+        /// terminal; p50, p90, p99, p999 in summary.json.
+        #[arg(long, value_name = "LIST", value_parser = crate::report::percentiles::parse_list)]
+        percentiles: Option<crate::report::percentiles::List>,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all

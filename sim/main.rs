@@ -66,6 +66,8 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             baseline,
             istio_metrics,
             metrics_start,
+            hgrm,
+            percentiles,
             ..
         } => {
             let (spec, named) = match meshsim::answers::check::load(&paths, &overrides) {
@@ -155,7 +157,10 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 print_timing(&merged, wall);
             }
             let trace_lines = traced.map(|t| trace_text(&spec, &t));
-            let json = meshsim::report::summary::render(&spec, &merged);
+            let json = match &percentiles {
+                Some(p) => meshsim::report::summary::render_with(&spec, &merged, &p.0),
+                None => meshsim::report::summary::render(&spec, &merged),
+            };
             // Render everything before writing anything: a report is whole or absent.
             let files = [
                 ("summary.json", json),
@@ -194,12 +199,31 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     );
                 }
             }
+            let hgrms: Vec<(String, String)> = if hgrm {
+                spec.loads
+                    .iter()
+                    .zip(&merged.loads)
+                    .map(|(l, s)| {
+                        let text = meshsim::report::hgrm::render(&s.pooled);
+                        (format!("{}.hgrm", l.name), text)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            set.extend(hgrms.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
             write_report(&dir, &set)?;
             for p in &merged.partial {
                 eprintln!("warning: partial report: {p}");
             }
             if !quiet {
-                print!("{}", meshsim::report::table::render(&spec, &merged));
+                print!(
+                    "{}",
+                    match &percentiles {
+                        Some(p) => meshsim::report::table::render_with(&spec, &merged, &p.0),
+                        None => meshsim::report::table::render(&spec, &merged),
+                    }
+                );
                 if let Some(t) = &trace_lines {
                     print!("\n{t}");
                 }
@@ -208,6 +232,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     .map(|(n, _)| *n)
                     .chain(trace_lines.as_ref().map(|_| "trace.txt"))
                     .chain(om.as_ref().map(|_| "metrics.om"))
+                    .chain(hgrms.iter().map(|(n, _)| n.as_str()))
                     .map(|n| format!(", {n}"))
                     .collect();
                 println!(

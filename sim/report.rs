@@ -1,7 +1,9 @@
 //! Pure renderers: merged results in, text out. No simulation happens here, so
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
+pub mod hgrm;
 pub mod openmetrics;
+pub mod percentiles;
 pub mod plot;
 pub mod propagation;
 pub mod round;

@@ -149,7 +149,7 @@ fn load_requests(dir: &Path, out: &str, load: &str) -> u64 {
 #[test]
 fn metrics_om_holds_istios_series_with_the_runs_counts() {
     let d = scratch("series");
-    let om = run(&d, "a", "2", &[]);
+    let om = run(&d, "a", "2", &["--hgrm"]);
     assert!(om.ends_with("# EOF\n"));
     let s = samples(&om);
     assert_eq!(s.len() as u64, SERIES * TIMESTAMPS * SAMPLES_PER_TIMESTAMP);
@@ -257,6 +257,42 @@ fn metrics_om_holds_istios_series_with_the_runs_counts() {
     );
 }
 
+/// `--hgrm`: one file per load, holding the load's pooled histogram (the one
+/// summary.json's percentiles come from).
+#[test]
+fn hgrm_per_load_holds_the_loads_histogram() {
+    let d = scratch("hgrm");
+    run(&d, "a", "2", &["--hgrm"]);
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("a").join("summary.json")).unwrap())
+            .unwrap();
+    for load in ["users", "outside", "bad"] {
+        let t = std::fs::read_to_string(d.join("a").join(format!("{load}.hgrm"))).unwrap();
+        let samples = j["loads"][load]["latency_ms"]["samples"].as_u64().unwrap();
+        assert!(
+            t.contains(&format!("Total count    = {samples:12}]")),
+            "{load}: {samples} samples"
+        );
+        let p50 = j["loads"][load]["latency_ms"]["p50"].as_f64().unwrap();
+        let line = t
+            .lines()
+            .skip(2)
+            .find(|l| {
+                let q = l
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|q| q.parse::<f64>().ok());
+                q.is_some_and(|q| q >= 0.5)
+            })
+            .unwrap();
+        let v: f64 = line.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(
+            (v - p50).abs() <= 0.001 * p50 + 0.001,
+            "{load}: {v} vs p50 {p50}"
+        );
+    }
+}
+
 #[test]
 fn metrics_om_is_byte_identical_for_any_thread_count() {
     let d = scratch("determinism");
@@ -334,4 +370,47 @@ fn promtool_backfills_metrics_om() {
     if rows.len() == 1 {
         assert_eq!(num(&rows[0], 6), SERIES * (20 + 3)); // 92
     }
+}
+
+/// `--percentiles`: summary.json and the terminal list exactly those, with
+/// the same values as the default list where they overlap.
+#[test]
+fn percentiles_flag_lists_the_asked_percentiles() {
+    let d = scratch("percentiles");
+    let o = Command::new(common::bin())
+        .args([
+            "run",
+            "scenario.yaml",
+            "--out",
+            "p",
+            "--percentiles",
+            "50,99.99",
+        ])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("      p50    p99.99  codes"), "{table}");
+    assert!(!table.contains("p99 "));
+    run(&d, "default", "2", &[]);
+    let read = |dir: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join(dir).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let (p, def) = (read("p"), read("default"));
+    let lat = &p["loads"]["users"]["latency_ms"];
+    let keys: Vec<&str> = lat
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with('p'))
+        .collect();
+    assert_eq!(keys, ["p50", "p9999"]);
+    assert_eq!(lat["p50"], def["loads"]["users"]["latency_ms"]["p50"]);
+    // Every server takes 5 ms: p99.99 of web's Service is 5 ms too (3 digits).
+    let svc = &p["services"]["web"]["default"]["latency_ms"];
+    assert!((svc["p9999"].as_f64().unwrap() - 5.0).abs() < 0.01, "{svc}");
+    assert!(def["loads"]["users"]["latency_ms"]["p999"].is_number());
 }

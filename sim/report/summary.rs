@@ -4,6 +4,7 @@
 //! decimals, and nothing depends on wall clock, host or thread count, so the
 //! same scenario and seed give a byte-identical file.
 
+use super::percentiles::Percentile;
 use crate::batch::{Merged, Stream};
 use crate::metrics::Capacity;
 use crate::scenario::Scenario;
@@ -15,7 +16,12 @@ fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
 
-fn stream_json(s: &Stream, window_secs: f64, replications: u32) -> Map<String, Value> {
+fn stream_json(
+    s: &Stream,
+    window_secs: f64,
+    replications: u32,
+    pct: &[Percentile],
+) -> Map<String, Value> {
     let rec = &s.pooled;
     let mut m = Map::new();
     m.insert("requests".into(), json!(rec.requests));
@@ -50,8 +56,8 @@ fn stream_json(s: &Stream, window_secs: f64, replications: u32) -> Map<String, V
                 None => Value::Null,
             },
         );
-        for (k, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)] {
-            lat.insert(k.into(), r3(ms(h.value_at_quantile(q))));
+        for p in pct {
+            lat.insert(p.key.clone(), r3(ms(h.value_at_quantile(p.q))));
         }
         lat.insert("max".into(), r3(ms(h.max())));
         lat.insert("samples".into(), json!(rec.count));
@@ -80,7 +86,12 @@ fn flags_json(rec: &crate::metrics::Recorder) -> Value {
 /// `routes.<ns>/<vs>/<route>` and `destinations.<fqdn>/<subset>` with `share`:
 /// of the traffic of the route's VirtualService (`ns/vs`), and of the
 /// destination's service (`fqdn`).
-fn mesh_json(m: &crate::batch::MeshMerged, window_secs: f64, replications: u32) -> (Value, Value) {
+fn mesh_json(
+    m: &crate::batch::MeshMerged,
+    window_secs: f64,
+    replications: u32,
+    pct: &[Percentile],
+) -> (Value, Value) {
     // The part before the last `/`: `ns/vs` of a route, `fqdn` of a destination.
     let group = |k: &str| -> String { k.rsplit_once('/').map_or(k, |(g, _)| g).to_string() };
     let section =
@@ -97,7 +108,7 @@ fn mesh_json(m: &crate::batch::MeshMerged, window_secs: f64, replications: u32) 
                 .enumerate()
                 .filter(|(_, (_, s))| s.pooled.requests > 0)
             {
-                let mut o = stream_json(s, window_secs, replications);
+                let mut o = stream_json(s, window_secs, replications, pct);
                 extra(i, &mut o);
                 o.remove("in_flight");
                 let t = totals.get(&group(k)).copied().unwrap_or(0);
@@ -239,6 +250,11 @@ fn network_json(
 
 /// Renders the summary as pretty JSON with a trailing newline.
 pub fn render(spec: &Scenario, merged: &Merged) -> String {
+    render_with(spec, merged, &super::percentiles::default_json())
+}
+
+/// [`render`] listing the latency percentiles `pct` (`--percentiles`).
+pub fn render_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> String {
     let mut top = Map::new();
     top.insert("meshsim_version".into(), json!(env!("CARGO_PKG_VERSION")));
     top.insert(
@@ -260,7 +276,7 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
     top.insert("digest".into(), json!(format!("{:016x}", merged.digest)));
     let mut loads = Map::new();
     for (l, s) in spec.loads.iter().zip(&merged.loads) {
-        let mut m = stream_json(s, merged.window_secs, merged.replications);
+        let mut m = stream_json(s, merged.window_secs, merged.replications, pct);
         let svc = &spec.services[l.target.service];
         m.insert(
             "target".into(),
@@ -280,7 +296,7 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         if let Value::Object(m) = by_ns {
             m.insert(
                 sv.namespace.clone(),
-                Value::Object(stream_json(s, merged.window_secs, merged.replications)),
+                Value::Object(stream_json(s, merged.window_secs, merged.replications, pct)),
             );
         }
     }
@@ -292,7 +308,7 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         .zip(&merged.workloads)
         .zip(&merged.capacity)
     {
-        let mut m = stream_json(s, merged.window_secs, merged.replications);
+        let mut m = stream_json(s, merged.window_secs, merged.replications, pct);
         capacity_json(&mut m, c);
         workloads.insert(d.key(), Value::Object(m));
     }
@@ -308,7 +324,7 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
                 lm.insert("flags".into(), json!({}));
             }
         }
-        let (routes, dests) = mesh_json(m, merged.window_secs, merged.replications);
+        let (routes, dests) = mesh_json(m, merged.window_secs, merged.replications, pct);
         top.insert("routes".into(), routes);
         top.insert("destinations".into(), dests);
     }

@@ -4,6 +4,7 @@
 //! workloads with capacity figures), so "where the queue builds" is visible at a
 //! glance: utilisation and queue length sit next to latency.
 
+use super::percentiles::Percentile;
 use crate::batch::{Merged, Stream};
 use crate::scenario::Scenario;
 use crate::scenario::spec::Step;
@@ -38,9 +39,9 @@ fn codes(s: &Stream) -> String {
         .join(" ")
 }
 
-fn row(out: &mut String, name: &str, s: &Stream, extra: &str) {
+fn row(out: &mut String, name: &str, s: &Stream, extra: &str, pct: &[Percentile]) {
     let r = &s.pooled;
-    let (mean, ci, p50, p99, max) = if r.count > 0 {
+    let (mean, ci, pcts, max) = if r.count > 0 {
         let ci = s
             .mean_ci(0.95)
             .map(|(lo, hi)| format!("±{}", fmt_ms((hi - lo) * 500.0)))
@@ -48,8 +49,10 @@ fn row(out: &mut String, name: &str, s: &Stream, extra: &str) {
         (
             fmt_ms(r.sum_ns as f64 / r.count as f64 / 1e6),
             ci,
-            ms(r.hist.value_at_quantile(0.5)),
-            ms(r.hist.value_at_quantile(0.99)),
+            pct.iter()
+                .map(|p| format!("{:>9}", ms(r.hist.value_at_quantile(p.q))))
+                .collect::<Vec<_>>()
+                .join(" "),
             // `≥`: some latencies were clamped to the histogram's top.
             if r.clamped > 0 {
                 format!("≥{}", ms(r.hist.max()))
@@ -61,22 +64,22 @@ fn row(out: &mut String, name: &str, s: &Stream, extra: &str) {
         (
             "-".into(),
             String::new(),
-            "-".into(),
-            "-".into(),
+            pct.iter()
+                .map(|_| format!("{:>9}", "-"))
+                .collect::<Vec<_>>()
+                .join(" "),
             "-".into(),
         )
     };
     let _ = writeln!(
         out,
-        "  {name:<28} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9}  {:>9} {:>9}{extra}  {}",
+        "  {name:<28} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9}  {pcts}{extra}  {}",
         r.requests,
         r.completed,
         r.failed,
         s.in_flight,
         mean,
         ci,
-        p50,
-        p99,
         codes(s),
     );
     let _ = max;
@@ -92,6 +95,11 @@ fn makes_calls(steps: &[Step]) -> bool {
 
 /// Renders the human summary.
 pub fn render(spec: &Scenario, m: &Merged) -> String {
+    render_with(spec, m, &super::percentiles::default_table())
+}
+
+/// [`render`] with the latency percentile columns `pct` (`--percentiles`).
+pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -113,16 +121,21 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
             out,
             "\n{title} (latency in ms; ± is the 95 % CI half-width of the mean)"
         );
+        let cols = pct
+            .iter()
+            .map(|p| format!("{:>9}", p.label))
+            .collect::<Vec<_>>()
+            .join(" ");
         let _ = writeln!(
             out,
-            "  {:<28} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9}  {:>9} {:>9}{extra}  codes",
-            "name", "requests", "ok", "failed", "in-flight", "mean", "", "p50", "p99"
+            "  {:<28} {:>9} {:>9} {:>6} {:>9} {:>9} {:>9}  {cols}{extra}  codes",
+            "name", "requests", "ok", "failed", "in-flight", "mean", ""
         );
     };
     if !spec.loads.is_empty() {
         head(&mut out, "Load generators, end to end", "");
         for (l, s) in spec.loads.iter().zip(&m.loads) {
-            row(&mut out, &l.name, s, "");
+            row(&mut out, &l.name, s, "", pct);
         }
     }
     if !spec.services.is_empty() {
@@ -132,7 +145,7 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
             "",
         );
         for (sv, s) in spec.services.iter().zip(&m.services) {
-            row(&mut out, &sv.key(), s, "");
+            row(&mut out, &sv.key(), s, "", pct);
         }
     }
     if !spec.deployments.is_empty() {
@@ -149,7 +162,7 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                 c.queue_mean(),
                 c.queue_max
             );
-            row(&mut out, &d.key(), s, &extra);
+            row(&mut out, &d.key(), s, &extra, pct);
         }
         // In a call graph a thread-per-request caller's workers stay busy while
         // it waits: say so, or its utilisation reads as its own compute load.
