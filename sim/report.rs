@@ -1,6 +1,8 @@
 //! Pure renderers: merged results in, text out. No simulation happens here, so
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
+pub mod chart;
+pub mod markup;
 pub mod plot;
 pub mod propagation;
 pub mod round;

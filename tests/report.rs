@@ -105,7 +105,10 @@ fn terminal_summary_and_plots_render() {
     }
     let lat = meshsim::report::plot::latency_svg(&spec, &m).unwrap();
     assert!(
-        lat.starts_with("<svg") && lat.contains("load users") && lat.contains("svc web.default")
+        lat.starts_with("<svg")
+            && lat.contains(">users</text>")
+            && lat.contains(">web.default</text>")
+            && lat.contains("latency by percentile")
     );
     let tl = meshsim::report::plot::timeline_svg(&spec, &m).unwrap();
     assert!(tl.contains("default/web") && tl.contains("utilisation"));
