@@ -144,6 +144,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     "timeline.svg",
                     meshsim::report::plot::timeline_svg(&spec, &merged)?,
                 ),
+                ("index.html", meshsim::report::html::render(&spec, &merged)?),
             ];
             // propagation.{dot,svg}: only when failures, retries, breakers or ejections were recorded.
             let propagation = meshsim::report::propagation::files(&spec, &merged);
@@ -169,7 +170,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     .map(|n| format!(", {n}"))
                     .collect();
                 println!(
-                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg{extra}}}",
+                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg, index.html{extra}}}",
                     dir.display(),
                 );
             }
@@ -405,8 +406,9 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 7] = [
+const REPORT_FILES: [&str; 8] = [
     "summary.json",
+    "index.html",
     "timeline.csv",
     "latency.svg",
     "timeline.svg",

@@ -2,6 +2,7 @@
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
 pub mod chart;
+pub mod html;
 pub mod markup;
 pub mod plot;
 pub mod propagation;

@@ -23,6 +23,8 @@ mod explained;
 mod golden;
 /// The run-time resource guard: memory budget, request limit, stop callback.
 mod guard;
+/// DIR/index.html in headless Chromium: numbers of summary.json, no errors, no fetches.
+mod html_report;
 /// scenarios/istio-docs/: istio.io task outcomes (fault injection, request timeouts, mirroring).
 mod istio_docs;
 /// Istio objects: 1.28 validation, Istio's fixtures, the seed files, injection.

@@ -239,6 +239,14 @@ fn network_json(
 
 /// Renders the summary as pretty JSON with a trailing newline.
 pub fn render(spec: &Scenario, merged: &Merged) -> String {
+    let mut s = serde_json::to_string_pretty(&value(spec, merged)).expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+/// The summary as a JSON value (what [`render`] prints; the HTML report
+/// reads its numbers from here, so the two cannot disagree).
+pub fn value(spec: &Scenario, merged: &Merged) -> Value {
     let mut top = Map::new();
     top.insert("meshsim_version".into(), json!(env!("CARGO_PKG_VERSION")));
     top.insert(
@@ -321,7 +329,5 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
     top.insert("workloads".into(), Value::Object(workloads));
     top.insert("warnings".into(), json!(spec.warnings));
     top.insert("not_simulated".into(), json!(spec.not_simulated));
-    let mut s = serde_json::to_string_pretty(&Value::Object(top)).expect("JSON values serialise");
-    s.push('\n');
-    s
+    Value::Object(top)
 }
