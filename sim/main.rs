@@ -60,6 +60,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             trace,
             max_memory,
             max_wall,
+            top,
             ..
         } => {
             let spec = match scenario::load(&paths, &overrides) {
@@ -159,7 +160,10 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: partial report: {p}");
             }
             if !quiet {
-                print!("{}", meshsim::report::table::render(&spec, &merged));
+                print!(
+                    "{}",
+                    meshsim::report::table::render_top(&spec, &merged, top.unwrap_or(0))
+                );
                 if let Some(t) = &trace_lines {
                     print!("\n{t}");
                 }

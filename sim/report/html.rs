@@ -79,6 +79,8 @@ table.data tbody th { font-weight: 600; }
 .n { text-align: right !important; font-variant-numeric: tabular-nums; }
 figure { margin: 12px 0; background: #fff; border: 1px solid #ddd; padding: 6px; display: inline-block; max-width: calc(100% - 14px); }
 figure svg { max-width: 100%; height: auto; display: block; }
+figure.wide { display: block; overflow: auto; max-height: 85vh; }
+figure.wide svg { max-width: none; }
 figcaption { font-size: 12.5px; color: #555; margin-top: 4px; max-width: 900px; }
 .note { color: #555; }
 .partial { background: #fff3cd; border: 1px solid #e0b800; padding: 8px 12px; }
@@ -94,10 +96,27 @@ fn inline_svg(svg: &str) -> &str {
     }
 }
 
+/// The `width` attribute of an SVG's root element.
+fn svg_width(svg: &str) -> f64 {
+    svg.split_once(" width=\"")
+        .and_then(|(_, r)| r.split('"').next())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Drawings wider than this keep their size and scroll (a 1,000-service
+/// graph shrunk to the page would be a grey smear).
+const WIDE_PX: f64 = 1600.0;
+
 fn figure(out: &mut String, class: &str, svg: &str, caption: &str) {
+    let wide = if svg_width(svg) > WIDE_PX {
+        " wide"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "<figure class=\"{class}\">\n{}<figcaption>{}</figcaption>\n</figure>",
+        "<figure class=\"{class}{wide}\">\n{}<figcaption>{}</figcaption>\n</figure>",
         inline_svg(svg),
         esc(caption)
     );
@@ -279,6 +298,10 @@ mod tests {
     fn the_xml_declaration_is_dropped_for_inlining() {
         assert_eq!(inline_svg("<?xml version=\"1.0\"?>\n<svg a>"), "<svg a>");
         assert_eq!(inline_svg("<svg b>"), "<svg b>");
+        assert_eq!(
+            svg_width("<svg x=\"1\" width=\"96800\" height=\"5\">"),
+            96800.0
+        );
     }
 
     #[test]
