@@ -108,7 +108,7 @@ fn hidden_line(out: &mut String, streams: &[&Stream], show: &[bool], skip_idle: 
     let (n, req) = streams
         .iter()
         .zip(show)
-        .filter(|(st, s)| !**s && !(skip_idle && st.pooled.requests == 0))
+        .filter(|(st, s)| !(**s || (skip_idle && st.pooled.requests == 0)))
         .fold((0u64, 0u64), |(n, r), (s, _)| {
             (n + 1, r + s.pooled.requests)
         });
