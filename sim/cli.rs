@@ -70,6 +70,10 @@ pub enum Command {
         /// limit). When it passes, the run stops with a partial report (exit 4).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
         max_wall: Option<crate::engine::SimDuration>,
+        /// Terminal tables show only the N busiest rows each (by requests; the
+        /// rest are summed in one line). Default: all. Files are unaffected.
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
         /// Treat warnings (what Istio accepts and then fails at run time, e.g. an
         /// undefined subset) as errors; notes stay notes.
         #[arg(long)]

@@ -68,6 +68,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             metrics_start,
             hgrm,
             percentiles,
+            top,
             ..
         } => {
             let (spec, named) = match meshsim::answers::check::load(&paths, &overrides) {
@@ -157,6 +158,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 print_timing(&merged, wall);
             }
             let trace_lines = traced.map(|t| trace_text(&spec, &t));
+            let default_pct = meshsim::report::percentiles::default_table();
             let json = match &percentiles {
                 Some(p) => meshsim::report::summary::render_with(&spec, &merged, &p.0),
                 None => meshsim::report::summary::render(&spec, &merged),
@@ -176,6 +178,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     "timeline.svg",
                     meshsim::report::plot::timeline_svg(&spec, &merged)?,
                 ),
+                ("index.html", meshsim::report::html::render(&spec, &merged)?),
             ];
             // propagation.{dot,svg}: only when failures, retries, breakers or ejections were recorded.
             let propagation = meshsim::report::propagation::files(&spec, &merged);
@@ -219,10 +222,15 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if !quiet {
                 print!(
                     "{}",
-                    match &percentiles {
-                        Some(p) => meshsim::report::table::render_with(&spec, &merged, &p.0),
-                        None => meshsim::report::table::render(&spec, &merged),
-                    }
+                    meshsim::report::table::render_top(
+                        &spec,
+                        &merged,
+                        match &percentiles {
+                            Some(p) => &p.0,
+                            None => &default_pct,
+                        },
+                        top.unwrap_or(0)
+                    )
                 );
                 if let Some(t) = &trace_lines {
                     print!("\n{t}");
@@ -236,7 +244,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     .map(|n| format!(", {n}"))
                     .collect();
                 println!(
-                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg{extra}}}",
+                    "\nwrote {}/{{summary.json, timeline.csv, latency.svg, timeline.svg, index.html{extra}}}",
                     dir.display(),
                 );
             }
@@ -513,8 +521,9 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 7] = [
+const REPORT_FILES: [&str; 8] = [
     "summary.json",
+    "index.html",
     "timeline.csv",
     "latency.svg",
     "timeline.svg",

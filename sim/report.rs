@@ -1,7 +1,10 @@
 //! Pure renderers: merged results in, text out. No simulation happens here, so
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
+pub mod chart;
 pub mod hgrm;
+pub mod html;
+pub mod markup;
 pub mod openmetrics;
 pub mod percentiles;
 pub mod plot;

@@ -334,6 +334,7 @@ fn reports_are_whole_replace_stale_files_and_refuse_files() {
     assert_eq!(
         names,
         [
+            "index.html",
             "latency.svg",
             "summary.json",
             "timeline.csv",

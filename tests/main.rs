@@ -25,6 +25,8 @@ mod explained;
 mod golden;
 /// The run-time resource guard: memory budget, request limit, stop callback.
 mod guard;
+/// DIR/index.html in headless Chromium: numbers of summary.json, no errors, no fetches.
+mod html_report;
 /// isotope topologies read natively: every corpus file, the mock service's behaviour.
 mod isotope;
 /// scenarios/istio-docs/: istio.io task outcomes (fault injection, request timeouts, mirroring).

@@ -105,7 +105,10 @@ fn terminal_summary_and_plots_render() {
     }
     let lat = meshsim::report::plot::latency_svg(&spec, &m).unwrap();
     assert!(
-        lat.starts_with("<svg") && lat.contains("load users") && lat.contains("svc web.default")
+        lat.starts_with("<svg")
+            && lat.contains(">users</text>")
+            && lat.contains(">web.default</text>")
+            && lat.contains("latency by percentile")
     );
     let tl = meshsim::report::plot::timeline_svg(&spec, &m).unwrap();
     assert!(tl.contains("default/web") && tl.contains("utilisation"));
@@ -261,4 +264,33 @@ fn propagation_joins_the_reports_only_when_recorded() {
     assert_eq!(names, ["propagation.dot", "propagation.svg"]);
     assert!(files[0].1.contains("l0 -> s0"));
     assert!(files[1].1.contains(">web.default</text>"));
+}
+
+#[test]
+fn top_n_cuts_terminal_tables_to_the_busiest_rows() {
+    // web gets the load; three idle servers beside it.
+    let mut text = small();
+    for n in ["idle-a", "idle-b", "idle-c"] {
+        text = format!(
+            "{}---\n{text}",
+            common::server_yaml(n, 1, 1, "{exponential: {mean: 1ms}}")
+        );
+    }
+    let spec = common::load_ok(&text);
+    let m = common::run(&spec);
+    assert_eq!(
+        meshsim::report::table::render_top(&spec, &m, 0),
+        meshsim::report::table::render(&spec, &m)
+    );
+    let all = meshsim::report::table::render(&spec, &m);
+    assert!(all.contains("idle-b.default"));
+    let top = meshsim::report::table::render_top(&spec, &m, 1);
+    assert!(top.contains("  web.default ") && top.contains("  default/web "));
+    assert!(!top.contains("idle-b"), "{top}");
+    // Services and workloads: three idle ones summed in one line each.
+    assert_eq!(
+        top.matches("… 3 more with 0 requests in all").count(),
+        2,
+        "{top}"
+    );
 }

@@ -1,15 +1,21 @@
 //! Pictures, for where a person would rather look than read: latency
-//! distributions (percentile curves on a log axis) and timelines of throughput,
-//! latency, utilisation and queue length. SVG via plotters, drawn from the same
-//! data the CSV carries, so the data (not the pixels) is what tests pin.
+//! distributions (percentile spectra on HdrHistogram's log `1/(1−p)` axis)
+//! and timelines of throughput, latency, errors, utilisation and queue
+//! length, with breaker and ejection windows shaded. Drawn by [`super::chart`]
+//! from the same data the CSV carries, so the data (not the pixels) is what
+//! tests pin. At most [`style::TOP`] series per panel, chosen by traffic;
+//! the rest are folded into one "other" series.
 
-use crate::batch::Merged;
+use crate::batch::{Merged, Stream};
 use crate::metrics::timeline::Timeline;
+use crate::report::chart::axis::{Range, Scale};
+use crate::report::chart::style::{self, OTHER, TOP};
+use crate::report::chart::{self, Axis, Band, Figure, Panel, Series};
 use crate::scenario::Scenario;
-use plotters::prelude::*;
 use std::fmt::Write;
 
-/// A plotting failure (plotters' own error, rendered).
+/// A plotting failure. (The charts are drawn by meshsim itself and cannot
+/// fail today; kept so callers need not change if a renderer can.)
 #[derive(Debug, thiserror::Error)]
 #[error("plot {what}: {message}")]
 pub struct PlotError {
@@ -17,238 +23,353 @@ pub struct PlotError {
     pub message: String,
 }
 
-fn perr<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> PlotError {
-    move |e| PlotError {
-        what,
-        message: e.to_string(),
+/// Nines drawn at most: p99.999.
+const MAX_NINES: f64 = 5.0;
+/// Step of the percentile curves in nines (50 points per decade of 1/(1−p)).
+const NINES_STEP: f64 = 0.02;
+
+/// Seed, replications, duration and the scenario's hash: under every title,
+/// so a picture pasted elsewhere still says what run it shows.
+pub fn subtitle(spec: &Scenario, m: &Merged) -> String {
+    format!(
+        "meshsim {} · seed {} · {} replication{} × {} (warm-up {}) · scenario sha256 {}",
+        env!("CARGO_PKG_VERSION"),
+        spec.run.seed,
+        m.replications,
+        if m.replications == 1 { "" } else { "s" },
+        spec.run.duration,
+        spec.run.warmup,
+        spec.sha256.get(..12).unwrap_or(&spec.sha256)
+    )
+}
+
+/// The percentile label of `nines` (= log10 1/(1−p)): 0 → `0%`, 2 → `99%`.
+fn nines_label(n: i32) -> String {
+    match n {
+        0 => "0%".into(),
+        1 => "90%".into(),
+        n => format!("99.{}%", "9".repeat((n - 2) as usize)).replace("99.%", "99%"),
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-];
-
-/// Quantile levels of the percentile curve: 0 … 99.99 %, denser in the tail.
-fn levels() -> Vec<f64> {
-    let mut v: Vec<f64> = (0..=90).map(|i| i as f64 / 100.0).collect();
-    v.extend((1..=9).map(|i| 0.90 + i as f64 / 100.0));
-    v.extend([0.995, 0.999, 0.9995, 0.9999]);
-    v
+/// The percentile curve of `s`: x = log10 1/(1−p) up to the resolution its
+/// sample count supports (and [`MAX_NINES`]), y = latency in ms.
+fn spectrum(s: &Stream, hist: &hdrhistogram::Histogram<u64>) -> Vec<(f64, f64)> {
+    let n = s.pooled.count.max(hist.len());
+    let top = (n.max(1) as f64).log10().min(MAX_NINES);
+    let steps = (top / NINES_STEP).floor() as usize;
+    let mut pts: Vec<(f64, f64)> = (0..=steps)
+        .map(|i| {
+            let x = i as f64 * NINES_STEP;
+            let q = 1.0 - 10f64.powf(-x);
+            (x, hist.value_at_quantile(q) as f64 / 1e6)
+        })
+        .collect();
+    if top > steps as f64 * NINES_STEP {
+        pts.push((top, hist.max() as f64 / 1e6));
+    }
+    pts
 }
 
-/// Percentile curves of every load generator and Service: x = percentile
-/// (as "nines"), y = latency in ms (log).
+/// A spectrum panel of `streams` (name, stream): the [`TOP`] busiest, the
+/// rest pooled into "other" (their histograms added).
+fn spectrum_panel(title: &str, kind: &str, streams: &[(String, &Stream)]) -> Panel {
+    let live: Vec<&(String, &Stream)> =
+        streams.iter().filter(|(_, s)| s.pooled.count > 0).collect();
+    let weights: Vec<f64> = live.iter().map(|(_, s)| s.pooled.count as f64).collect();
+    let (keep, rest) = style::top_n(&weights, TOP);
+    let mut series: Vec<Series> = keep
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| Series {
+            name: live[k].0.clone(),
+            points: spectrum(live[k].1, &live[k].1.pooled.hist),
+            style: style::style(i),
+        })
+        .collect();
+    if let Some(&first) = rest.first() {
+        let mut h = live[first].1.pooled.hist.clone();
+        for &r in &rest[1..] {
+            // Same layout everywhere (one histogram shape per run): cannot fail.
+            let _ = h.add(&live[r].1.pooled.hist);
+        }
+        series.push(Series {
+            name: format!("other ({} {kind}, pooled)", rest.len()),
+            points: spectrum(live[first].1, &h),
+            style: OTHER,
+        });
+    }
+    let xmax = series
+        .iter()
+        .flat_map(|s| s.points.last().map(|p| p.0))
+        .fold(2.0f64, f64::max)
+        .ceil()
+        .min(MAX_NINES);
+    let ticks = (0..=xmax as i32)
+        .map(|n| (n as f64, nines_label(n)))
+        .collect();
+    Panel {
+        title: title.to_string(),
+        x: Axis {
+            label: "percentile (log scale of 1/(1−p), as HdrHistogram plots)".into(),
+            scale: Scale::Linear,
+            fixed: Some(Range::fixed(0.0, xmax, ticks)),
+        },
+        y: Axis::new("latency (ms)", Scale::Log),
+        series,
+        bands: Vec::new(),
+    }
+}
+
+/// Latency by percentile: end to end per load generator, and server side
+/// per Service.
 pub fn latency_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
-    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    let named = spec
+    let loads: Vec<(String, &Stream)> = spec
         .loads
         .iter()
-        .map(|l| format!("load {}", l.name))
+        .map(|l| l.name.clone())
         .zip(&m.loads)
-        .chain(
-            spec.services
-                .iter()
-                .map(|s| format!("svc {}", s.key()))
-                .zip(&m.services),
-        );
-    for (name, s) in named {
-        let h = &s.pooled.hist;
-        if s.pooled.count == 0 {
-            continue;
-        }
-        let pts = levels()
-            .into_iter()
-            .map(|q| {
-                let nines = -(1.0 - q).max(1e-4).log10();
-                (nines, (h.value_at_quantile(q) as f64 / 1e6).max(1e-3))
-            })
-            .collect();
-        series.push((name, pts));
+        .collect();
+    let services: Vec<(String, &Stream)> = spec
+        .services
+        .iter()
+        .map(|s| s.key())
+        .zip(&m.services)
+        .collect();
+    let mut panels = vec![spectrum_panel(
+        "end to end, per load generator",
+        "loads",
+        &loads,
+    )];
+    if !services.is_empty() {
+        panels.push(spectrum_panel(
+            "server side (arrival at pod → response), per Service",
+            "services",
+            &services,
+        ));
     }
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (900, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(perr("latency"))?;
-        let ymax = series
-            .iter()
-            .flat_map(|s| s.1.iter().map(|p| p.1))
-            .fold(1e-3f64, f64::max)
-            * 1.5;
-        let ymin = series
-            .iter()
-            .flat_map(|s| s.1.iter().map(|p| p.1))
-            .fold(f64::MAX, f64::min)
-            .min(ymax / 10.0)
-            .max(1e-3)
-            / 1.5;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("{} — latency by percentile", spec.name),
-                ("sans-serif", 20),
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..4f64, (ymin..ymax).log_scale())
-            .map_err(perr("latency"))?;
-        chart
-            .configure_mesh()
-            .x_desc("percentile")
-            .y_desc("latency (ms)")
-            .x_labels(5)
-            .x_label_formatter(&|x| match x.round() as i64 {
-                0 => "p0".into(),
-                1 => "p90".into(),
-                2 => "p99".into(),
-                3 => "p99.9".into(),
-                _ => "p99.99".into(),
-            })
-            .draw()
-            .map_err(perr("latency"))?;
-        for (i, (name, pts)) in series.iter().enumerate() {
-            let c = PALETTE[i % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                .map_err(perr("latency"))?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(perr("latency"))?;
-        root.present().map_err(perr("latency"))?;
-    }
-    Ok(out)
+    Ok(chart::render(&Figure {
+        title: format!("{} — latency by percentile", spec.name),
+        subtitle: subtitle(spec, m),
+        width: 960.0,
+        plot_h: 260.0,
+        panels,
+    }))
 }
 
 fn timelines(m: &Merged) -> Vec<&Timeline> {
     m.outcomes.iter().map(|o| &o.timeline).collect()
 }
 
-/// Four stacked panels over time: throughput, mean latency (per load), utilisation
-/// and queue length (per workload).
+/// Series of one panel from per-entity point lists, the [`TOP`] heaviest
+/// drawn and the rest folded by `fold` (bin by bin, over their values).
+fn folded(
+    names: &[String],
+    weights: &[f64],
+    values: &[Vec<(f64, f64)>],
+    fold: &dyn Fn(&[usize], usize) -> f64,
+    kind: &str,
+) -> Vec<Series> {
+    let (keep, rest) = style::top_n(weights, TOP);
+    let mut out: Vec<Series> = keep
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| Series {
+            name: names[k].clone(),
+            points: values[k].clone(),
+            style: style::style(i),
+        })
+        .collect();
+    if let Some(&first) = rest.first() {
+        let points = (0..values[first].len())
+            .map(|b| (values[first][b].0, fold(&rest, b)))
+            .collect();
+        out.push(Series {
+            name: format!("other ({} {kind})", rest.len()),
+            points,
+            style: OTHER,
+        });
+    }
+    out
+}
+
+/// Breaker-rejection and ejection windows of replication 0, on the
+/// timeline's axis (seconds since warm-up): the run's timed events.
+fn event_bands(spec: &Scenario, m: &Merged) -> Vec<Band> {
+    let Some(p) = crate::report::propagation::of_run(spec, m) else {
+        return Vec::new();
+    };
+    let warm = spec.run.warmup.as_secs_f64();
+    let end = p.end_s;
+    let clip = |w: &crate::report::propagation::Span| -> Option<(f64, f64)> {
+        let (a, z) = (w.from_s - warm, w.end(end) - warm);
+        (w.replication == 0 && z >= 0.0).then_some((a.max(0.0), z))
+    };
+    let mut bands = Vec::new();
+    let breakers: Vec<(f64, f64)> = p
+        .breakers
+        .iter()
+        .flat_map(|b| b.windows.iter().filter_map(clip))
+        .collect();
+    if !breakers.is_empty() {
+        bands.push(Band {
+            label: "circuit breaker rejecting (replication 0)".into(),
+            colour: "#c62828",
+            spans: breakers,
+        });
+    }
+    let ejections: Vec<(f64, f64)> = p
+        .ejections
+        .iter()
+        .flat_map(|e| e.windows.iter().filter_map(clip))
+        .collect();
+    if !ejections.is_empty() {
+        bands.push(Band {
+            label: "host ejected by outlier detection (replication 0)".into(),
+            colour: "#6a1b9a",
+            spans: ejections,
+        });
+    }
+    bands
+}
+
+/// Stacked panels over time: throughput, mean latency and errors (per load),
+/// utilisation and queue length (per workload); timed events shaded.
 pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
     let tls = timelines(m);
     let loads: Vec<_> = (0..spec.loads.len())
         .map(|i| Timeline::load_points(&tls, i))
         .collect();
-    let deps: Vec<_> = spec
+    let workers: Vec<f64> = spec
         .deployments
         .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            Timeline::workload_points(&tls, i, d.replicas as u64 * d.behaviour.workers as u64)
+        .map(|d| d.replicas as f64 * d.behaviour.workers as f64)
+        .collect();
+    let deps: Vec<_> = (0..spec.deployments.len())
+        .map(|i| Timeline::workload_points(&tls, i, workers[i] as u64))
+        .collect();
+    let load_names: Vec<String> = spec.loads.iter().map(|l| l.name.clone()).collect();
+    let dep_names: Vec<String> = spec.deployments.iter().map(|d| d.key()).collect();
+    let load_w: Vec<f64> = m.loads.iter().map(|s| s.pooled.requests as f64).collect();
+    let thr: Vec<Vec<(f64, f64)>> = loads
+        .iter()
+        .map(|ps| ps.iter().map(|p| (p.t, p.throughput_rps)).collect())
+        .collect();
+    let err: Vec<Vec<(f64, f64)>> = loads
+        .iter()
+        .map(|ps| ps.iter().map(|p| (p.t, p.failed_rps)).collect())
+        .collect();
+    let lat: Vec<Vec<(f64, f64)>> = loads
+        .iter()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| (p.t, p.mean_latency_ms.unwrap_or(f64::NAN)))
+                .collect()
         })
         .collect();
-    let tmax = loads
+    let util: Vec<Vec<(f64, f64)>> = deps
         .iter()
-        .flatten()
-        .map(|p| p.t)
-        .chain(deps.iter().flatten().map(|p| p.t))
-        .fold(1e-9f64, f64::max);
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (900, 1000)).into_drawing_area();
-        root.fill(&WHITE).map_err(perr("timeline"))?;
-        let panels = root.split_evenly((4, 1));
-        type Ser = Vec<(String, Vec<(f64, f64)>)>;
-        let load_names: Vec<String> = spec.loads.iter().map(|l| l.name.clone()).collect();
-        let dep_names: Vec<String> = spec.deployments.iter().map(|d| d.key()).collect();
-        let thr: Ser = load_names
-            .iter()
-            .cloned()
-            .zip(
-                loads
-                    .iter()
-                    .map(|ps| ps.iter().map(|p| (p.t, p.throughput_rps)).collect()),
-            )
-            .collect();
-        let lat: Ser = load_names
-            .iter()
-            .cloned()
-            .zip(loads.iter().map(|ps| {
-                ps.iter()
-                    .filter_map(|p| p.mean_latency_ms.map(|l| (p.t, l)))
-                    .collect()
-            }))
-            .collect();
-        let util: Ser = dep_names
-            .iter()
-            .cloned()
-            .zip(
-                deps.iter()
-                    .map(|ps| ps.iter().map(|p| (p.t, p.utilisation * 100.0)).collect()),
-            )
-            .collect();
-        let queue: Ser = dep_names
-            .iter()
-            .cloned()
-            .zip(
-                deps.iter()
-                    .map(|ps| ps.iter().map(|p| (p.t, p.queue)).collect()),
-            )
-            .collect();
-        let specs: [(&str, &Ser); 4] = [
-            ("completed requests/s (non-5xx), per load", &thr),
-            ("mean latency (ms), per load", &lat),
-            ("utilisation (%), per workload", &util),
-            ("waiting requests (time average), per workload", &queue),
-        ];
-        for (area, (title, ser)) in panels.iter().zip(specs) {
-            let ymax = ser
-                .iter()
-                .flat_map(|s| s.1.iter().map(|p| p.1))
-                .fold(0f64, f64::max)
-                .max(1e-9)
-                * 1.1;
-            let mut chart = ChartBuilder::on(area)
-                .caption(title, ("sans-serif", 16))
-                .margin(8)
-                .x_label_area_size(30)
-                .y_label_area_size(60)
-                .build_cartesian_2d(0f64..tmax, 0f64..ymax)
-                .map_err(perr("timeline"))?;
-            chart
-                .configure_mesh()
-                .x_desc("simulated time since warm-up (s)")
-                .draw()
-                .map_err(perr("timeline"))?;
-            for (i, (name, pts)) in ser.iter().enumerate() {
-                let c = PALETTE[i % PALETTE.len()];
-                chart
-                    .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-                    .map_err(perr("timeline"))?
-                    .label(name.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                    });
-            }
-            if !ser.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .position(SeriesLabelPosition::UpperRight)
-                    .draw()
-                    .map_err(perr("timeline"))?;
+        .map(|ps| ps.iter().map(|p| (p.t, p.utilisation * 100.0)).collect())
+        .collect();
+    let queue: Vec<Vec<(f64, f64)>> = deps
+        .iter()
+        .map(|ps| ps.iter().map(|p| (p.t, p.queue)).collect())
+        .collect();
+    let sum = |v: &Vec<Vec<(f64, f64)>>| {
+        let v = v.clone();
+        move |rest: &[usize], b: usize| rest.iter().map(|&i| v[i][b].1).sum::<f64>()
+    };
+    // "other" latency: the mean over all their finished requests in the bin.
+    let lat_other = |rest: &[usize], b: usize| {
+        let (mut n, mut s) = (0.0, 0.0);
+        for &i in rest {
+            let p = &loads[i][b];
+            let k = p.throughput_rps + p.failed_rps;
+            if let Some(l) = p.mean_latency_ms {
+                n += k;
+                s += k * l;
             }
         }
-        root.present().map_err(perr("timeline"))?;
+        if n > 0.0 { s / n } else { f64::NAN }
+    };
+    // "other" utilisation: busy workers over all their workers.
+    let util_other = |rest: &[usize], b: usize| {
+        let w: f64 = rest.iter().map(|&i| workers[i]).sum();
+        let busy: f64 = rest.iter().map(|&i| util[i][b].1 * workers[i]).sum();
+        if w > 0.0 { busy / w } else { 0.0 }
+    };
+    let bands = event_bands(spec, m);
+    let tmax = thr
+        .iter()
+        .chain(&util)
+        .flat_map(|ps| ps.last().map(|p| p.0))
+        .fold(0.0, f64::max);
+    let x = || Axis {
+        label: "simulated time since warm-up (s)".into(),
+        scale: Scale::Linear,
+        fixed: Some(Range::tight(0.0, tmax)),
+    };
+    // Workloads ranked by the panel's own quantity: the busiest and the
+    // longest queues are the ones a reader looks for.
+    let mean_of = |v: &Vec<Vec<(f64, f64)>>| -> Vec<f64> {
+        v.iter()
+            .map(|ps| ps.iter().map(|p| p.1).sum::<f64>() / ps.len().max(1) as f64)
+            .collect()
+    };
+    let panel = |title: &str, ylabel: &str, scale: Scale, series: Vec<Series>| Panel {
+        title: title.to_string(),
+        x: x(),
+        y: Axis::new(ylabel, scale),
+        series,
+        bands: bands.clone(),
+    };
+    let mut panels = vec![
+        panel(
+            "completed requests/s (non-5xx), per load",
+            "requests/s",
+            Scale::Auto,
+            folded(&load_names, &load_w, &thr, &sum(&thr), "loads"),
+        ),
+        panel(
+            "mean latency, per load",
+            "ms",
+            Scale::Auto,
+            folded(&load_names, &load_w, &lat, &lat_other, "loads"),
+        ),
+        panel(
+            "failed requests/s (5xx or no response), per load",
+            "requests/s",
+            Scale::Auto,
+            folded(&load_names, &load_w, &err, &sum(&err), "loads"),
+        ),
+    ];
+    if !spec.deployments.is_empty() {
+        panels.push(panel(
+            "utilisation, per workload (the busiest)",
+            "% of workers busy",
+            Scale::Linear,
+            folded(&dep_names, &mean_of(&util), &util, &util_other, "workloads"),
+        ));
+        panels.push(panel(
+            "waiting requests (time average), per workload (the longest queues)",
+            "requests queued",
+            Scale::Auto,
+            folded(
+                &dep_names,
+                &mean_of(&queue),
+                &queue,
+                &sum(&queue),
+                "workloads",
+            ),
+        ));
     }
-    Ok(out)
+    Ok(chart::render(&Figure {
+        title: format!("{} — over time", spec.name),
+        subtitle: subtitle(spec, m),
+        width: 960.0,
+        plot_h: 170.0,
+        panels,
+    }))
 }
 
 /// The timeline as CSV (the data behind `timeline.svg`): one row per bin and series.
@@ -283,4 +404,15 @@ pub fn timeline_csv(spec: &Scenario, m: &Merged) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nines_are_labelled_as_percentiles() {
+        let l: Vec<String> = (0..=5).map(nines_label).collect();
+        assert_eq!(l, ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%"]);
+    }
 }

@@ -176,6 +176,18 @@ pub fn resolve(
     if !rec.has_findings() {
         return None;
     }
+    Some(resolve_all(rec, names, title, end_ns))
+}
+
+/// The report of `rec` even without findings: the service graph of a
+/// healthy run (every caller → callee edge with its traffic), for the HTML
+/// report.
+pub fn resolve_all(
+    rec: &PropagationRecorder,
+    names: &Names,
+    title: &str,
+    end_ns: u64,
+) -> Propagation {
     let failures = rec.failures();
     let mut nodes: BTreeMap<Node, NodeInfo> = BTreeMap::new();
     fn node<'a>(
@@ -255,7 +267,7 @@ pub fn resolve(
                 .collect(),
         })
         .collect();
-    Some(Propagation {
+    Propagation {
         title: title.to_string(),
         replications: rec.replications(),
         end_s: secs(end_ns),
@@ -266,7 +278,32 @@ pub fn resolve(
         edges,
         breakers,
         ejections,
-    })
+    }
+}
+
+/// The service graph of a run: [`of_run`]'s report when there is one, else
+/// every edge with its traffic (None for a run without calls).
+pub fn graph_of_run(spec: &Scenario, merged: &Merged) -> Option<Propagation> {
+    merged.propagation.edges().next()?;
+    Some(resolve_all(
+        &merged.propagation,
+        &Names::of(spec),
+        &spec.name,
+        spec.run.duration.as_nanos(),
+    ))
+}
+
+impl Propagation {
+    /// Nothing failed, was retried, rejected or ejected: a plain service graph.
+    pub fn is_healthy(&self) -> bool {
+        self.failures == 0
+            && self
+                .edges
+                .iter()
+                .all(|e| e.counts.failed == 0 && e.counts.attempts <= e.counts.requests)
+            && self.breakers.is_empty()
+            && self.ejections.is_empty()
+    }
 }
 
 /// The report of a run (None when nothing worth reporting was recorded).

@@ -255,6 +255,20 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
 
 /// [`render`] listing the latency percentiles `pct` (`--percentiles`).
 pub fn render_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> String {
+    let mut s = serde_json::to_string_pretty(&value_with(spec, merged, pct))
+        .expect("JSON values serialise");
+    s.push('\n');
+    s
+}
+
+/// The summary as a JSON value (what [`render`] prints; the HTML report
+/// reads its numbers from here, so the two cannot disagree).
+pub fn value(spec: &Scenario, merged: &Merged) -> Value {
+    value_with(spec, merged, &super::percentiles::default_json())
+}
+
+/// [`value`] listing the latency percentiles `pct`.
+pub fn value_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Value {
     let mut top = Map::new();
     top.insert("meshsim_version".into(), json!(env!("CARGO_PKG_VERSION")));
     top.insert(
@@ -337,7 +351,5 @@ pub fn render_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Stri
     top.insert("workloads".into(), Value::Object(workloads));
     top.insert("warnings".into(), json!(spec.warnings));
     top.insert("not_simulated".into(), json!(spec.not_simulated));
-    let mut s = serde_json::to_string_pretty(&Value::Object(top)).expect("JSON values serialise");
-    s.push('\n');
-    s
+    Value::Object(top)
 }

@@ -93,6 +93,36 @@ fn makes_calls(steps: &[Step]) -> bool {
     })
 }
 
+/// Which rows of a table to print under `--top N` (0: all): the N with the
+/// most requests, in table order.
+fn shown(streams: &[&Stream], top: usize) -> Vec<bool> {
+    let weights: Vec<f64> = streams.iter().map(|s| s.pooled.requests as f64).collect();
+    let (keep, _) = crate::report::chart::style::top_n(&weights, top);
+    let mut v = vec![false; streams.len()];
+    for k in keep {
+        v[k] = true;
+    }
+    v
+}
+
+/// The line that stands for the rows `--top` left out.
+/// `skip_idle`: rows without requests are never printed (routes), so not counted.
+fn hidden_line(out: &mut String, streams: &[&Stream], show: &[bool], skip_idle: bool) {
+    let (n, req) = streams
+        .iter()
+        .zip(show)
+        .filter(|(st, s)| !(**s || (skip_idle && st.pooled.requests == 0)))
+        .fold((0u64, 0u64), |(n, r), (s, _)| {
+            (n + 1, r + s.pooled.requests)
+        });
+    if n > 0 {
+        let _ = writeln!(
+            out,
+            "  … {n} more with {req} requests in all (--top shows the busiest; all are in summary.json)"
+        );
+    }
+}
+
 /// Renders the human summary.
 pub fn render(spec: &Scenario, m: &Merged) -> String {
     render_with(spec, m, &super::percentiles::default_table())
@@ -100,6 +130,12 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
 
 /// [`render`] with the latency percentile columns `pct` (`--percentiles`).
 pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
+    render_top(spec, m, pct, 0)
+}
+
+/// Renders the human summary with the latency percentile columns `pct`,
+/// each table cut to its `top` busiest rows (by requests; 0 = all).
+pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -134,9 +170,12 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
     };
     if !spec.loads.is_empty() {
         head(&mut out, "Load generators, end to end", "");
-        for (l, s) in spec.loads.iter().zip(&m.loads) {
+        let all: Vec<&Stream> = m.loads.iter().collect();
+        let show = shown(&all, top);
+        for ((l, s), _) in spec.loads.iter().zip(&m.loads).zip(&show).filter(|x| *x.1) {
             row(&mut out, &l.name, s, "", pct);
         }
+        hidden_line(&mut out, &all, &show, false);
     }
     if !spec.services.is_empty() {
         head(
@@ -144,9 +183,18 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
             "Services, server side (arrival at pod → response)",
             "",
         );
-        for (sv, s) in spec.services.iter().zip(&m.services) {
+        let all: Vec<&Stream> = m.services.iter().collect();
+        let show = shown(&all, top);
+        for ((sv, s), _) in spec
+            .services
+            .iter()
+            .zip(&m.services)
+            .zip(&show)
+            .filter(|x| *x.1)
+        {
             row(&mut out, &sv.key(), s, "", pct);
         }
+        hidden_line(&mut out, &all, &show, false);
     }
     if !spec.deployments.is_empty() {
         head(
@@ -154,7 +202,16 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
             "Workloads",
             &format!(" {:>6} {:>6} {:>7} {:>6}", "pods", "util", "queue", "q-max"),
         );
-        for ((d, s), c) in spec.deployments.iter().zip(&m.workloads).zip(&m.capacity) {
+        let all: Vec<&Stream> = m.workloads.iter().collect();
+        let show = shown(&all, top);
+        for (((d, s), c), _) in spec
+            .deployments
+            .iter()
+            .zip(&m.workloads)
+            .zip(&m.capacity)
+            .zip(&show)
+            .filter(|x| *x.1)
+        {
             let extra = format!(
                 " {:>6} {:>5.1}% {:>7.2} {:>6}",
                 c.pods,
@@ -164,6 +221,7 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
             );
             row(&mut out, &d.key(), s, &extra, pct);
         }
+        hidden_line(&mut out, &all, &show, false);
         // In a call graph a thread-per-request caller's workers stay busy while
         // it waits: say so, or its utilisation reads as its own compute load.
         let held: Vec<String> = spec
@@ -198,7 +256,7 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
         let mut first_pod = 0usize;
         for (di, d) in spec.deployments.iter().enumerate() {
             let n = d.replicas as usize;
-            if n > 1 {
+            if n > 1 && show[di] {
                 let counts: Vec<u64> = (0..n)
                     .map(|r| {
                         // Replication 0 alone: pooling replications would hide
@@ -245,7 +303,7 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
         }
     }
     if let Some(mesh) = &m.mesh {
-        mesh_tables(&mut out, mesh);
+        mesh_tables(&mut out, mesh, top);
     }
     if !spec.warnings.is_empty() {
         let _ = writeln!(out, "\nWarnings:");
@@ -275,7 +333,7 @@ pub fn render_with(spec: &Scenario, m: &Merged, pct: &[Percentile]) -> String {
 
 /// Routes, destinations with their flags, and each split route's real split
 /// next to its configured weights.
-fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
+fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged, top: usize) {
     let flags = |s: &Stream| {
         s.pooled
             .flags
@@ -290,10 +348,12 @@ fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
     ] {
         let _ = writeln!(out, "\n{title} (Envoy):");
         let routes = title == "Routes";
+        let all: Vec<&Stream> = items.iter().map(|(_, s)| s).collect();
+        let show = shown(&all, top);
         for (i, (k, s)) in items
             .iter()
             .enumerate()
-            .filter(|(_, (_, s))| s.pooled.requests > 0)
+            .filter(|(i, (_, s))| s.pooled.requests > 0 && show[*i])
         {
             let _ = writeln!(
                 out,
@@ -346,6 +406,7 @@ fn mesh_tables(out: &mut String, mesh: &crate::batch::MeshMerged) {
                 }
             }
         }
+        hidden_line(out, &all, &show, true);
     }
     let mut last = "";
     for sp in &mesh.splits {

@@ -314,7 +314,11 @@ pub fn render(p: &Propagation) -> String {
         18.0,
         "start",
         " font-weight=\"bold\"",
-        &format!("{} — failure propagation", p.title),
+        &if p.is_healthy() {
+            format!("{} — service graph", p.title)
+        } else {
+            format!("{} — failure propagation", p.title)
+        },
     );
     s.text(MARGIN, 54.0, 12.0, "start", " fill=\"#555555\"", &subtitle);
 
