@@ -279,12 +279,22 @@ fn top_n_cuts_terminal_tables_to_the_busiest_rows() {
     let spec = common::load_ok(&text);
     let m = common::run(&spec);
     assert_eq!(
-        meshsim::report::table::render_top(&spec, &m, 0),
+        meshsim::report::table::render_top(
+            &spec,
+            &m,
+            &meshsim::report::percentiles::default_table(),
+            0
+        ),
         meshsim::report::table::render(&spec, &m)
     );
     let all = meshsim::report::table::render(&spec, &m);
     assert!(all.contains("idle-b.default"));
-    let top = meshsim::report::table::render_top(&spec, &m, 1);
+    let top = meshsim::report::table::render_top(
+        &spec,
+        &m,
+        &meshsim::report::percentiles::default_table(),
+        1,
+    );
     assert!(top.contains("  web.default ") && top.contains("  default/web "));
     assert!(!top.contains("idle-b"), "{top}");
     // Services and workloads: three idle ones summed in one line each.
