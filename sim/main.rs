@@ -9,6 +9,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[path = "bin/sweep.rs"]
+mod sweep_cmd;
+
 fn main() -> ExitCode {
     let args = Args::parse(); // usage errors exit 2
     match real_main(args) {
@@ -53,6 +56,29 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Command::RouteTest { table, paths, .. } => Ok(route_test(&table, &paths, &overrides)),
+        Command::Sweep {
+            paths,
+            param,
+            find_min,
+            find_max,
+            out,
+            quiet,
+            max_memory,
+            gate,
+            ..
+        } => sweep_cmd::run(
+            sweep_cmd::Request {
+                paths,
+                param,
+                find_min,
+                find_max,
+                out,
+                quiet,
+                max_memory,
+                gate,
+            },
+            overrides,
+        ),
         Command::Run {
             paths,
             out,
@@ -469,8 +495,11 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 7] = [
+const REPORT_FILES: [&str; 10] = [
     "summary.json",
+    "sweep.csv",
+    "sweep.json",
+    "sweep.svg",
     "timeline.csv",
     "latency.svg",
     "timeline.svg",

@@ -17,14 +17,14 @@ pub struct PlotError {
     pub message: String,
 }
 
-fn perr<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> PlotError {
+pub(crate) fn perr<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> PlotError {
     move |e| PlotError {
         what,
         message: e.to_string(),
     }
 }
 
-const PALETTE: [RGBColor; 8] = [
+pub(crate) const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
