@@ -237,16 +237,8 @@ impl Command {
                 strict,
                 set,
                 ..
-            } => Overrides {
-                seed: *seed,
-                replications: *replications,
-                duration: *duration,
-                manifests_only: false,
-                namespace: namespace.clone(),
-                strict: *strict,
-                sets: set.sets.clone(),
-            },
-            Command::Sweep {
+            }
+            | Command::Sweep {
                 seed,
                 replications,
                 duration,

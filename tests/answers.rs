@@ -288,17 +288,7 @@ fn set_overrides_are_validated_and_used() {
 /// P(T > t) for M/M/c FCFS response time T = wait + service: no wait with
 /// probability 1 − C (Erlang-C), else Exp(cμ − λ) plus the Exp(μ) service.
 fn mmc_response_survival(t: f64, c: u32, lambda: f64, mu: f64) -> f64 {
-    let a = lambda / mu;
-    let mut term = 1.0;
-    let mut sum = 0.0;
-    for k in 0..c {
-        if k > 0 {
-            term *= a / k as f64;
-        }
-        sum += term;
-    }
-    let last = term * a / c as f64 / (1.0 - a / c as f64);
-    let erlang_c = last / (sum + last);
+    let erlang_c = crate::queueing::erlang_c(c, lambda, mu);
     let theta = c as f64 * mu - lambda;
     let hypo = if (theta - mu).abs() < 1e-12 {
         (-mu * t).exp() * (1.0 + mu * t)

@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use meshsim::answers::find::{Direction, find};
-use meshsim::answers::sweep::{self, Param, Setup, Span};
-use meshsim::cli::GateArgs;
+use meshsim::answers::sweep::{self, Setup};
+use meshsim::cli::Command;
 use meshsim::scenario::Overrides;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -13,28 +13,30 @@ use std::process::ExitCode;
 /// Exit status when `--find-min/--find-max` finds no passing value.
 const EXIT_NOT_FOUND: u8 = 3;
 
-/// What `meshsim sweep` was asked.
-pub struct Request {
-    pub paths: Vec<PathBuf>,
-    pub param: Option<Param>,
-    pub find_min: Option<Span>,
-    pub find_max: Option<Span>,
-    pub out: Option<PathBuf>,
-    pub quiet: bool,
-    pub max_memory: Option<u64>,
-    pub gate: GateArgs,
-}
-
-pub fn run(req: Request, overrides: Overrides) -> anyhow::Result<ExitCode> {
-    let sources = match meshsim::scenario::read_sources(&req.paths) {
+/// Runs `cmd` (a `Command::Sweep`).
+pub fn run(cmd: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
+    let Command::Sweep {
+        paths,
+        param,
+        find_min,
+        find_max,
+        out,
+        quiet,
+        max_memory,
+        gate,
+        ..
+    } = cmd
+    else {
+        unreachable!("main dispatches only Sweep here")
+    };
+    let sources = match meshsim::scenario::read_sources(&paths) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
     };
-    let name = req
-        .paths
+    let name = paths
         .first()
         .and_then(|p| p.file_stem())
         .map(|s| s.to_string_lossy().into_owned())
@@ -43,19 +45,17 @@ pub fn run(req: Request, overrides: Overrides) -> anyhow::Result<ExitCode> {
         name: name.clone(),
         sources: &sources,
         overrides,
-        asserts: req.gate.asserts.clone(),
-        basis: req.gate.assert_on,
+        asserts: gate.asserts.clone(),
+        basis: gate.assert_on,
         limits: meshsim::world::Guard {
-            memory_bytes: req.max_memory.unwrap_or_else(crate::default_memory_budget),
+            memory_bytes: max_memory.unwrap_or_else(crate::default_memory_budget),
             ..meshsim::world::Guard::NONE
         },
     };
-    let dir = req
-        .out
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}-sweep")));
+    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}-sweep")));
     crate::check_replaceable(&dir)?;
     let show = std::io::stderr().is_terminal();
-    let (target, points, found) = match (&req.param, req.find_min.or(req.find_max.clone())) {
+    let (target, points, found) = match (&param, find_min.or(find_max.clone())) {
         (Some(param), _) => {
             let progress = |done: usize, total: usize| {
                 if show {
@@ -69,7 +69,7 @@ pub fn run(req: Request, overrides: Overrides) -> anyhow::Result<ExitCode> {
             }
         }
         (None, Some(span)) => {
-            let dir = if req.find_max.is_some() {
+            let dir = if find_max.is_some() {
                 Direction::Max
             } else {
                 Direction::Min
@@ -109,7 +109,7 @@ pub fn run(req: Request, overrides: Overrides) -> anyhow::Result<ExitCode> {
         ],
     )
     .with_context(|| format!("writing {}", dir.display()))?;
-    if !req.quiet {
+    if !quiet {
         print!("{}", sweep::table(&target, &points));
         if let Some(f) = &found {
             print!("\n{}", f.render());
