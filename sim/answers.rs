@@ -8,5 +8,8 @@ pub mod assert;
 pub mod baseline;
 pub mod check;
 pub mod eval;
+pub mod find;
 pub mod gate;
 pub mod junit;
+pub mod sweep;
+pub mod sweep_plot;

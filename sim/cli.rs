@@ -109,6 +109,60 @@ pub enum Command {
         #[arg(long, value_name = "LIST", value_parser = crate::report::percentiles::parse_list)]
         percentiles: Option<crate::report::percentiles::List>,
     },
+    /// Run a scenario at every value of one field (`--param`), or bisect for
+    /// the smallest/largest value that passes the assertions (`--find-min`,
+    /// `--find-max`); writes DIR/sweep.csv, sweep.json, sweep.svg.
+    Sweep {
+        /// Scenario files or directories (read recursively in sorted order).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The field and its values: KIND/[NS/]NAME.FIELD=10,20,40 or =10..100:10
+        /// (addressed as --set; same seed at every value).
+        #[arg(long, value_name = "KIND/[NS/]NAME.FIELD=V1,V2,…|LO..HI:STEP",
+              required_unless_present_any = ["find_min", "find_max"],
+              conflicts_with_all = ["find_min", "find_max"])]
+        param: Option<crate::answers::sweep::Param>,
+        /// Bisect for the smallest whole value in LO..HI that passes every
+        /// assertion (e.g. Workload/web.spec.workers=1..64).
+        #[arg(
+            long,
+            value_name = "KIND/[NS/]NAME.FIELD=LO..HI",
+            conflicts_with = "find_max"
+        )]
+        find_min: Option<crate::answers::sweep::Span>,
+        /// Bisect for the largest whole value in LO..HI that passes every assertion.
+        #[arg(long, value_name = "KIND/[NS/]NAME.FIELD=LO..HI")]
+        find_max: Option<crate::answers::sweep::Span>,
+        /// Master seed (overrides the Simulation object).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replications per point (overrides the Simulation object).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: Option<u32>,
+        /// Simulated duration per point, e.g. 90s (overrides the Simulation object).
+        #[arg(long, value_parser = parse_duration_arg)]
+        duration: Option<crate::engine::SimDuration>,
+        /// Output folder (default reports/SCENARIO-sweep/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No terminal table (the files are still written).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Namespace for objects that name none, as `kubectl apply -n` places them.
+        #[arg(long, short = 'n', value_name = "NS")]
+        namespace: Option<String>,
+        /// Memory the whole sweep may use (points running at once share it); a
+        /// point that would exceed it stops early and is marked partial.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
+        /// Treat warnings as errors; notes stay notes.
+        #[arg(long)]
+        strict: bool,
+        #[command(flatten)]
+        set: SetArgs,
+        #[command(flatten)]
+        gate: GateArgs,
+    },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
     /// pass, 1 a mismatch, 2 invalid table/manifests or unknown proxy.
@@ -201,6 +255,15 @@ impl Command {
     pub fn overrides(&self) -> Overrides {
         match self {
             Command::Run {
+                seed,
+                replications,
+                duration,
+                namespace,
+                strict,
+                set,
+                ..
+            }
+            | Command::Sweep {
                 seed,
                 replications,
                 duration,

@@ -19,6 +19,8 @@
 //! listeners, route tables and clusters, [`istiod::Xds`]; pure, computed once) →
 //! [`world`] (one replication's state and event dispatch) → [`batch`] (rayon over
 //! replications, ordered merge) → [`report`] (pure renderers: terminal, JSON, CSV, SVG).
+//! On top: [`answers`] (SLO assertions over `summary.json`, baseline
+//! comparisons, capacity sweeps and `--find-min` bisection).
 //!
 //! ## Time model
 //! Simulated time is `u64` nanoseconds ([`engine::SimTime`]). Sampled float

@@ -9,6 +9,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[path = "bin/gate.rs"]
+mod gate_cmd;
+#[path = "bin/sweep.rs"]
+mod sweep_cmd;
+
 fn main() -> ExitCode {
     let args = Args::parse(); // usage errors exit 2
     match real_main(args) {
@@ -53,6 +58,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         Command::RouteTest { table, paths, .. } => Ok(route_test(&table, &paths, &overrides)),
+        cmd @ Command::Sweep { .. } => sweep_cmd::run(cmd, overrides),
         Command::Run {
             paths,
             out,
@@ -255,7 +261,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 gate.assert_on,
                 baseline.as_deref(),
             )?;
-            let gate_failed = report_verdicts(&spec.name, &verdicts, &gate, quiet)?;
+            let gate_failed = gate_cmd::report_verdicts(&spec.name, &verdicts, &gate, quiet)?;
             if !merged.partial.is_empty() {
                 Ok(ExitCode::from(EXIT_PARTIAL))
             } else if gate_failed {
@@ -435,34 +441,6 @@ const EXIT_PARTIAL: u8 = 4;
 /// Exit status when an assertion or the baseline comparison fails.
 const EXIT_ASSERTION: u8 = 3;
 
-/// Prints the verdicts (all on stdout unless quiet; failures always on
-/// stderr), writes `--junit`; true if any failed.
-fn report_verdicts(
-    scenario: &str,
-    verdicts: &[meshsim::answers::eval::Verdict],
-    gate: &meshsim::cli::GateArgs,
-    quiet: bool,
-) -> anyhow::Result<bool> {
-    if verdicts.is_empty() {
-        return Ok(false);
-    }
-    let text = meshsim::answers::eval::render(verdicts);
-    if !quiet {
-        print!("\n{text}");
-    }
-    let failed: Vec<_> = verdicts.iter().filter(|v| !v.passed).collect();
-    if quiet {
-        for v in &failed {
-            eprintln!("FAIL {} ({}): {}", v.text, v.source, v.detail);
-        }
-    }
-    if let Some(f) = &gate.junit {
-        std::fs::write(f, meshsim::answers::junit::render(scenario, verdicts))
-            .with_context(|| format!("--junit {}", f.display()))?;
-    }
-    Ok(!failed.is_empty())
-}
-
 /// Default `--max-memory`: three quarters of what this process may use —
 /// `MemAvailable` from /proc/meminfo, or the cgroup's limit if lower; 4 GiB
 /// where neither can be read. Three quarters leaves room for the report,
@@ -521,9 +499,12 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 8] = [
+const REPORT_FILES: [&str; 11] = [
     "summary.json",
     "index.html",
+    "sweep.csv",
+    "sweep.json",
+    "sweep.svg",
     "timeline.csv",
     "latency.svg",
     "timeline.svg",

@@ -284,3 +284,156 @@ fn set_overrides_are_validated_and_used() {
     let s = std::fs::read_to_string(d.join("reports/r/summary.json")).unwrap();
     assert!(s.contains("\"pods\": 3,"), "{s}");
 }
+
+/// P(T > t) for M/M/c FCFS response time T = wait + service: no wait with
+/// probability 1 − C (Erlang-C), else Exp(cμ − λ) plus the Exp(μ) service.
+fn mmc_response_survival(t: f64, c: u32, lambda: f64, mu: f64) -> f64 {
+    let erlang_c = crate::queueing::erlang_c(c, lambda, mu);
+    let theta = c as f64 * mu - lambda;
+    let hypo = if (theta - mu).abs() < 1e-12 {
+        (-mu * t).exp() * (1.0 + mu * t)
+    } else {
+        (theta * (-mu * t).exp() - mu * (-theta * t).exp()) / (theta - mu)
+    };
+    (1.0 - erlang_c) * (-mu * t).exp() + erlang_c * hypo
+}
+
+/// The exact p99 of M/M/c response time (bisection on the survival function).
+fn mmc_p99(c: u32, lambda: f64, mu: f64) -> f64 {
+    let (mut lo, mut hi) = (0.0, 1e3);
+    for _ in 0..200 {
+        let m = 0.5 * (lo + hi);
+        if mmc_response_survival(m, c, lambda, mu) > 0.01 {
+            lo = m;
+        } else {
+            hi = m;
+        }
+    }
+    lo
+}
+
+/// Issue #13.2's known answer: the fewest M/M/c servers (workers of the
+/// M/M/4 scenario's pod, λ = 3.6/s, μ = 1/s) whose exact p99 response time
+/// stays under 5 s. Exact: c = 5 gives 5.247 s, c = 6 gives 4.736 s (c = 4:
+/// 12.193 s, the scenario's own figure) ⇒ 6. `--find-min` finds 6 on the
+/// pooled result and in each of 4 replications (same seeds at every value).
+#[test]
+fn find_min_gives_the_fewest_erlang_c_servers() {
+    assert!((mmc_p99(4, 3.6, 1.0) - 12.193).abs() < 1e-3);
+    let answer = (1..=16).find(|&c| c as f64 > 3.6 && mmc_p99(c, 3.6, 1.0) < 5.0);
+    assert_eq!(answer, Some(6));
+    assert!((mmc_p99(5, 3.6, 1.0) - 5.247).abs() < 1e-3);
+    assert!((mmc_p99(6, 3.6, 1.0) - 4.736).abs() < 1e-3);
+    let d = scratch("find-min");
+    let out = meshsim(
+        &d,
+        &[
+            "sweep",
+            common::root()
+                .join("scenarios/queueing/mm4.yaml")
+                .to_str()
+                .unwrap(),
+            "--find-min",
+            "Workload/server.spec.workers=1..16",
+            "--duration",
+            "30000s",
+            "--replications",
+            "4",
+            "--assert",
+            "loads.poisson.latency_ms.p99 < 5s",
+            "--out",
+            "found",
+            "--quiet",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        stdout,
+        "smallest Workload/server.spec.workers in 1..16 that passes every assertion: 6\n  \
+         per replication (same seeds at every value): 6, 6, 6, 6; mean 6.00, 95 % t-interval [6.00, 6.00]\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("found/sweep.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["find"]["answer"], 6);
+    // The simulated p99s of the probes bracket the exact values.
+    for p in json["points"].as_array().unwrap() {
+        let c: u32 = p["value"].as_str().unwrap().parse().unwrap();
+        if c <= 4 {
+            continue;
+        }
+        let ci = &p["loads"]["poisson"]["p99_ci95_ms"];
+        let exact = mmc_p99(c, 3.6, 1.0) * 1e3;
+        assert!(
+            ci[0].as_f64().unwrap() < exact && exact < ci[1].as_f64().unwrap(),
+            "c = {c}: exact {exact} outside {ci}"
+        );
+    }
+    // No value passes an impossible limit: exit 3.
+    let out = meshsim(
+        &d,
+        &[
+            "sweep",
+            common::root()
+                .join("scenarios/queueing/mm4.yaml")
+                .to_str()
+                .unwrap(),
+            "--find-min",
+            "Workload/server.spec.workers=1..16",
+            "--duration",
+            "3000s",
+            "--assert",
+            "loads.poisson.latency_ms.p99 < 1s",
+            "--out",
+            "none",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+/// A sweep gives byte-identical files on 1 thread and on 2.
+#[test]
+fn sweep_results_do_not_depend_on_thread_count() {
+    let d = scratch("sweep-threads");
+    let run = |threads: &str, out: &str| {
+        let o = Command::new(common::bin())
+            .args([
+                "sweep",
+                common::root()
+                    .join("scenarios/queueing/mm4.yaml")
+                    .to_str()
+                    .unwrap(),
+                "--param",
+                "Load/poisson.spec.open.rate=2,3,3.6",
+                "--duration",
+                "5000s",
+                "--replications",
+                "3",
+                "--assert",
+                "loads.poisson.latency_ms.p99 < 8s",
+                "--out",
+                out,
+                "--quiet",
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    };
+    run("1", "one");
+    run("2", "two");
+    for f in ["sweep.csv", "sweep.json", "sweep.svg"] {
+        let a = std::fs::read(d.join("one").join(f)).unwrap();
+        let b = std::fs::read(d.join("two").join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+    let csv = std::fs::read_to_string(d.join("one/sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(
+        csv.lines().nth(4).unwrap().starts_with("3.6,poisson,"),
+        "{csv}"
+    );
+}

@@ -172,8 +172,8 @@ const JACKSON_T: f64 = 3.6523;
 /// Per station (Erlang-C): M/M/4 λ 3 μ 1, M/M/2 λ 3 μ 2, M/M/1 λ 1.5 μ 2.
 const JACKSON_W: [f64; 3] = [1.509_434, 1.142_857, 2.0];
 
-/// Erlang-C mean response W of M/M/c (for the constants above).
-fn gq_erlang_c_w(c: u32, lambda: f64, mu: f64) -> f64 {
+/// Erlang-C: the probability that an arrival at M/M/c waits.
+pub(crate) fn erlang_c(c: u32, lambda: f64, mu: f64) -> f64 {
     let a = lambda / mu;
     let rho = a / c as f64;
     let mut term = 1.0;
@@ -185,8 +185,12 @@ fn gq_erlang_c_w(c: u32, lambda: f64, mu: f64) -> f64 {
         sum += term;
     }
     let top = term * a / c as f64 / (1.0 - rho);
-    let p_wait = top / (sum + top);
-    p_wait / (c as f64 * mu - lambda) + 1.0 / mu
+    top / (sum + top)
+}
+
+/// Erlang-C mean response W of M/M/c (for the constants above).
+fn gq_erlang_c_w(c: u32, lambda: f64, mu: f64) -> f64 {
+    erlang_c(c, lambda, mu) / (c as f64 * mu - lambda) + 1.0 / mu
 }
 
 #[test]
