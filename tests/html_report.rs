@@ -99,14 +99,9 @@ fn console_errors(dom: &str) -> (u64, String) {
     (count, dom[tag_end + 1..text_end].to_string())
 }
 
-fn json_text(v: &Value) -> String {
-    v.to_string()
-}
-
-#[test]
-fn the_html_report_loads_in_headless_chromium_and_shows_summary_numbers() {
-    let _ = chromium(); // fail first, before simulating, if it is missing
-    let d = scratch("page");
+/// Runs istio.io's circuit-breaking task (failures, flags, a breaker's
+/// windows, a propagation graph) into `d/report`.
+fn run_circuit_breaking(d: &Path) -> PathBuf {
     let report = d.join("report");
     let out = Command::new(common::bin())
         .current_dir(common::root())
@@ -125,6 +120,18 @@ fn the_html_report_loads_in_headless_chromium_and_shows_summary_numbers() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    report
+}
+
+fn json_text(v: &Value) -> String {
+    v.to_string()
+}
+
+#[test]
+fn the_html_report_loads_in_headless_chromium_and_shows_summary_numbers() {
+    let _ = chromium(); // fail first, before simulating, if it is missing
+    let d = scratch("page");
+    let report = run_circuit_breaking(&d);
     let page = report.join("index.html");
     let raw = std::fs::read_to_string(&page).unwrap();
     // Self-contained: nothing to fetch (the SVG namespace is a name, not a fetch).
@@ -202,19 +209,7 @@ fn the_error_hook_catches_script_errors_and_blocked_fetches() {
     // a broken script and an external image must report both.
     let _ = chromium();
     let d = scratch("hook");
-    let report = d.join("report");
-    let out = Command::new(common::bin())
-        .current_dir(common::root())
-        .args([
-            "run",
-            "scenarios/istio-docs/circuit-breaking",
-            "--quiet",
-            "--out",
-        ])
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let report = run_circuit_breaking(&d);
     let raw = std::fs::read_to_string(report.join("index.html")).unwrap();
     let bad = raw.replace(
         "</main>",

@@ -12,6 +12,7 @@ use super::dot::{count, edge_label, node_label, pct};
 use super::layout::{self, Graph, Rect};
 use super::{Propagation, Span};
 use crate::metrics::propagation::Node;
+use crate::report::markup::esc;
 use std::fmt::Write;
 
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
@@ -30,21 +31,6 @@ const LISTED_CHAINS: usize = 5;
 /// Estimated width of `s` at `px` (sans-serif; ~0.62 em per character).
 fn text_w(s: &str, px: f64, bold: bool) -> f64 {
     s.chars().count() as f64 * px * if bold { 0.66 } else { 0.62 }
-}
-
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            _ => o.push(c),
-        }
-    }
-    o
 }
 
 /// Edge colour by failure rate: grey without failures, amber → dark red at 50 % and more.
