@@ -24,6 +24,8 @@ pub struct Merged {
     pub loads: Vec<Stream>,
     pub services: Vec<Stream>,
     pub workloads: Vec<Stream>,
+    /// Per workload with endpoint rules: per rule (`[0]` = default), pooled.
+    pub endpoints: Vec<Vec<Stream>>,
     pub capacity: Vec<Capacity>,
     pub events: u64,
     /// Digest of the per-replication digests, in index order.
@@ -268,6 +270,23 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
             )
         })
         .collect();
+    let endpoints = (0..n_d)
+        .map(|i| {
+            let rules = outcomes
+                .first()
+                .map_or(0, |o| o.endpoints.get(i).map_or(0, Vec::len));
+            (0..rules)
+                .map(|k| {
+                    merge_streams(
+                        outcomes
+                            .iter()
+                            .map(|o| (&o.endpoints[i][k], o.endpoints_in_flight[i][k]))
+                            .collect(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
     let capacity = (0..n_d)
         .map(|i| {
             let mut c = Capacity::default();
@@ -362,6 +381,7 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
         loads,
         services,
         workloads,
+        endpoints,
         capacity,
         events: outcomes.iter().map(|o| o.events).sum(),
         digest,

@@ -69,6 +69,7 @@ use std::collections::BTreeMap;
 
 mod call;
 mod connection;
+mod endpoint;
 mod gateway;
 pub mod guard;
 mod ingress;
@@ -275,6 +276,8 @@ pub struct World<'s> {
     guard: guard::GuardState,
     /// Failure propagation (`propagation.rs`).
     prop: propagation::PropRt,
+    /// Endpoint rules and choice streams (`endpoint.rs`).
+    ep: endpoint::EndpointRt,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -338,11 +341,11 @@ impl<'s> World<'s> {
             }
             pods_of_dep.push(mine);
         }
-        let deps = spec
+        let deps: Vec<DeploymentRt> = spec
             .deployments
             .iter()
             .map(|d| DeploymentRt {
-                program: Program::compile(&d.behaviour.script),
+                program: Program::compile_all(&d.behaviour.script, &d.behaviour.endpoints),
                 hold: d.behaviour.hold_worker_during_calls,
                 queue_limit: d.behaviour.queue_limit,
                 full_status: d.behaviour.queue_full_status,
@@ -438,7 +441,9 @@ impl<'s> World<'s> {
                 }
             }
         }
+        let ep = endpoint::EndpointRt::new(spec, &deps, &f);
         let mut w = World {
+            ep,
             spec,
             xds,
             mesh,

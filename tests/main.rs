@@ -14,6 +14,8 @@ mod common;
 mod corpus;
 /// Same seed ⇒ byte-identical reports; 1 vs N threads; stream independence.
 mod determinism;
+/// Workload endpoint rules and `choice` steps: exact per-rule latency, one branch per request.
+mod endpoints;
 /// Bad input ⇒ located errors, never a panic.
 mod errors;
 /// scenarios/explained/ and istio.io's circuit-breaking task: user confusions

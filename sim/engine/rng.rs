@@ -48,6 +48,8 @@ pub enum Purpose {
     RetryBackoff,
     /// An Envoy's mirror-policy draws, per proxy.
     Mirror,
+    /// A workload's `choice` step draws, per (pod, step).
+    Choice,
 }
 
 impl Purpose {
@@ -68,6 +70,7 @@ impl Purpose {
             Purpose::Fault => "fault",
             Purpose::RetryBackoff => "retry-backoff",
             Purpose::Mirror => "mirror",
+            Purpose::Choice => "choice",
         }
     }
 }

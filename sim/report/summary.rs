@@ -296,6 +296,24 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         capacity_json(&mut m, c);
         workloads.insert(d.key(), Value::Object(m));
     }
+    // Only for Workloads with endpoint rules: other summaries keep their shape.
+    for (d, eps) in spec.deployments.iter().zip(&merged.endpoints) {
+        if eps.is_empty() {
+            continue;
+        }
+        let mut by_rule = Map::new();
+        let names = std::iter::once(crate::scenario::spec::endpoint::DEFAULT_ENDPOINT)
+            .chain(d.behaviour.endpoints.iter().map(|e| e.name.as_str()));
+        for (name, s) in names.zip(eps) {
+            by_rule.insert(
+                name.to_string(),
+                Value::Object(stream_json(s, merged.window_secs, merged.replications)),
+            );
+        }
+        if let Some(Value::Object(m)) = workloads.get_mut(&d.key()) {
+            m.insert("endpoints".into(), Value::Object(by_rule));
+        }
+    }
     if spec.network.explicit || spec.network.ingress_controller.is_some() {
         network_json(spec, merged, &mut workloads, &mut loads);
     }

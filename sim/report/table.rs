@@ -87,6 +87,7 @@ fn makes_calls(steps: &[Step]) -> bool {
         Step::Compute(_) => false,
         Step::Call(_) => true,
         Step::Parallel(bs) => bs.iter().any(|b| makes_calls(b)),
+        Step::Choice(bs) => bs.iter().any(|(_, b)| makes_calls(b)),
     })
 }
 
@@ -141,7 +142,13 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
             "Workloads",
             &format!(" {:>6} {:>6} {:>7} {:>6}", "pods", "util", "queue", "q-max"),
         );
-        for ((d, s), c) in spec.deployments.iter().zip(&m.workloads).zip(&m.capacity) {
+        for (di, ((d, s), c)) in spec
+            .deployments
+            .iter()
+            .zip(&m.workloads)
+            .zip(&m.capacity)
+            .enumerate()
+        {
             let extra = format!(
                 " {:>6} {:>5.1}% {:>7.2} {:>6}",
                 c.pods,
@@ -150,13 +157,25 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
                 c.queue_max
             );
             row(&mut out, &d.key(), s, &extra);
+            // Per endpoint rule (Workloads with `endpoints` only), under
+            // their workload: which operation is slow.
+            let eps = m.endpoints.get(di).map_or(&[][..], |v| v.as_slice());
+            let names = std::iter::once(crate::scenario::spec::endpoint::DEFAULT_ENDPOINT)
+                .chain(d.behaviour.endpoints.iter().map(|e| e.name.as_str()));
+            for (name, s) in names.zip(eps) {
+                row(&mut out, &format!("  · {name}"), s, "");
+            }
         }
         // In a call graph a thread-per-request caller's workers stay busy while
         // it waits: say so, or its utilisation reads as its own compute load.
         let held: Vec<String> = spec
             .deployments
             .iter()
-            .filter(|d| d.behaviour.hold_worker_during_calls && makes_calls(&d.behaviour.script))
+            .filter(|d| {
+                d.behaviour.hold_worker_during_calls
+                    && (makes_calls(&d.behaviour.script)
+                        || d.behaviour.endpoints.iter().any(|e| makes_calls(&e.script)))
+            })
             .map(|d| d.key())
             .collect();
         if !held.is_empty() {

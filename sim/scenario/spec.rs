@@ -3,7 +3,10 @@
 //! Nothing downstream re-checks an invariant or sees an `Option` that validation
 //! could have resolved: if a `Scenario` exists, it can be simulated.
 
+pub mod endpoint;
 pub mod istio;
+
+pub use endpoint::{Endpoint, PathMatch};
 
 use crate::cluster::service::{PodTemplateView, ServiceView};
 use crate::engine::SimDuration;
@@ -159,7 +162,11 @@ pub struct Behaviour {
     pub queue_full_status: u16,
     /// Thread-per-request servers keep the worker while waiting on calls.
     pub hold_worker_during_calls: bool,
+    /// The default script: requests no endpoint rule matches.
     pub script: Vec<Step>,
+    /// Endpoint rules (`spec.endpoints`), each with its own script; empty =
+    /// every request runs `script`.
+    pub endpoints: Vec<Endpoint>,
     /// After the script, answer `status` with this probability.
     pub error: Option<ErrorInjection>,
     /// Keep-alive connections per destination when calling without a sidecar
@@ -184,6 +191,8 @@ pub enum Step {
     Call(Call),
     /// Run every branch concurrently and wait for all of them.
     Parallel(Vec<Vec<Step>>),
+    /// Run exactly one branch, drawn by weight (weights ≥ 0, not all 0).
+    Choice(Vec<(u32, Vec<Step>)>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -218,6 +218,7 @@ impl World<'_> {
                 headers,
                 traced,
                 attrs,
+                line: self.ep.load_line(li, variant),
                 ..Request::new(origin, target, client, from, start)
             });
             if let Some(p) = &mut self.picker {
@@ -254,6 +255,7 @@ impl World<'_> {
             traced,
             attrs,
             fresh: new_conn,
+            line: self.ep.load_line(li, variant),
             ..Request::new(origin, target, client, from, start)
         });
         if let Some(p) = &mut self.picker {

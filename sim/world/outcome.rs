@@ -26,6 +26,11 @@ pub struct Outcome {
     pub loads_in_flight: Vec<u64>,
     pub services_in_flight: Vec<u64>,
     pub workloads_in_flight: Vec<u64>,
+    /// Per workload with endpoint rules: one recorder per rule, `[0]` =
+    /// requests no rule matched (empty for the others), and their requests
+    /// still at the server at the end.
+    pub endpoints: Vec<Vec<Recorder>>,
+    pub endpoints_in_flight: Vec<Vec<u64>>,
     /// Per workload: the header sets its pods received inside the window (sorted,
     /// with counts). Headers only travel today (`forwardHeaders`); this makes
     /// that observable until routing matches on them.
@@ -89,6 +94,7 @@ impl World<'_> {
             .iter_mut()
             .chain(&mut self.rec_svc)
             .chain(&mut self.rec_dep)
+            .chain(self.ep.rec.iter_mut().flatten())
         {
             r.flush(); // staged histogram counts (metrics::Recorder)
         }
@@ -148,7 +154,10 @@ impl World<'_> {
                 v
             })
             .collect();
+        let endpoints_in_flight = self.endpoints_in_flight();
         Outcome {
+            endpoints: std::mem::take(&mut self.ep.rec),
+            endpoints_in_flight,
             headers_received,
             loads: self.rec_load,
             services: self.rec_svc,
