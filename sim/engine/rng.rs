@@ -50,6 +50,8 @@ pub enum Purpose {
     Mirror,
     /// A workload's `choice` step draws, per (pod, step).
     Choice,
+    /// A closed loop's pacing jitter (fortio `-jitter`), per load.
+    PacingJitter,
 }
 
 impl Purpose {
@@ -71,6 +73,7 @@ impl Purpose {
             Purpose::RetryBackoff => "retry-backoff",
             Purpose::Mirror => "mirror",
             Purpose::Choice => "choice",
+            Purpose::PacingJitter => "pacing-jitter",
         }
     }
 }

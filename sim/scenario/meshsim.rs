@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod dist;
 pub mod endpoints;
 pub mod load;
+pub mod pacing;
 pub mod script;
 pub mod simulation;
 pub mod workload;

@@ -343,13 +343,27 @@ pub enum LoadPattern {
         connections: Option<u32>,
     },
     /// N connections, each sending its next request when the previous answered
-    /// (after think time, no faster than the QPS cap), like `fortio load -c N -qps Q`.
+    /// (after think time; with `qps`, on fortio's per-connection schedule), like
+    /// `fortio load -c N -qps Q`.
     Closed {
         connections: u32,
         /// Total requests per second over all connections (None = as fast as possible).
         qps: Option<f64>,
         think: Option<Dist>,
+        /// fortio's `-uniform`, `-jitter`, `-nocatchup` (with `qps` only).
+        pacing: PacingMode,
     },
+}
+
+/// How a closed loop with `qps` keeps its schedule (`workload::pacing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacingMode {
+    /// Connection k starts k/qps after the load's start (`-uniform`).
+    pub uniform: bool,
+    /// ±10 % on each positive wait (`-jitter`).
+    pub jitter: bool,
+    /// Skip missed slots instead of catching up (`-nocatchup`).
+    pub no_catch_up: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
