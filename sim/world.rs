@@ -278,6 +278,8 @@ pub struct World<'s> {
     prop: propagation::PropRt,
     /// Endpoint rules and choice streams (`endpoint.rs`).
     ep: endpoint::EndpointRt,
+    /// Waiting requests per deployment when the window opened (overload report).
+    queue_at_warmup: Vec<u64>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -444,6 +446,7 @@ impl<'s> World<'s> {
         let ep = endpoint::EndpointRt::new(spec, &deps, &f);
         let mut w = World {
             ep,
+            queue_at_warmup: vec![0; spec.deployments.len()],
             spec,
             xds,
             mesh,

@@ -37,6 +37,8 @@ mod kubernetes;
 pub mod mesh;
 /// Outlier detection end to end: a failing pod leaves the client proxy's balancer.
 mod outlier;
+/// Overload said out loud: queue growth and unfinished requests reported; never for M/M/4 at ρ = 0.9.
+mod overload;
 /// fortio's closed-loop pacing: catch-up, -nocatchup, -uniform, -jitter.
 mod pacing;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).

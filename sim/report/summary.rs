@@ -257,6 +257,12 @@ pub fn render(spec: &Scenario, merged: &Merged) -> String {
         // what grew, and when. Complete runs' reports are unchanged.
         top.insert("partial".into(), json!(merged.partial));
     }
+    let overload = crate::report::overload::notes(spec, merged);
+    if !overload.is_empty() {
+        // Only when a queue grew or requests piled up unfinished: steady
+        // runs' reports are unchanged.
+        top.insert("overload".into(), json!(overload));
+    }
     top.insert("digest".into(), json!(format!("{:016x}", merged.digest)));
     let mut loads = Map::new();
     for (l, s) in spec.loads.iter().zip(&merged.loads) {

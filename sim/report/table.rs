@@ -109,6 +109,9 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
     for p in &m.partial {
         let _ = writeln!(out, "PARTIAL RUN: {p}");
     }
+    for o in crate::report::overload::notes(spec, m) {
+        let _ = writeln!(out, "OVERLOAD: {o}");
+    }
     let head = |out: &mut String, title: &str, extra: &str| {
         let _ = writeln!(
             out,

@@ -31,6 +31,10 @@ pub struct Outcome {
     /// still at the server at the end.
     pub endpoints: Vec<Vec<Recorder>>,
     pub endpoints_in_flight: Vec<Vec<u64>>,
+    /// Per workload: requests waiting in its pods' queues when the window
+    /// opened and at the end (`report::overload`).
+    pub queue_start: Vec<u64>,
+    pub queue_end: Vec<u64>,
     /// Per workload: the header sets its pods received inside the window (sorted,
     /// with counts). Headers only travel today (`forwardHeaders`); this makes
     /// that observable until routing matches on them.
@@ -62,6 +66,11 @@ pub struct Outcome {
 impl World<'_> {
     /// Snapshots cumulative counters at a timeline bin boundary and schedules the next.
     pub(super) fn sample(&mut self, t: SimTime) {
+        if self.next_sample == 0 {
+            for p in &self.pods {
+                self.queue_at_warmup[p.deployment as usize] += p.queue.len() as u64;
+            }
+        }
         for (i, r) in self.rec_load.iter().enumerate() {
             self.timeline.loads[i].push(LoadSnap {
                 finished: r.count,
@@ -155,9 +164,15 @@ impl World<'_> {
             })
             .collect();
         let endpoints_in_flight = self.endpoints_in_flight();
+        let mut queue_end = vec![0u64; self.spec.deployments.len()];
+        for p in &self.pods {
+            queue_end[p.deployment as usize] += p.queue.len() as u64;
+        }
         Outcome {
             endpoints: std::mem::take(&mut self.ep.rec),
             endpoints_in_flight,
+            queue_start: self.queue_at_warmup,
+            queue_end,
             headers_received,
             loads: self.rec_load,
             services: self.rec_svc,
