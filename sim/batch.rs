@@ -24,7 +24,12 @@ pub struct Merged {
     pub loads: Vec<Stream>,
     pub services: Vec<Stream>,
     pub workloads: Vec<Stream>,
+    /// Per workload with endpoint rules: per rule (`[0]` = default), pooled.
+    pub endpoints: Vec<Vec<Stream>>,
     pub capacity: Vec<Capacity>,
+    /// Per workload: (waiting at the window's start, at its end) of the
+    /// replication whose queue grew the most (`report::overload`).
+    pub queue_growth: Vec<(u64, u64)>,
     pub events: u64,
     /// Digest of the per-replication digests, in index order.
     pub digest: u64,
@@ -288,6 +293,32 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
             )
         })
         .collect();
+    let endpoints = (0..n_d)
+        .map(|i| {
+            let rules = outcomes
+                .first()
+                .map_or(0, |o| o.endpoints.get(i).map_or(0, Vec::len));
+            (0..rules)
+                .map(|k| {
+                    merge_streams(
+                        outcomes
+                            .iter()
+                            .map(|o| (&o.endpoints[i][k], o.endpoints_in_flight[i][k]))
+                            .collect(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let queue_growth = (0..n_d)
+        .map(|i| {
+            outcomes
+                .iter()
+                .map(|o| (o.queue_start[i], o.queue_end[i]))
+                .max_by_key(|(a, b)| b.saturating_sub(*a))
+                .unwrap_or((0, 0))
+        })
+        .collect();
     let capacity = (0..n_d)
         .map(|i| {
             let mut c = Capacity::default();
@@ -382,7 +413,9 @@ pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
         loads,
         services,
         workloads,
+        endpoints,
         capacity,
+        queue_growth,
         events: outcomes.iter().map(|o| o.events).sum(),
         digest,
         window_secs: outcomes.first().map(|o| o.window.secs()).unwrap_or(0.0),

@@ -6,6 +6,7 @@ pub mod hgrm;
 pub mod html;
 pub mod markup;
 pub mod openmetrics;
+pub mod overload;
 pub mod percentiles;
 pub mod plot;
 pub mod propagation;

@@ -4,4 +4,5 @@
 /// HTTP, and the cluster's hop latencies draw from them too.
 pub use crate::engine::dist;
 pub mod load;
+pub mod pacing;
 pub mod script;

@@ -69,6 +69,7 @@ use std::collections::BTreeMap;
 
 mod call;
 mod connection;
+mod endpoint;
 mod gateway;
 pub mod guard;
 mod ingress;
@@ -278,6 +279,10 @@ pub struct World<'s> {
     prop: propagation::PropRt,
     /// Istio's request metrics (`istio.rs`); None unless asked for.
     istio: Option<Box<crate::metrics::istio::IstioRecorder>>,
+    /// Endpoint rules and choice streams (`endpoint.rs`).
+    ep: endpoint::EndpointRt,
+    /// Waiting requests per deployment when the window opened (overload report).
+    queue_at_warmup: Vec<u64>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -341,11 +346,11 @@ impl<'s> World<'s> {
             }
             pods_of_dep.push(mine);
         }
-        let deps = spec
+        let deps: Vec<DeploymentRt> = spec
             .deployments
             .iter()
             .map(|d| DeploymentRt {
-                program: Program::compile(&d.behaviour.script),
+                program: Program::compile_all(&d.behaviour.script, &d.behaviour.endpoints),
                 hold: d.behaviour.hold_worker_during_calls,
                 queue_limit: d.behaviour.queue_limit,
                 full_status: d.behaviour.queue_full_status,
@@ -441,7 +446,10 @@ impl<'s> World<'s> {
                 }
             }
         }
+        let ep = endpoint::EndpointRt::new(spec, &deps, &f);
         let mut w = World {
+            ep,
+            queue_at_warmup: vec![0; spec.deployments.len()],
             spec,
             xds,
             mesh,

@@ -16,6 +16,8 @@ mod common;
 mod corpus;
 /// Same seed ⇒ byte-identical reports; 1 vs N threads; stream independence.
 mod determinism;
+/// Workload endpoint rules and `choice` steps: exact per-rule latency, one branch per request.
+mod endpoints;
 /// Bad input ⇒ located errors, never a panic.
 mod errors;
 /// scenarios/explained/ and istio.io's circuit-breaking task: user confusions
@@ -43,6 +45,10 @@ pub mod mesh;
 mod metrics_export;
 /// Outlier detection end to end: a failing pod leaves the client proxy's balancer.
 mod outlier;
+/// Overload said out loud: queue growth and unfinished requests reported; never for M/M/4 at ρ = 0.9.
+mod overload;
+/// fortio's closed-loop pacing: catch-up, -nocatchup, -uniform, -jitter.
+mod pacing;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.

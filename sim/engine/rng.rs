@@ -48,6 +48,10 @@ pub enum Purpose {
     RetryBackoff,
     /// An Envoy's mirror-policy draws, per proxy.
     Mirror,
+    /// A workload's `choice` step draws, per (pod, step).
+    Choice,
+    /// A closed loop's pacing jitter (fortio `-jitter`), per load.
+    PacingJitter,
 }
 
 impl Purpose {
@@ -68,6 +72,8 @@ impl Purpose {
             Purpose::Fault => "fault",
             Purpose::RetryBackoff => "retry-backoff",
             Purpose::Mirror => "mirror",
+            Purpose::Choice => "choice",
+            Purpose::PacingJitter => "pacing-jitter",
         }
     }
 }

@@ -287,6 +287,12 @@ pub fn value_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Value
         // what grew, and when. Complete runs' reports are unchanged.
         top.insert("partial".into(), json!(merged.partial));
     }
+    let overload = crate::report::overload::notes(spec, merged);
+    if !overload.is_empty() {
+        // Only when a queue grew or requests piled up unfinished: steady
+        // runs' reports are unchanged.
+        top.insert("overload".into(), json!(overload));
+    }
     top.insert("digest".into(), json!(format!("{:016x}", merged.digest)));
     let mut loads = Map::new();
     for (l, s) in spec.loads.iter().zip(&merged.loads) {
@@ -325,6 +331,24 @@ pub fn value_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Value
         let mut m = stream_json(s, merged.window_secs, merged.replications, pct);
         capacity_json(&mut m, c);
         workloads.insert(d.key(), Value::Object(m));
+    }
+    // Only for Workloads with endpoint rules: other summaries keep their shape.
+    for (d, eps) in spec.deployments.iter().zip(&merged.endpoints) {
+        if eps.is_empty() {
+            continue;
+        }
+        let mut by_rule = Map::new();
+        let names = std::iter::once(crate::scenario::spec::endpoint::DEFAULT_ENDPOINT)
+            .chain(d.behaviour.endpoints.iter().map(|e| e.name.as_str()));
+        for (name, s) in names.zip(eps) {
+            by_rule.insert(
+                name.to_string(),
+                Value::Object(stream_json(s, merged.window_secs, merged.replications, pct)),
+            );
+        }
+        if let Some(Value::Object(m)) = workloads.get_mut(&d.key()) {
+            m.insert("endpoints".into(), Value::Object(by_rule));
+        }
     }
     if spec.network.explicit || spec.network.ingress_controller.is_some() {
         network_json(spec, merged, &mut workloads, &mut loads);

@@ -90,6 +90,7 @@ fn makes_calls(steps: &[Step]) -> bool {
         Step::Compute(_) => false,
         Step::Call(_) => true,
         Step::Parallel(bs) => bs.iter().any(|b| makes_calls(b)),
+        Step::Choice(bs) => bs.iter().any(|(_, b)| makes_calls(b)),
     })
 }
 
@@ -152,6 +153,9 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
     for p in &m.partial {
         let _ = writeln!(out, "PARTIAL RUN: {p}");
     }
+    for o in crate::report::overload::notes(spec, m) {
+        let _ = writeln!(out, "OVERLOAD: {o}");
+    }
     let head = |out: &mut String, title: &str, extra: &str| {
         let _ = writeln!(
             out,
@@ -204,13 +208,14 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
         );
         let all: Vec<&Stream> = m.workloads.iter().collect();
         let show = shown(&all, top);
-        for (((d, s), c), _) in spec
+        for (di, (((d, s), c), _)) in spec
             .deployments
             .iter()
             .zip(&m.workloads)
             .zip(&m.capacity)
             .zip(&show)
-            .filter(|x| *x.1)
+            .enumerate()
+            .filter(|x| *(x.1).1)
         {
             let extra = format!(
                 " {:>6} {:>5.1}% {:>7.2} {:>6}",
@@ -220,6 +225,14 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
                 c.queue_max
             );
             row(&mut out, &d.key(), s, &extra, pct);
+            // Per endpoint rule (Workloads with `endpoints` only), under
+            // their workload: which operation is slow.
+            let eps = m.endpoints.get(di).map_or(&[][..], |v| v.as_slice());
+            let names = std::iter::once(crate::scenario::spec::endpoint::DEFAULT_ENDPOINT)
+                .chain(d.behaviour.endpoints.iter().map(|e| e.name.as_str()));
+            for (name, s) in names.zip(eps) {
+                row(&mut out, &format!("  · {name}"), s, "", pct);
+            }
         }
         hidden_line(&mut out, &all, &show, false);
         // In a call graph a thread-per-request caller's workers stay busy while
@@ -227,7 +240,11 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
         let held: Vec<String> = spec
             .deployments
             .iter()
-            .filter(|d| d.behaviour.hold_worker_during_calls && makes_calls(&d.behaviour.script))
+            .filter(|d| {
+                d.behaviour.hold_worker_during_calls
+                    && (makes_calls(&d.behaviour.script)
+                        || d.behaviour.endpoints.iter().any(|e| makes_calls(&e.script)))
+            })
             .map(|d| d.key())
             .collect();
         if !held.is_empty() {

@@ -4,9 +4,11 @@
 
 use super::decode::Cx;
 use super::diag::{Diagnostics, Origin};
-use super::meshsim::script::{RawCall, RawStep, resolve_steps};
+use super::meshsim::script::{RawCall, resolve_steps};
+use super::meshsim::workload::RawScripts;
 use super::raw::Loc;
 use super::resolve::service_port;
+use super::spec::Endpoint;
 use super::spec::{Deployment, Service};
 use crate::cluster::selector::selects;
 use std::collections::BTreeMap;
@@ -25,7 +27,7 @@ pub struct Edge {
 /// resolve is an error at the call) and returns the call graph: an edge from a
 /// deployment to each deployment the called Service selects.
 pub fn resolve_calls(
-    scripts: &[Option<(Vec<RawStep>, Origin)>],
+    scripts: &[Option<(RawScripts, Origin)>],
     deployments: &mut [(Deployment, Origin, Loc)],
     services: &[(Service, Origin, Loc)],
     diags: &mut Diagnostics,
@@ -37,9 +39,7 @@ pub fn resolve_calls(
         };
         let ns = deployments[i].0.namespace.clone();
         let mut cx = Cx::new(origin.clone(), diags);
-        let resolved = resolve_steps(script, &mut |rc: &RawCall| match service_port(
-            services, &rc.host, rc.port, &ns,
-        ) {
+        let mut resolve = |rc: &RawCall| match service_port(services, &rc.host, rc.port, &ns) {
             Ok(t) => {
                 let svc = &services[t.service].0;
                 for (j, (d, _, _)) in deployments.iter().enumerate() {
@@ -61,7 +61,19 @@ pub fn resolve_calls(
                 cx.error_at(rc.loc, &rc.path_in_yaml, e);
                 None
             }
-        });
+        };
+        let resolved = resolve_steps(&script.steps, &mut resolve);
+        let endpoints: Vec<Endpoint> = script
+            .endpoints
+            .iter()
+            .map(|e| Endpoint {
+                name: e.name.clone(),
+                method: e.method.clone(),
+                path: e.path.clone(),
+                script: resolve_steps(&e.steps, &mut resolve),
+            })
+            .collect();
+        deployments[i].0.behaviour.endpoints = endpoints;
         deployments[i].0.behaviour.script = resolved;
     }
     edges
@@ -74,7 +86,7 @@ pub fn resolve_calls(
 pub fn check_cycles(
     deployments: &[(Deployment, Origin, Loc)],
     edges: &[Edge],
-    scripts: &[Option<(Vec<RawStep>, Origin)>],
+    scripts: &[Option<(RawScripts, Origin)>],
     diags: &mut Diagnostics,
 ) {
     use petgraph::algo::tarjan_scc;

@@ -189,7 +189,7 @@ impl<'s> Graph<'s> {
         let deps = &self.s.deployments;
         let deepest = deps
             .iter()
-            .flat_map(|d| calls(&d.behaviour.script))
+            .flat_map(|d| scripts(&d.behaviour).flat_map(calls))
             .filter_map(|c| c.max_depth)
             .max()
             .unwrap_or(0) as usize
@@ -202,7 +202,11 @@ impl<'s> Graph<'s> {
         for depth in (0..deepest).rev() {
             let cur: Vec<f64> = deps
                 .iter()
-                .map(|d| 1.0 + self.script_fanout(&d.behaviour.script, depth, &next))
+                .map(|d| {
+                    1.0 + scripts(&d.behaviour)
+                        .map(|s| self.script_fanout(s, depth, &next))
+                        .fold(0.0, f64::max)
+                })
                 .collect();
             next = cur.into_iter().map(|x| x.min(1e300)).collect();
         }
@@ -234,10 +238,22 @@ impl<'s> Graph<'s> {
                         n += self.script_fanout(b, depth, next);
                     }
                 }
+                // One branch runs: the costliest bounds it.
+                Step::Choice(branches) => {
+                    n += branches
+                        .iter()
+                        .map(|(_, b)| self.script_fanout(b, depth, next))
+                        .fold(0.0, f64::max);
+                }
             }
         }
         n
     }
+}
+
+/// A behaviour's default script and each endpoint's.
+fn scripts(b: &crate::scenario::spec::Behaviour) -> impl Iterator<Item = &[Step]> {
+    std::iter::once(b.script.as_slice()).chain(b.endpoints.iter().map(|e| e.script.as_slice()))
 }
 
 /// Every call of a script, branches included.
@@ -247,6 +263,7 @@ fn calls(steps: &[Step]) -> Vec<&Call> {
         match s {
             Step::Call(c) => out.push(c),
             Step::Parallel(b) => b.iter().for_each(|b| out.extend(calls(b))),
+            Step::Choice(b) => b.iter().for_each(|(_, b)| out.extend(calls(b))),
             Step::Compute(_) => {}
         }
     }

@@ -4,9 +4,12 @@
 //! (`Cluster`). Strict: unknown fields are errors. Plus the value shapes they
 //! share (distributions, scripts). Wired in by `validate::decode_object`.
 
+pub mod choice;
 pub mod cluster;
 pub mod dist;
+pub mod endpoints;
 pub mod load;
+pub mod pacing;
 pub mod script;
 pub mod simulation;
 pub mod workload;

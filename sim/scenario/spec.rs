@@ -3,7 +3,10 @@
 //! Nothing downstream re-checks an invariant or sees an `Option` that validation
 //! could have resolved: if a `Scenario` exists, it can be simulated.
 
+pub mod endpoint;
 pub mod istio;
+
+pub use endpoint::{Endpoint, PathMatch};
 
 use crate::cluster::service::{PodTemplateView, ServiceView};
 use crate::engine::SimDuration;
@@ -172,7 +175,11 @@ pub struct Behaviour {
     pub queue_full_status: u16,
     /// Thread-per-request servers keep the worker while waiting on calls.
     pub hold_worker_during_calls: bool,
+    /// The default script: requests no endpoint rule matches.
     pub script: Vec<Step>,
+    /// Endpoint rules (`spec.endpoints`), each with its own script; empty =
+    /// every request runs `script`.
+    pub endpoints: Vec<Endpoint>,
     /// After the script, answer `status` with this probability.
     pub error: Option<ErrorInjection>,
     /// Keep-alive connections per destination when calling without a sidecar
@@ -211,6 +218,8 @@ pub enum Step {
     Call(Call),
     /// Run every branch concurrently and wait for all of them.
     Parallel(Vec<Vec<Step>>),
+    /// Run exactly one branch, drawn by weight (weights ≥ 0, not all 0).
+    Choice(Vec<(u32, Vec<Step>)>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -361,13 +370,27 @@ pub enum LoadPattern {
         connections: Option<u32>,
     },
     /// N connections, each sending its next request when the previous answered
-    /// (after think time, no faster than the QPS cap), like `fortio load -c N -qps Q`.
+    /// (after think time; with `qps`, on fortio's per-connection schedule), like
+    /// `fortio load -c N -qps Q`.
     Closed {
         connections: u32,
         /// Total requests per second over all connections (None = as fast as possible).
         qps: Option<f64>,
         think: Option<Dist>,
+        /// fortio's `-uniform`, `-jitter`, `-nocatchup` (with `qps` only).
+        pacing: PacingMode,
     },
+}
+
+/// How a closed loop with `qps` keeps its schedule (`workload::pacing`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacingMode {
+    /// Connection k starts k/qps after the load's start (`-uniform`).
+    pub uniform: bool,
+    /// ±10 % on each positive wait (`-jitter`).
+    pub jitter: bool,
+    /// Skip missed slots instead of catching up (`-nocatchup`).
+    pub no_catch_up: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -397,6 +397,17 @@ impl Builder {
             None => (SimSpec::default(), None),
         };
         let run = simulation::run_settings(&sim, sim_origin.as_ref(), ov, diags);
+        // Only for an otherwise valid run: with errors nothing runs anyway.
+        if loads.is_empty()
+            && !diags.has_errors()
+            && let Some(o) = &sim_origin
+        {
+            Cx::new(o.clone(), diags).warn_at(
+                sim.loc,
+                "spec",
+                "no Load in the scenario: nothing will arrive, every count will be 0 (add a meshsim.dev/v1alpha1 Load)",
+            );
+        }
 
         // --- ingress-nginx controller (only when a load goes through an Ingress)
         let cluster_net = cluster

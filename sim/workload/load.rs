@@ -5,7 +5,8 @@
 //! from the *intended* send time, so a slow server cannot hide its slowness by
 //! slowing the client down (no coordinated omission).
 //! Closed loop: each connection sends its next request only after the previous
-//! one answered, as `fortio load -c N -qps Q` does.
+//! one answered, as `fortio load -c N -qps Q` does (with `qps`, on fortio's
+//! per-connection schedule: [`super::pacing`]).
 
 use crate::engine::SimTime;
 use crate::engine::dist::Sampler;
@@ -24,8 +25,8 @@ pub struct Conn {
     /// `NO_NODE` when it went straight to the pod.
     pub via: u16,
     pub busy: bool,
-    /// Closed loop: when the last request on it was sent (for the QPS cap).
-    pub last_send: SimTime,
+    /// Closed loop with `qps`: its fortio schedule (`pacing.rs`).
+    pub clock: super::pacing::Clock,
 }
 
 #[derive(Clone, Debug)]
@@ -33,6 +34,8 @@ pub struct LoadState {
     pub arrivals: SimRng,
     pub think_rng: SimRng,
     pub think: Option<Sampler>,
+    /// Closed loop with `jitter`: the pacing jitter draws.
+    pub jitter_rng: SimRng,
     /// Keep-alive pool (open loop with `connections`, or closed loop).
     pub conns: Vec<Conn>,
     /// Open loop: intended send times waiting for a free connection.
@@ -48,6 +51,7 @@ impl LoadState {
         arrivals: SimRng,
         think_rng: SimRng,
         think: Option<Sampler>,
+        jitter_rng: SimRng,
         conns: usize,
         header_set: u32,
     ) -> Self {
@@ -55,12 +59,13 @@ impl LoadState {
             arrivals,
             think_rng,
             think,
+            jitter_rng,
             conns: (0..conns)
                 .map(|_| Conn {
                     pod: NONE,
                     via: crate::cluster::node::NO_NODE,
                     busy: false,
-                    last_send: SimTime::ZERO,
+                    clock: super::pacing::Clock::default(),
                 })
                 .collect(),
             counted: 0,

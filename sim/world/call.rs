@@ -101,6 +101,7 @@ impl World<'_> {
             traced: ex.traced,
             attrs,
             fresh: new_conn,
+            line: self.ep.call_line(dep, cs.call),
             ..Request::new(origin, target, client as u32, from, now)
         });
         if ex.traced {

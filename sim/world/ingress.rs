@@ -57,6 +57,10 @@ impl World<'_> {
             headers: parent.headers,
             traced: parent.traced,
             attrs: parent.attrs,
+            line: match parent.origin {
+                Origin::Load { load, .. } => self.ep.ingress_line(load as usize),
+                _ => parent.line,
+            },
             ..Request::new(origin, t, client, self.node_of[pod as usize], now)
         });
         if parent.traced {

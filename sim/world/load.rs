@@ -4,7 +4,8 @@
 //! send on a clock (Poisson or constant arrivals), over a new connection each or
 //! over a fixed set of keep-alive connections with a FIFO of intended sends;
 //! closed-loop loads keep `connections` requests in flight, each connection
-//! sending again after think time / its qps pacing. Issuing a request asks
+//! sending again after think time / on its qps schedule (fortio's pacing,
+//! [`crate::workload::pacing`]). Issuing a request asks
 //! [`connection`](super::connection) for a pod (kube-proxy, node port or cloud
 //! load balancer), and the response comes back to [`World::load_response`],
 //! which records client-side latency from the *intended* send time (so waiting
@@ -22,6 +23,7 @@ use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{SimDuration, SimTime};
 use crate::scenario::spec::{Arrival, EntryKind, LoadPattern};
 use crate::workload::load::{LoadState, NONE};
+use crate::workload::pacing::{first_send, next_send};
 use rand_distr::{Distribution, Exp1};
 
 /// A load's request mix, resolved: per entry the end of its cumulative
@@ -86,6 +88,7 @@ impl World<'_> {
                 f.of(Purpose::Arrivals, &key),
                 f.of(Purpose::Think, &key),
                 think,
+                f.of(Purpose::PacingJitter, &key),
                 conns,
                 hs,
             ));
@@ -101,14 +104,22 @@ impl World<'_> {
                             .schedule(first, Event::LoadArrival { load: li as u32 });
                     }
                 }
-                LoadPattern::Closed { connections, .. } => {
+                LoadPattern::Closed {
+                    connections,
+                    qps,
+                    pacing,
+                    ..
+                } => {
                     let sending = l
                         .iterations
                         .map_or(*connections, |n| n.min(*connections as u64) as u32);
                     for c in 0..sending {
-                        if self.load_active(li, start) {
+                        // fortio: every connection at once, or k/qps apart with -uniform.
+                        let first = qps.map_or(start, |q| first_send(start, c, q, *pacing));
+                        self.loads[li].conns[c as usize].clock.origin = first;
+                        if self.load_active(li, first) {
                             self.q.schedule(
-                                start,
+                                first,
                                 Event::ConnSend {
                                     load: li as u32,
                                     conn: c,
@@ -181,7 +192,6 @@ impl World<'_> {
         if self.window.contains(now) {
             self.rec_load[li].requests += 1;
         }
-        self.loads[li].conns[conn as usize].last_send = now;
         self.issue_load_request(li, conn, now);
     }
 
@@ -218,6 +228,7 @@ impl World<'_> {
                 headers,
                 traced,
                 attrs,
+                line: self.ep.load_line(li, variant),
                 ..Request::new(origin, target, client, from, start)
             });
             if let Some(p) = &mut self.picker {
@@ -254,6 +265,7 @@ impl World<'_> {
             traced,
             attrs,
             fresh: new_conn,
+            line: self.ep.load_line(li, variant),
             ..Request::new(origin, target, client, from, start)
         });
         if let Some(p) = &mut self.picker {
@@ -322,28 +334,41 @@ impl World<'_> {
                 }
             }
             LoadPattern::Closed {
-                connections, qps, ..
+                connections,
+                qps,
+                pacing,
+                ..
             } => {
-                let (n, qps) = (*connections, *qps);
+                let (n, qps, pacing) = (*connections, *qps, *pacing);
                 let st = &mut self.loads[li];
                 let c = &mut st.conns[conn as usize];
                 c.busy = false;
                 if refused {
                     c.pod = NONE;
                 }
-                let last = c.last_send;
                 let mut next = now;
                 if let Some(t) = &st.think {
                     next += t.sample(&mut st.think_rng);
                 }
                 if let Some(q) = qps {
-                    next = next.max(last + SimDuration::from_secs_f64(n as f64 / q));
+                    // fortio's schedule: this connection's next slot (caught up
+                    // at once when late), never before its think time.
+                    let c = &mut st.conns[conn as usize];
+                    let paced =
+                        next_send(&mut c.clock, now, q / n as f64, pacing, &mut st.jitter_rng);
+                    next = next.max(paced);
                 }
-                if next == now && start == now {
+                if qps.is_none() && next == now && start == now {
                     // The answer came back in zero simulated time (refused connection,
-                    // full queue with no network model) and nothing paces the client:
-                    // a real client still spends time in its own loop. Charge 1 ms so
-                    // the run cannot spin forever at one instant.
+                    // full queue with no network model, a sidecar's local 503 with no
+                    // proxy latency) and nothing paces the client. fortio has no
+                    // pause here (periodic.go's -qps 0 loop calls again at once);
+                    // the real time is the answer's own round trip, which such a
+                    // scenario does not model. Without a pause the loop would spin
+                    // at one instant (with `iterations`, all of them at once: the
+                    // circuit-breaking task then gets 1 × 200 on every seed), so
+                    // meshsim charges 1 ms. Under `qps` none is needed: fortio's
+                    // schedule is followed exactly, catching up is bounded.
                     next += SimDuration::from_millis(1);
                 }
                 if self.load_active(li, next) && !self.load_done(li) {

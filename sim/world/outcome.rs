@@ -26,6 +26,15 @@ pub struct Outcome {
     pub loads_in_flight: Vec<u64>,
     pub services_in_flight: Vec<u64>,
     pub workloads_in_flight: Vec<u64>,
+    /// Per workload with endpoint rules: one recorder per rule, `[0]` =
+    /// requests no rule matched (empty for the others), and their requests
+    /// still at the server at the end.
+    pub endpoints: Vec<Vec<Recorder>>,
+    pub endpoints_in_flight: Vec<Vec<u64>>,
+    /// Per workload: requests waiting in its pods' queues when the window
+    /// opened and at the end (`report::overload`).
+    pub queue_start: Vec<u64>,
+    pub queue_end: Vec<u64>,
     /// Per workload: the header sets its pods received inside the window (sorted,
     /// with counts). Headers only travel today (`forwardHeaders`); this makes
     /// that observable until routing matches on them.
@@ -59,6 +68,11 @@ pub struct Outcome {
 impl World<'_> {
     /// Snapshots cumulative counters at a timeline bin boundary and schedules the next.
     pub(super) fn sample(&mut self, t: SimTime) {
+        if self.next_sample == 0 {
+            for p in &self.pods {
+                self.queue_at_warmup[p.deployment as usize] += p.queue.len() as u64;
+            }
+        }
         for (i, r) in self.rec_load.iter().enumerate() {
             self.timeline.loads[i].push(LoadSnap {
                 finished: r.count,
@@ -91,6 +105,7 @@ impl World<'_> {
             .iter_mut()
             .chain(&mut self.rec_svc)
             .chain(&mut self.rec_dep)
+            .chain(self.ep.rec.iter_mut().flatten())
         {
             r.flush(); // staged histogram counts (metrics::Recorder)
         }
@@ -150,7 +165,16 @@ impl World<'_> {
                 v
             })
             .collect();
+        let endpoints_in_flight = self.endpoints_in_flight();
+        let mut queue_end = vec![0u64; self.spec.deployments.len()];
+        for p in &self.pods {
+            queue_end[p.deployment as usize] += p.queue.len() as u64;
+        }
         Outcome {
+            endpoints: std::mem::take(&mut self.ep.rec),
+            endpoints_in_flight,
+            queue_start: self.queue_at_warmup,
+            queue_end,
             headers_received,
             loads: self.rec_load,
             services: self.rec_svc,

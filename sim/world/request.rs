@@ -86,6 +86,11 @@ pub(super) struct Request {
     pub(super) chain: u32,
     /// Upstream attempts the client proxy made for it (1 without retries).
     pub(super) attempts: u16,
+    /// The endpoint rule its server runs (0 = default; `endpoint.rs`).
+    pub(super) endpoint: u16,
+    /// Interned (method, path) when some Workload has endpoint rules and
+    /// there is no mesh (0 otherwise; `endpoint.rs`).
+    pub(super) line: u32,
 }
 
 impl Request {
@@ -129,6 +134,8 @@ impl Request {
             up_lb: NONE,
             chain: NONE,
             attempts: 1,
+            endpoint: 0,
+            line: 0,
         }
     }
 }

@@ -49,10 +49,11 @@ impl World<'_> {
             self.gateway(r, pod);
             return;
         }
+        let entry = self.endpoint_entry(r, dep, counted);
         let e = self.execs.insert(Exec {
             req: r,
             pod,
-            pc: 0,
+            pc: entry,
             parent: NONE,
             root: NONE,
             pending: 0,
@@ -129,7 +130,7 @@ impl World<'_> {
                             p.touch(now);
                             p.busy += 1;
                             self.execs.items[e as usize].holds_worker = true;
-                        } else if ex.pc == 0 && ex.parent == NONE {
+                        } else if ex.parent == NONE && self.deps[dep].program.is_entry(ex.pc) {
                             // A new request waiting for its first worker: an admission,
                             // bounded by the queue limit like a thread-per-request server.
                             let d = &self.deps[dep];
@@ -197,6 +198,15 @@ impl World<'_> {
                         return;
                     }
                     // All branches finished synchronously: continue here.
+                    continue;
+                }
+                Op::Choose(ci) => {
+                    let pc = self.choose(e, dep, ci);
+                    self.execs.items[e as usize].pc = pc;
+                    continue;
+                }
+                Op::Goto(pc) => {
+                    self.execs.items[e as usize].pc = pc;
                     continue;
                 }
                 Op::EndBranch => {
@@ -342,7 +352,8 @@ impl World<'_> {
                 }
                 let p = &mut self.pods[pod as usize];
                 let ex = &mut self.execs.items[w as usize];
-                let admission = ex.pc == 0 && ex.parent == NONE;
+                let dep = p.deployment as usize;
+                let admission = ex.parent == NONE && self.deps[dep].program.is_entry(ex.pc);
                 if admission {
                     // It was an admission (either server model): see arrive_at_pod / run_exec.
                     p.admissions_waiting -= 1;
@@ -401,8 +412,12 @@ impl World<'_> {
             let b = self.window.batch(req.arrive);
             let svc = req.target.service;
             let dep = self.pods[req.pod as usize].deployment as usize;
+            let ix = req.endpoint;
             self.rec_svc[svc].record(b, lat, status);
             self.rec_dep[dep].record(b, lat, status);
+            if self.ep.active {
+                self.record_endpoint(dep, ix, b, lat, status);
+            }
         }
         if self.istio.is_some() {
             self.istio_destination(r, status);

@@ -78,6 +78,7 @@ pub fn default_behaviour() -> Behaviour {
         queue_full_status: 503,
         hold_worker_during_calls: true,
         script: Vec::new(),
+        endpoints: Vec::new(),
         error: None,
         pool_size: None,
         not_ready: 0,

@@ -187,17 +187,29 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
             }
         }
         (None, Some(cl)) => {
-            cx.known_fields(&cl, &["connections", "qps", "thinkTime"]);
+            cx.known_fields(
+                &cl,
+                &[
+                    "connections",
+                    "qps",
+                    "thinkTime",
+                    "uniform",
+                    "jitter",
+                    "noCatchUp",
+                ],
+            );
             let connections = cx
                 .req(&cl, "connections")
                 .and_then(|c| cx.int_in(&c, 1, 1_000_000))
                 .map(|c| c as u32);
             let qps = cl.get("qps").and_then(|q| cx.positive(&q));
             let think = cl.get("thinkTime").and_then(|t| dist(cx, &t));
+            let pacing = super::pacing::pacing_mode(cx, &cl, qps.is_some());
             connections.map(|connections| LoadPattern::Closed {
                 connections,
                 qps,
                 think,
+                pacing,
             })
         }
         (Some(_), Some(cl)) => {

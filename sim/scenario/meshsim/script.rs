@@ -1,4 +1,4 @@
-//! A `Workload`'s script: `compute`, `call` and `parallel` steps, decoded with
+//! A `Workload`'s script: `compute`, `call`, `parallel` and `choice` steps, decoded with
 //! each call's host left unresolved (resolution needs every Service, see
 //! [`crate::scenario::call_graph`]). Also the request fields calls share with
 //! `Load`: `headers` and status codes.
@@ -26,6 +26,7 @@ pub enum RawStep {
     Compute(Dist),
     Call(Box<RawCall>),
     Parallel(Vec<Vec<RawStep>>),
+    Choice(Vec<(u32, Vec<RawStep>)>),
 }
 
 pub fn steps(cx: &mut Cx, v: &V) -> Vec<RawStep> {
@@ -38,11 +39,19 @@ pub fn steps(cx: &mut Cx, v: &V) -> Vec<RawStep> {
 fn step(cx: &mut Cx, v: &V) -> Option<RawStep> {
     let entries = cx.map(v)?;
     if entries.len() != 1 {
-        cx.error(v, "a step has exactly one key: compute, call or parallel");
+        cx.error(
+            v,
+            "a step has exactly one key: compute, call, parallel or choice",
+        );
         return None;
     }
     let (k, body) = &entries[0];
-    match k.as_str() {
+    step_kind(cx, k, body)
+}
+
+/// The step written as `k: body` (`compute`, `call`, `parallel`, `choice`).
+pub(super) fn step_kind(cx: &mut Cx, k: &str, body: &V) -> Option<RawStep> {
+    match k {
         "compute" => dist(cx, body).map(RawStep::Compute),
         "call" => call(cx, body).map(|c| RawStep::Call(Box::new(c))),
         "parallel" => {
@@ -56,11 +65,12 @@ fn step(cx: &mut Cx, v: &V) -> Option<RawStep> {
             }
             Some(RawStep::Parallel(out))
         }
+        "choice" => super::choice::choice(cx, body),
         other => {
             cx.error_at(
                 body.loc(),
                 &body.path,
-                format!("unknown step {other:?}; use compute, call or parallel"),
+                format!("unknown step {other:?}; use compute, call, parallel or choice"),
             );
             None
         }
@@ -199,6 +209,12 @@ pub fn resolve_steps(steps: &[RawStep], f: &mut dyn FnMut(&RawCall) -> Option<Ca
             }
             RawStep::Parallel(branches) => out.push(Step::Parallel(
                 branches.iter().map(|b| resolve_steps(b, f)).collect(),
+            )),
+            RawStep::Choice(branches) => out.push(Step::Choice(
+                branches
+                    .iter()
+                    .map(|(w, b)| (*w, resolve_steps(b, f)))
+                    .collect(),
             )),
         }
     }

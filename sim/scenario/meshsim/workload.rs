@@ -3,6 +3,7 @@
 //! connection pool), and which Deployments it describes.
 
 use super::dist::dist;
+use super::endpoints::{RawEndpoint, endpoints};
 use super::script::{RawStep, status, steps};
 use crate::engine::rng::Chance;
 use crate::scenario::decode::{Cx, V};
@@ -24,7 +25,14 @@ pub struct RawWorkload {
     pub deployment: Option<String>,
     pub selector: Option<BTreeMap<String, String>>,
     pub behaviour: Behaviour,
-    pub script: Vec<RawStep>,
+    pub script: RawScripts,
+}
+
+/// A Workload's default script and its endpoint rules, calls unresolved.
+#[derive(Clone, Debug, Default)]
+pub struct RawScripts {
+    pub steps: Vec<RawStep>,
+    pub endpoints: Vec<RawEndpoint>,
 }
 
 /// Workload fields of the connection model: `poolSize`, `notReadyReplicas`.
@@ -55,6 +63,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawWorkload> {
             "serviceTime",
             "script",
             "errors",
+            "endpoints",
             WORKLOAD_FIELDS[0],
             WORKLOAD_FIELDS[1],
         ],
@@ -102,6 +111,10 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawWorkload> {
             "missing required field (or give a script)",
         ),
     }
+    let endpoints = spec
+        .get("endpoints")
+        .map(|e| endpoints(cx, &e))
+        .unwrap_or_default();
     let deployment = spec
         .get("deployment")
         .and_then(|d| cx.str(&d))
@@ -128,7 +141,10 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawWorkload> {
         deployment,
         selector,
         behaviour: beh,
-        script,
+        script: RawScripts {
+            steps: script,
+            endpoints,
+        },
     })
 }
 
@@ -142,9 +158,9 @@ pub fn attach(
     deployments: &mut [(Deployment, Origin, Loc)],
     controller: Option<usize>,
     diags: &mut Diagnostics,
-) -> Vec<Option<(Vec<RawStep>, Origin)>> {
+) -> Vec<Option<(RawScripts, Origin)>> {
     let mut claimed: Vec<Option<String>> = vec![None; deployments.len()];
-    let mut scripts: Vec<Option<(Vec<RawStep>, Origin)>> = vec![None; deployments.len()];
+    let mut scripts: Vec<Option<(RawScripts, Origin)>> = vec![None; deployments.len()];
     for w in workloads {
         let mut cx = Cx::new(w.origin.clone(), diags);
         let matches: Vec<usize> = deployments
