@@ -2,6 +2,7 @@
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
 pub mod plot;
+pub mod pods;
 pub mod propagation;
 pub mod round;
 pub mod summary;

@@ -76,6 +76,8 @@ mod load;
 pub mod mesh;
 mod outcome;
 mod outlier;
+pub mod pod_lifecycle;
+mod pod_reset;
 mod propagation;
 mod request;
 mod router;
@@ -125,6 +127,9 @@ pub enum Event {
     /// A client proxy's new upstream connection `conn` to `host` of
     /// balancer `lb` finished its handshake.
     PoolConnect { lb: u32, host: u32, conn: u32 },
+    /// A pod lifecycle step (`pod_lifecycle.rs`: an experiment, a restart,
+    /// a readiness or endpoint change).
+    Lifecycle { step: u32 },
 }
 
 impl Event {
@@ -141,6 +146,7 @@ impl Event {
             Event::Router { .. } => 9,
             Event::OutlierSweep { .. } => 10,
             Event::PoolConnect { .. } => 11,
+            Event::Lifecycle { .. } => 12,
         }
     }
 }
@@ -161,6 +167,8 @@ struct Exec {
     fail_chain: u32,
     call: Option<CallState>,
     traced: bool,
+    /// Its pod died while it computed: freed when its `ComputeDone` pops.
+    dead: bool,
 }
 
 /// A free-list arena: ids are reused, so live state stays compact.
@@ -275,6 +283,8 @@ pub struct World<'s> {
     guard: guard::GuardState,
     /// Failure propagation (`propagation.rs`).
     prop: propagation::PropRt,
+    /// Pod lifecycle (`pod_lifecycle.rs`); None without Chaos Mesh experiments.
+    life: Option<Box<pod_lifecycle::LifeRt>>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -488,7 +498,9 @@ impl<'s> World<'s> {
             pod_requests: vec![0; n_pods],
             guard: guard::GuardState::new(spec.loads.len()),
             prop: propagation::PropRt::new(spec.loads.len(), spec.services.len()),
+            life: None,
         };
+        w.init_lifecycle(&f);
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);
         if window.from > SimTime::ZERO {
@@ -570,6 +582,7 @@ impl<'s> World<'s> {
                 } => self.on_router_timer(stream, generation, step),
                 Event::OutlierSweep { lb } => self.on_outlier_sweep(lb),
                 Event::PoolConnect { lb, host, conn } => self.on_pool_connect(lb, host, conn),
+                Event::Lifecycle { step } => self.on_lifecycle(step),
             }
         }
         self.q.advance_to(self.end);

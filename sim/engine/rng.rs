@@ -48,6 +48,8 @@ pub enum Purpose {
     RetryBackoff,
     /// An Envoy's mirror-policy draws, per proxy.
     Mirror,
+    /// Chaos experiments: which pods a mode picks, netem jitter per pod.
+    Chaos,
 }
 
 impl Purpose {
@@ -68,6 +70,7 @@ impl Purpose {
             Purpose::Fault => "fault",
             Purpose::RetryBackoff => "retry-backoff",
             Purpose::Mirror => "mirror",
+            Purpose::Chaos => "chaos",
         }
     }
 }

@@ -207,7 +207,15 @@ pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
             ("utilisation (%), per workload", &util),
             ("waiting requests (time average), per workload", &queue),
         ];
-        for (area, (title, ser)) in panels.iter().zip(specs) {
+        // Pod events (deaths, endpoint changes) as vertical lines, labelled
+        // in the top panel; none without lifecycle events.
+        let warm = spec.run.warmup.as_secs_f64();
+        let marks: Vec<(f64, String)> = crate::report::pods::marks(m)
+            .into_iter()
+            .map(|(t, l)| (t - warm, l))
+            .filter(|(t, _)| (0.0..=tmax).contains(t))
+            .collect();
+        for (panel, (area, (title, ser))) in panels.iter().zip(specs).enumerate() {
             let ymax = ser
                 .iter()
                 .flat_map(|s| s.1.iter().map(|p| p.1))
@@ -235,6 +243,25 @@ pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                     });
+            }
+            for (k, (x, label)) in marks.iter().enumerate() {
+                let red = RGBColor(200, 30, 30);
+                chart
+                    .draw_series(LineSeries::new(
+                        vec![(*x, 0.0), (*x, ymax)],
+                        red.mix(0.6).stroke_width(1),
+                    ))
+                    .map_err(perr("timeline"))?;
+                if panel == 0 {
+                    let y = ymax * (0.92 - 0.08 * (k % 8) as f64);
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            label.clone(),
+                            (*x, y),
+                            ("sans-serif", 11).into_font().color(&red),
+                        )))
+                        .map_err(perr("timeline"))?;
+                }
             }
             if !ser.is_empty() {
                 chart

@@ -253,6 +253,7 @@ pub fn render(spec: &Scenario, m: &Merged) -> String {
             let _ = writeln!(out, "  … and {} more", spec.not_simulated.len() - 10);
         }
     }
+    out.push_str(&crate::report::pods::table(m));
     // Last: where failures started and how they travelled (when any were recorded).
     if let Some(p) = crate::report::propagation::of_run(spec, m) {
         out.push_str(&crate::report::propagation::table::render(&p));

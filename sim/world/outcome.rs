@@ -52,6 +52,9 @@ pub struct Outcome {
     /// Failure chains, caller → callee edges (attempts, failures caused or
     /// passed on), breaker rejection windows and ejections (`report::propagation`).
     pub propagation: crate::metrics::propagation::PropagationRecorder,
+    /// What happened to pods, in time order (`pod_lifecycle.rs`; empty
+    /// without Chaos Mesh experiments).
+    pub pod_events: Vec<super::pod_lifecycle::PodEvent>,
 }
 
 impl World<'_> {
@@ -169,6 +172,7 @@ impl World<'_> {
             stopped: self.guard.stopped,
             // filled by the world
             propagation,
+            pod_events: self.life.map(|l| l.events()).unwrap_or_default(),
         }
     }
 }

@@ -65,7 +65,14 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
     if let Some(spec) = spec {
         cx.known_fields(
             &spec,
-            &["duration", "warmup", "seed", "replications", "mesh"],
+            &[
+                "duration",
+                "warmup",
+                "seed",
+                "replications",
+                "mesh",
+                "lifecycle",
+            ],
         );
         s.duration_given = spec.has("duration");
         s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
