@@ -447,3 +447,33 @@ fn every_pod_dead_means_no_endpoint_at_all() {
     assert!(near(failed, 150.0 * 12.0), "failed {failed}");
     assert_eq!(common::code(&m.loads[0].pooled, 0), failed);
 }
+
+#[test]
+fn a_second_container_kill_waits_for_crash_loop_back_off() {
+    // The second experiment kills web-0's app again at 60 s: its second
+    // restart waits kubelet's 10 s back-off (the first was immediate), so
+    // the container runs at 71 s and listens at 73 s.
+    let spec = load(
+        "container-kill",
+        &[
+            ("kill-sidecar.yaml", "[istio-proxy]", "[web]"),
+            ("kill-sidecar.yaml", "default: [web-1]", "default: [web-0]"),
+        ],
+    );
+    let m = common::run(&spec);
+    assert_accounting(&m);
+    let t: Vec<_> = timeline(&m).into_iter().filter(|e| e.0 >= 60_000).collect();
+    assert_eq!(
+        t,
+        vec![
+            ev(60_000, "web-0", "chaos-start"),
+            ev(60_000, "web-0", "died"),
+            ev(60_000, "web-0", "unready"),
+            ev(61_000, "web-0", "endpoint-removed"),
+            ev(71_000, "web-0", "started"),
+            ev(71_000, "web-0", "ready"),
+            ev(72_000, "web-0", "endpoint-added"),
+            ev(73_000, "web-0", "listening"),
+        ]
+    );
+}
