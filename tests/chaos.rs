@@ -477,3 +477,111 @@ fn a_second_container_kill_waits_for_crash_loop_back_off() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Accounting through deaths in a call graph.
+
+/// Pods die while their scripts compute, wait in the queue, wait on calls
+/// (pooled and not, parallel branches, app timeouts and retries), with and
+/// without sidecars: every request still ends exactly once.
+fn call_graph(mesh: bool) -> String {
+    let sidecar = if mesh {
+        "  mesh: {injectNamespaces: [default]}\n"
+    } else {
+        ""
+    };
+    format!(
+        "{}---\n{}---\n{}---\n{}{sidecar}",
+        common::app_yaml("front", 3),
+        common::app_yaml("mid", 2),
+        common::app_yaml("back", 2),
+        r#"apiVersion: meshsim.dev/v1alpha1
+kind: Workload
+metadata: {name: front}
+spec:
+  workers: 4
+  queue: {limit: 20}
+  poolSize: 4
+  script:
+  - compute: {exponential: {mean: 5ms}}
+  - parallel:
+    - call: {host: mid, timeout: 300ms, retries: 1, onError: continue}
+    - call: {host: back, retries: 2}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Workload
+metadata: {name: mid}
+spec:
+  workers: 2
+  holdWorkerDuringCalls: false
+  script:
+  - compute: {exponential: {mean: 20ms}}
+  - call: {host: back}
+  - compute: {constant: 5ms}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Workload
+metadata: {name: back}
+spec:
+  workers: 4
+  serviceTime: {exponential: {mean: 30ms}}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Load
+metadata: {name: users}
+spec:
+  target: http://front:8080/
+  open: {rate: 120, connections: 30}
+---
+apiVersion: chaos-mesh.org/v1alpha1
+kind: PodChaos
+metadata: {name: kill-front, annotations: {meshsim.dev/start: 12s}}
+spec: {action: pod-kill, mode: one, selector: {labelSelectors: {app: front}}}
+---
+apiVersion: chaos-mesh.org/v1alpha1
+kind: PodChaos
+metadata: {name: kill-mid, annotations: {meshsim.dev/start: 15s}}
+spec: {action: pod-kill, mode: all, selector: {labelSelectors: {app: mid}}}
+---
+apiVersion: chaos-mesh.org/v1alpha1
+kind: PodChaos
+metadata: {name: pause-back, annotations: {meshsim.dev/start: 20s}}
+spec: {action: pod-failure, duration: 5s, mode: one, selector: {labelSelectors: {app: back}}}
+---
+apiVersion: chaos-mesh.org/v1alpha1
+kind: PodChaos
+metadata: {name: app-back, annotations: {meshsim.dev/start: 28s}}
+spec: {action: container-kill, containerNames: [app], mode: all, selector: {labelSelectors: {app: back}}}
+---
+apiVersion: chaos-mesh.org/v1alpha1
+kind: NetworkChaos
+metadata: {name: slow-mid, annotations: {meshsim.dev/start: 5s}}
+spec: {action: delay, mode: one, selector: {labelSelectors: {app: mid}}, delay: {latency: 50ms, jitter: 20ms}, duration: 30s}
+---
+apiVersion: meshsim.dev/v1alpha1
+kind: Simulation
+metadata: {name: deaths}
+spec:
+  duration: 40s
+  warmup: 5s
+  seed: 11
+  replications: 3
+"#
+    )
+}
+
+#[test]
+fn every_request_ends_exactly_once_through_deaths_in_a_call_graph() {
+    for mesh in [false, true] {
+        let spec = common::load_ok(&call_graph(mesh));
+        let m = common::run(&spec);
+        assert_accounting(&m);
+        for o in &m.outcomes {
+            let died = o.pod_events.iter().filter(|e| e.what == "died").count();
+            // front: 1, mid: 2 (the delayed one too), back: 1 paused + 2 killed.
+            assert_eq!(died, 6, "mesh {mesh}");
+            assert!(o.loads[0].failed > 0, "mesh {mesh}: deaths cost requests");
+            assert!(o.loads[0].completed > 3000, "mesh {mesh}");
+        }
+    }
+}
