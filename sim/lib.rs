@@ -53,8 +53,13 @@
 //!   latencies are drawn from the `Cluster` object's distributions (zero
 //!   without one). No bandwidth, loss or congestion; a dropped connection
 //!   (NodePort `Local` on a node without a pod) fails at once instead of after
-//!   the client's connect timeout. Health checks, probes and endpoint
-//!   propagation are steady state (a pod is ready or not for the whole run).
+//!   the client's connect timeout. Pods change during a run only through
+//!   Chaos Mesh experiments ([`scenario::chaos`], applied by
+//!   `world/pod_lifecycle.rs`): deaths, restarts, readiness from the
+//!   Deployment's `readinessProbe` timing and endpoint propagation after a
+//!   configurable delay. Probes are not requests yet (no liveness restarts
+//!   under load); without experiments a pod is ready or not for the whole
+//!   run.
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.
 //! * The mesh is simulated for **HTTP**: sidecars and gateways decide
@@ -64,8 +69,10 @@
 //!   Envoy's fault filter and router (timeouts, retries, mirrors), its
 //!   connection pools (circuit breaking; modelled connection by connection
 //!   only when the cluster sets a pool limit — otherwise warm, as Istio's
-//!   2^32−1 defaults never bind) and its outlier detectors. Not modelled:
-//!   the inbound `reset-before-request` retry, upstream idle/connect
+//!   2^32−1 defaults never bind) and its outlier detectors. The inbound
+//!   `reset-before-request` retry is modelled only as its outcome (a live
+//!   sidecar in front of a dead app answers 503). Not modelled: upstream
+//!   idle/connect
 //!   timeouts, hedging (Istio configures none); mirrored copies bypass
 //!   pools. ServiceEntry hosts route to a missing cluster (503 NC);
 //!   `tcp_proxy` listeners are not simulated (sidecars send to the original

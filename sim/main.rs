@@ -49,6 +49,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     for line in scenario::istio::unsimulated_listing(&s.istio.unsimulated) {
                         println!("  {line}");
                     }
+                    for line in &s.chaos.not_simulated {
+                        println!("  {line}");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

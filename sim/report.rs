@@ -9,6 +9,7 @@ pub mod openmetrics;
 pub mod overload;
 pub mod percentiles;
 pub mod plot;
+pub mod pods;
 pub mod propagation;
 pub mod round;
 pub mod summary;

@@ -11,6 +11,7 @@
 //! it) and refuses FIFOs, sockets and devices (reading one could block forever).
 
 pub mod call_graph;
+pub mod chaos;
 pub mod decode;
 pub mod diag;
 pub mod isotope;

@@ -78,6 +78,8 @@ mod load;
 pub mod mesh;
 mod outcome;
 mod outlier;
+pub mod pod_lifecycle;
+mod pod_reset;
 mod propagation;
 mod request;
 mod router;
@@ -127,6 +129,9 @@ pub enum Event {
     /// A client proxy's new upstream connection `conn` to `host` of
     /// balancer `lb` finished its handshake.
     PoolConnect { lb: u32, host: u32, conn: u32 },
+    /// A pod lifecycle step (`pod_lifecycle.rs`: an experiment, a restart,
+    /// a readiness or endpoint change).
+    Lifecycle { step: u32 },
 }
 
 impl Event {
@@ -143,6 +148,7 @@ impl Event {
             Event::Router { .. } => 9,
             Event::OutlierSweep { .. } => 10,
             Event::PoolConnect { .. } => 11,
+            Event::Lifecycle { .. } => 12,
         }
     }
 }
@@ -163,6 +169,8 @@ struct Exec {
     fail_chain: u32,
     call: Option<CallState>,
     traced: bool,
+    /// Its pod died while it computed: freed when its `ComputeDone` pops.
+    dead: bool,
 }
 
 /// A free-list arena: ids are reused, so live state stays compact.
@@ -283,6 +291,8 @@ pub struct World<'s> {
     ep: endpoint::EndpointRt,
     /// Waiting requests per deployment when the window opened (overload report).
     queue_at_warmup: Vec<u64>,
+    /// Pod lifecycle (`pod_lifecycle.rs`); None without Chaos Mesh experiments.
+    life: Option<Box<pod_lifecycle::LifeRt>>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -500,7 +510,9 @@ impl<'s> World<'s> {
             guard: guard::GuardState::new(spec.loads.len()),
             prop: propagation::PropRt::new(spec.loads.len(), spec.services.len()),
             istio: None,
+            life: None,
         };
+        w.init_lifecycle(&f);
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);
         if window.from > SimTime::ZERO {
@@ -582,6 +594,7 @@ impl<'s> World<'s> {
                 } => self.on_router_timer(stream, generation, step),
                 Event::OutlierSweep { lb } => self.on_outlier_sweep(lb),
                 Event::PoolConnect { lb, host, conn } => self.on_pool_connect(lb, host, conn),
+                Event::Lifecycle { step } => self.on_lifecycle(step),
             }
         }
         self.q.advance_to(self.end);

@@ -8,6 +8,9 @@ mod analyze;
 mod answers;
 /// Call graphs: scripts, held/released workers, app timeouts and retries.
 mod callgraph;
+/// scenarios/chaos/: Chaos Mesh experiments, pod lifecycle and endpoint
+/// propagation — timelines asserted exactly, accounting through failures.
+mod chaos;
 /// The CLI contract: exit codes, files written.
 mod cli;
 /// Shared helpers: scenario from text, run, paths to ../shared.

@@ -52,6 +52,8 @@ pub enum Purpose {
     Choice,
     /// A closed loop's pacing jitter (fortio `-jitter`), per load.
     PacingJitter,
+    /// Chaos experiments: which pods a mode picks, netem jitter per pod.
+    Chaos,
 }
 
 impl Purpose {
@@ -74,6 +76,7 @@ impl Purpose {
             Purpose::Mirror => "mirror",
             Purpose::Choice => "choice",
             Purpose::PacingJitter => "pacing-jitter",
+            Purpose::Chaos => "chaos",
         }
     }
 }

@@ -193,19 +193,47 @@ fn folded(
     out
 }
 
+/// Pod events of replication 0 (deaths, endpoints leaving and joining,
+/// network delay starting) as instants on the timeline's axis, one band per
+/// kind of event; none without Chaos Mesh experiments.
+fn pod_bands(m: &Merged, warm: f64) -> Vec<Band> {
+    let marks = crate::report::pods::marks(m);
+    let kinds: [(&str, &str, &'static str); 4] = [
+        (" died", "pod died", "#b71c1c"),
+        (" out", "endpoint removed", "#ef6c00"),
+        (" in", "endpoint added", "#2e7d32"),
+        (" delay", "network delay starts", "#455a64"),
+    ];
+    kinds
+        .iter()
+        .filter_map(|(suffix, label, colour)| {
+            let spans: Vec<(f64, f64)> = marks
+                .iter()
+                .filter(|(t, l)| l.ends_with(suffix) && *t >= warm)
+                .map(|(t, _)| (t - warm, t - warm))
+                .collect();
+            (!spans.is_empty()).then(|| Band {
+                label: format!("{label} (replication 0)"),
+                colour,
+                spans,
+            })
+        })
+        .collect()
+}
+
 /// Breaker-rejection and ejection windows of replication 0, on the
 /// timeline's axis (seconds since warm-up): the run's timed events.
 fn event_bands(spec: &Scenario, m: &Merged) -> Vec<Band> {
-    let Some(p) = crate::report::propagation::of_run(spec, m) else {
-        return Vec::new();
-    };
     let warm = spec.run.warmup.as_secs_f64();
+    let mut bands = pod_bands(m, warm);
+    let Some(p) = crate::report::propagation::of_run(spec, m) else {
+        return bands;
+    };
     let end = p.end_s;
     let clip = |w: &crate::report::propagation::Span| -> Option<(f64, f64)> {
         let (a, z) = (w.from_s - warm, w.end(end) - warm);
         (w.replication == 0 && z >= 0.0).then_some((a.max(0.0), z))
     };
-    let mut bands = Vec::new();
     let breakers: Vec<(f64, f64)> = p
         .breakers
         .iter()

@@ -371,6 +371,10 @@ pub fn value_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Value
         // other summaries keep their shape.
         top.insert("propagation".into(), crate::report::propagation::json(&p));
     }
+    if let Some(p) = crate::report::pods::json(merged) {
+        // Only when pods changed during the run (Chaos Mesh experiments).
+        top.insert("pods".into(), p);
+    }
     top.insert("loads".into(), Value::Object(loads));
     top.insert("workloads".into(), Value::Object(workloads));
     top.insert("warnings".into(), json!(spec.warnings));

@@ -341,6 +341,7 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
             let _ = writeln!(out, "  … and {} more", spec.not_simulated.len() - 10);
         }
     }
+    out.push_str(&crate::report::pods::table(m));
     // Last: where failures started and how they travelled (when any were recorded).
     if let Some(p) = crate::report::propagation::of_run(spec, m) {
         out.push_str(&crate::report::propagation::table::render(&p));

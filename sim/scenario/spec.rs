@@ -3,6 +3,7 @@
 //! Nothing downstream re-checks an invariant or sees an `Option` that validation
 //! could have resolved: if a `Scenario` exists, it can be simulated.
 
+pub mod chaos;
 pub mod endpoint;
 pub mod istio;
 
@@ -37,6 +38,9 @@ pub struct Scenario {
     pub network: Network,
     /// Istio objects, mesh settings and who has a sidecar (`spec/istio.rs`).
     pub istio: istio::IstioConfig,
+    /// Chaos Mesh experiments and lifecycle timings (`spec/chaos.rs`; empty:
+    /// every pod runs, ready or not, for the whole run).
+    pub chaos: chaos::ChaosPlan,
 }
 
 /// The cluster network of a scenario: nodes, where pods run, the ingress

@@ -217,6 +217,7 @@ pub fn build(
         }
     }
     let mut istio = super::istio::Collector::default();
+    let mut chaos = super::chaos::Collector::default();
     for o in &objects {
         let mut cx = Cx::new(o.origin.clone(), &mut diags);
         if o.api_version.starts_with("meshsim.dev/") && o.api_version != MESHSIM_API {
@@ -234,8 +235,10 @@ pub fn build(
             check_name(o, &mut cx);
         }
         // Istio kinds (and the MeshConfig ConfigMap, Namespace labels) are
-        // collected by `istio.rs`, one file per kind under `istio/`.
-        if istio.object(o, &mut cx) {
+        // collected by `istio.rs`, one file per kind under `istio/`; Chaos
+        // Mesh's by `chaos.rs`, first, so Istio does not list them as
+        // unsimulated.
+        if chaos.object(o, &mut cx) || istio.object(o, &mut cx) {
             continue;
         }
         decode_object(&mut b, o, &mut cx);
@@ -254,6 +257,7 @@ pub fn build(
         )
         .map(|mut s| {
             istio.finish(&mut s, &mut diags);
+            chaos.finish(&mut s, &mut diags);
             s
         })
     };
@@ -481,6 +485,7 @@ impl Builder {
             warnings: Vec::new(),
             network,
             istio: Default::default(),
+            chaos: Default::default(),
         };
         // What would not fit in a run (memory, time) is an error too.
         for p in super::limits::check(&scenario) {

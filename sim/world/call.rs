@@ -21,7 +21,7 @@ pub(super) struct CallState {
     call: u32,
     tries_left: u32,
     generation: u32,
-    outstanding: u32,
+    pub(super) outstanding: u32,
 }
 
 impl World<'_> {

@@ -148,6 +148,12 @@ impl World<'_> {
             SimDuration::ZERO
         };
         let mut d = extra;
+        if self.life.is_some() {
+            let n = self.spec.loads.len() as u32;
+            if req.client >= n {
+                d = d + self.egress_delay(req.client - n);
+            }
+        }
         if let Some(lat) = &self.lat {
             let to = self.node_of[req.pod as usize];
             d = d + lat.path(
@@ -177,6 +183,10 @@ impl World<'_> {
         } else {
             SimDuration::ZERO
         };
+        if self.life.is_some() {
+            let pod = self.requests.items[r as usize].pod;
+            d = d + self.egress_delay(pod);
+        }
         if let Some(lat) = &self.lat {
             let req = self.requests.items[r as usize];
             d = d + lat.path(
@@ -280,6 +290,18 @@ impl World<'_> {
             q.pconn = ci;
             self.dispatch(w, new_conn);
             break;
+        }
+    }
+
+    /// `pod` died: its callers' pooled connections to it are closed
+    /// (reopened by kube-proxy on next use).
+    pub(super) fn forget_pod(&mut self, pod: u32) {
+        for p in &mut self.pools {
+            for c in &mut p.conns {
+                if c.pod == pod && !c.busy {
+                    c.pod = NONE;
+                }
+            }
         }
     }
 }

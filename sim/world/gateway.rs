@@ -50,6 +50,7 @@ impl World<'_> {
             fail_chain: NONE,
             call: None,
             traced: self.requests.items[r as usize].traced,
+            dead: false,
         });
         self.execs.items[e as usize].root = e;
         let p = &mut self.pods[pod as usize];

@@ -57,6 +57,11 @@ pub(super) struct LbState {
     /// Per host: this proxy's connection pool (empty unless the cluster
     /// sets connection-pool limits, `world/upstream.rs`).
     pub pools: Vec<crate::proxy::conn_pool::ConnPool<u32>>,
+    /// Hosts in the proxy's EDS view (indices into `pods`), when pods come
+    /// and go during the run (`pod_lifecycle.rs`); None = every host, as
+    /// without lifecycle. A host outside it is not in the balancer at all
+    /// (not merely unhealthy: it does not count towards panic mode).
+    pub members: Option<Vec<u32>>,
 }
 
 /// The hosts as a proxy's balancer sees them: address, requests in flight
@@ -65,18 +70,18 @@ pub(super) fn host_views<'a>(
     addrs: &'a [String],
     active: &[u32],
     detector: Option<&Detector>,
+    members: Option<&[u32]>,
 ) -> Vec<HostView<'a>> {
-    addrs
-        .iter()
-        .zip(active)
-        .enumerate()
-        .map(|(i, (a, &n))| HostView {
-            address: a,
-            weight: 1,
-            active_requests: n,
-            healthy: detector.is_none_or(|d| !d.is_ejected(i)),
-        })
-        .collect()
+    let view = |i: usize| HostView {
+        address: &addrs[i],
+        weight: 1,
+        active_requests: active[i],
+        healthy: detector.is_none_or(|d| !d.is_ejected(i)),
+    };
+    match members {
+        None => (0..addrs.len()).map(view).collect(),
+        Some(m) => m.iter().map(|&i| view(i as usize)).collect(),
+    }
 }
 
 impl LbState {
@@ -84,10 +89,18 @@ impl LbState {
     /// or a return): Envoy's balancers pick among the healthy hosts of the
     /// set they were last built with, rebuilt when the priority set changes.
     pub fn refresh_balancer(&mut self) {
-        let views = host_views(&self.addrs, &self.active, self.detector.as_ref());
+        let views = host_views(
+            &self.addrs,
+            &self.active,
+            self.detector.as_ref(),
+            self.members.as_deref(),
+        );
         self.lb.refresh(&views);
     }
 }
+
+/// Per Service: per port, pods (sorted).
+pub(super) type PortPods = Vec<Vec<u32>>;
 
 /// (attributes, route table, virtual host, route, weighted cluster).
 pub(super) type RoutedKey = (u32, u32, u32, u32, u32);
@@ -351,7 +364,7 @@ impl MeshRt {
         client: u32,
         cix: u32,
         xds: &Xds,
-        (eps, dep_of): (&[Vec<Vec<u32>>], &[u32]),
+        (eps, all, dep_of): (&[PortPods], Option<&[PortPods]>, &[u32]),
         port: u16,
         now: crate::engine::SimTime,
     ) -> u32 {
@@ -367,16 +380,30 @@ impl MeshRt {
         else {
             return NONE;
         };
-        let pods: Vec<u32> = eps[*service][*sp]
+        // With pods coming and going, every pod that may back the cluster
+        // is a host, and `members` says which are in EDS now.
+        let pods: Vec<u32> = all.unwrap_or(eps)[*service][*sp]
             .iter()
             .copied()
             .filter(|&p| deployments.iter().any(|&d| d as u32 == dep_of[p as usize]))
             .collect();
+        let members = all.map(|_| {
+            let ready = &eps[*service][*sp];
+            (0..pods.len() as u32)
+                .filter(|&h| ready.binary_search(&pods[h as usize]).is_ok())
+                .collect::<Vec<u32>>()
+        });
         let addrs: Vec<String> = pods
             .iter()
             .map(|&p| format!("{}:{port}", self.pod_ip[p as usize]))
             .collect();
-        let views: Vec<HostView> = addrs.iter().map(|a| HostView::new(a)).collect();
+        let views: Vec<HostView> = match &members {
+            None => addrs.iter().map(|a| HostView::new(a)).collect(),
+            Some(m) => m
+                .iter()
+                .map(|&h| HostView::new(&addrs[h as usize]))
+                .collect(),
+        };
         let lb = LoadBalancer::new(&c.lb, &views, &mut self.lb_rng[client as usize]);
         let i = self.lb_states.len() as u32;
         let detector = c.outlier.map(|cfg| Detector::new(cfg, pods.len(), now));
@@ -395,9 +422,36 @@ impl MeshRt {
             base_stats: ClusterStats::default(),
             base_outlier: OutlierStats::default(),
             pools: Vec::new(),
+            members,
         });
         self.lbs.insert((client, cix), i);
         i
+    }
+
+    /// The ready endpoints of Service `service` port `port` changed to
+    /// `ready` (`pod_lifecycle.rs`): every balancer over that port
+    /// rebuilds its EDS view (Envoy's priority-set update).
+    pub fn endpoints_changed(&mut self, xds: &Xds, service: usize, port: usize, ready: &[u32]) {
+        for st in &mut self.lb_states {
+            let ClusterKind::Service {
+                service: s,
+                port: p,
+                ..
+            } = &xds.clusters[st.cluster as usize].kind
+            else {
+                continue;
+            };
+            if (*s, *p) != (service, port) || st.members.is_none() {
+                continue;
+            }
+            let m: Vec<u32> = (0..st.pods.len() as u32)
+                .filter(|&h| ready.binary_search(&st.pods[h as usize]).is_ok())
+                .collect();
+            if st.members.as_deref() != Some(&m[..]) {
+                st.members = Some(m);
+                st.refresh_balancer();
+            }
+        }
     }
 
     /// One of this balancer's requests to `host` is over or reset (Envoy's

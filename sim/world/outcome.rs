@@ -63,6 +63,9 @@ pub struct Outcome {
     pub propagation: crate::metrics::propagation::PropagationRecorder,
     /// Istio's request metrics (`World::with_istio_metrics` runs only).
     pub istio: Option<Box<crate::metrics::istio::IstioRecorder>>,
+    /// What happened to pods, in time order (`pod_lifecycle.rs`; empty
+    /// without Chaos Mesh experiments).
+    pub pod_events: Vec<super::pod_lifecycle::PodEvent>,
 }
 
 impl World<'_> {
@@ -196,6 +199,7 @@ impl World<'_> {
             // filled by the world
             propagation,
             istio: self.istio,
+            pod_events: self.life.map(|l| l.events()).unwrap_or_default(),
         }
     }
 }

@@ -426,7 +426,13 @@ impl<'s> World<'s> {
             self.streams.items[s as usize].last_chain = c;
         }
         let st = &self.streams.items[s as usize];
-        let outcome = if status == 0 {
+        let outcome = if status == 0
+            && a.flags
+                .contains(ResponseFlag::UpstreamConnectionTermination)
+        {
+            // The pod died mid-request (`pod_lifecycle.rs`): Envoy's UC.
+            AttemptOutcome::reset(ResetReason::ConnectionTermination, true)
+        } else if status == 0 {
             AttemptOutcome::reset(ResetReason::ConnectFailure, false)
         } else {
             AttemptOutcome::status(status)

@@ -18,6 +18,9 @@ use crate::workload::script::Op;
 
 impl World<'_> {
     pub(super) fn arrive_at_pod(&mut self, r: u32, pod: u32) {
+        if self.life.is_some() && self.refused_at(r, pod) {
+            return;
+        }
         let now = self.now();
         let counted = self.window.contains(now);
         let (svc, dep, hs) = {
@@ -62,6 +65,7 @@ impl World<'_> {
             fail_chain: NONE,
             call: None,
             traced: self.requests.items[r as usize].traced,
+            dead: false,
         });
         self.execs.items[e as usize].root = e;
         let d = &self.deps[dep];
@@ -191,6 +195,7 @@ impl World<'_> {
                             fail_chain: NONE,
                             call: None,
                             traced: ex.traced,
+                            dead: false,
                         });
                         self.run_exec(c);
                     }
@@ -373,6 +378,12 @@ impl World<'_> {
     }
 
     pub(super) fn on_compute_done(&mut self, e: u32) {
+        if self.execs.items[e as usize].dead {
+            // Its pod died meanwhile (`pod_lifecycle.rs`).
+            self.execs.items[e as usize].dead = false;
+            self.execs.remove(e);
+            return;
+        }
         if self.is_gateway(self.execs.items[e as usize].pod) {
             self.gateway_worked(e);
             return;

@@ -422,11 +422,12 @@ impl World<'_> {
         let now = self.now();
         let xds = self.xds;
         let m = self.mesh.as_mut().expect("mesh");
+        let all = self.life.as_ref().map(|l| &l.all[..]);
         let lbi = m.lb_for(
             client,
             cix,
             xds,
-            (&self.endpoints, &self.dep_of),
+            (&self.endpoints, all, &self.dep_of),
             target_port,
             now,
         );
@@ -503,9 +504,16 @@ pub(super) fn pick(
     if st.pods.is_empty() {
         return None;
     }
-    let views = super::mesh::host_views(&st.addrs, &st.active, st.detector.as_ref());
+    let views = super::mesh::host_views(
+        &st.addrs,
+        &st.active,
+        st.detector.as_ref(),
+        st.members.as_deref(),
+    );
     match st.lb.pick(&views, hash, &mut m.lb_rng[client as usize]) {
         Pick::Host(i) => {
+            // With an EDS view, the pick is an index into it.
+            let i = st.members.as_ref().map_or(i, |m| m[i] as usize);
             st.active[i] += 1;
             Some((i as u32, st.pods[i], st.pods.len()))
         }

@@ -175,9 +175,14 @@ impl World<'_> {
         let p = &self.pods[pod as usize];
         let d = &self.spec.deployments[p.deployment as usize];
         let nodes = &self.spec.network.cluster.nodes;
+        // A replacement pod has its own name (`pod_lifecycle.rs`).
+        let name = match &self.life {
+            Some(l) => l.name(pod).to_string(),
+            None => format!("{}-{}", d.name, p.replica),
+        };
         match nodes.get(self.node_of[pod as usize] as usize) {
-            Some(n) if nodes.len() > 1 => format!("{}-{} (node {})", d.name, p.replica, n.name),
-            _ => format!("{}-{}", d.name, p.replica),
+            Some(n) if nodes.len() > 1 => format!("{name} (node {})", n.name),
+            _ => name,
         }
     }
 }

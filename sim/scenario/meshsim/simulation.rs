@@ -79,6 +79,7 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
                 "replications",
                 "mesh",
                 "assertions",
+                "lifecycle",
             ],
         );
         if let Some(list) = spec.get("assertions").and_then(|v| cx.seq(&v)) {

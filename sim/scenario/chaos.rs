@@ -1,0 +1,604 @@
+//! Chaos Mesh experiments (`chaos-mesh.org/v1alpha1`), read unchanged, and
+//! the lifecycle timings of `Simulation.spec.lifecycle`.
+//!
+//! Why a collector like Istio's: an experiment names pods by namespace and
+//! labels, so it can only be resolved once every Deployment is known (and,
+//! for `containerNames: [istio-proxy]`, once sidecar injection is decided).
+//! The loader calls [`Collector::object`] for every object and
+//! [`Collector::finish`] after Istio's.
+//!
+//! Fields follow chaos-mesh/chaos-mesh `api/v1alpha1` (read at commit
+//! 608b61e7): `podchaos_types.go` (`action` pod-kill | pod-failure |
+//! container-kill, `duration` — "required when the action is
+//! PodFailureAction" —, `gracePeriod`), `podchaos_webhook.go`
+//! (container-kill without `containerNames` is invalid), `selector.go`
+//! (`mode` one | all | fixed | fixed-percent | random-max-percent, `value`,
+//! `selector.namespaces` — defaulting to the experiment's own namespace,
+//! `DefaultNamespace` —, `labelSelectors`, `pods`), `networkchaos_types.go`
+//! (`action` netem | delay | loss | duplicate | corrupt | partition |
+//! bandwidth; `delay.latency`, `jitter`, `correlation`; `direction` to |
+//! from | both, default to). Chaos Mesh starts an experiment when it is
+//! created: meshsim reads the start from the annotation
+//! `meshsim.dev/start` (default 0 s).
+//!
+//! What meshsim cannot model faithfully is listed as not simulated (never a
+//! silent no-op): packet loss, duplication, corruption, bandwidth, netem,
+//! and every other Chaos Mesh kind (StressChaos, IOChaos, HTTPChaos, …).
+
+use super::decode::{Cx, V};
+use super::diag::{Diagnostics, Origin};
+use super::object::{Object, prefix};
+use super::raw::Loc;
+use super::spec::Scenario;
+use super::spec::chaos::*;
+use crate::engine::SimDuration;
+use std::collections::BTreeMap;
+
+/// The apiVersion Chaos Mesh serves.
+pub const API_VERSION: &str = "chaos-mesh.org/v1alpha1";
+/// The annotation meshsim reads an experiment's start time from.
+pub const START_ANNOTATION: &str = "meshsim.dev/start";
+
+/// An experiment before its selector is resolved.
+struct Raw {
+    origin: Origin,
+    at: (Loc, String),
+    kind_name: String,
+    namespace: String,
+    start: SimDuration,
+    duration: Option<SimDuration>,
+    kind: RawKind,
+    mode: Mode,
+    namespaces: Vec<String>,
+    labels: BTreeMap<String, String>,
+    pods: Option<Vec<(String, String, Loc, String)>>,
+}
+
+enum RawKind {
+    Known(ChaosKind),
+    /// container-kill: the names, where they are.
+    Containers(Vec<String>, Loc, String),
+}
+
+/// A pod template's app container names and readiness probe
+/// (initialDelaySeconds, periodSeconds).
+type Template = (Vec<String>, Option<(SimDuration, SimDuration)>);
+
+/// Collects experiments, lifecycle settings and the probe facts of
+/// Deployments.
+#[derive(Default)]
+pub struct Collector {
+    raws: Vec<Raw>,
+    lifecycle: Option<Lifecycle>,
+    /// (namespace, deployment) → (app container names, readiness probe).
+    templates: BTreeMap<(String, String), Template>,
+    not_simulated: Vec<String>,
+}
+
+fn note_line(o: &Object, what: &str) -> String {
+    format!(
+        "{}: document {} ({}): {what}",
+        o.origin.file,
+        o.origin.document,
+        o.origin.object.as_deref().unwrap_or(&o.kind)
+    )
+}
+
+fn seconds(cx: &mut Cx, v: Option<V>, default: u64, min: i64) -> SimDuration {
+    v.and_then(|v| cx.int_in(&v, min, 1 << 31))
+        .map_or(SimDuration::from_secs(default), |s| {
+            SimDuration::from_secs(s as u64)
+        })
+}
+
+impl Collector {
+    /// Reads what this collector needs from `o`; true when `o` is a Chaos
+    /// Mesh object (consumed here), false otherwise.
+    pub fn object(&mut self, o: &Object, cx: &mut Cx) -> bool {
+        match o.kind.as_str() {
+            "Deployment" => {
+                self.deployment(o, cx);
+                return false;
+            }
+            "Simulation" if o.api_version == super::object::MESHSIM_API => {
+                if let Some(l) = o.node.get("spec").and_then(|s| s.get("lifecycle")) {
+                    self.lifecycle = Some(lifecycle(&l, cx));
+                }
+                return false;
+            }
+            _ => {}
+        }
+        if !o.api_version.starts_with("chaos-mesh.org/") {
+            return false;
+        }
+        if o.api_version != API_VERSION {
+            let at = o.node.get("apiVersion").unwrap_or(o.node.clone());
+            cx.error(
+                &at,
+                format!("{:?}: Chaos Mesh serves {API_VERSION}", o.api_version),
+            );
+            return true;
+        }
+        match o.kind.as_str() {
+            "PodChaos" => self.pod_chaos(o, cx),
+            "NetworkChaos" => self.network_chaos(o, cx),
+            other => {
+                let what = match other {
+                    "StressChaos" => {
+                        "StressChaos (CPU/memory stress): not simulated — meshsim has no CPU or memory model; a slower Workload serviceTime is the nearest experiment"
+                    }
+                    "Schedule" | "Workflow" => {
+                        "a Chaos Mesh Schedule/Workflow: not simulated — write each experiment as its own object with meshsim.dev/start"
+                    }
+                    _ => "this Chaos Mesh kind is not simulated",
+                };
+                self.not_simulated.push(note_line(o, what));
+            }
+        }
+        true
+    }
+
+    fn deployment(&mut self, o: &Object, cx: &mut Cx) {
+        let Some(containers) = o
+            .node
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec"))
+            .and_then(|s| s.get("containers"))
+        else {
+            return;
+        };
+        let mut names = Vec::new();
+        let mut probe = None;
+        let list = match &containers.node.value {
+            super::raw::Value::Seq(_) => cx.seq(&containers).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        for c in list {
+            let name = c.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            if name == "istio-proxy" {
+                continue;
+            }
+            names.push(name.to_string());
+            if probe.is_none()
+                && let Some(p) = c.get("readinessProbe")
+            {
+                // Kubernetes defaults: initialDelaySeconds 0, periodSeconds 10 (min 1).
+                let delay = seconds(cx, p.get("initialDelaySeconds"), 0, 0);
+                let period = seconds(cx, p.get("periodSeconds"), 10, 1);
+                probe = Some((delay, period));
+            }
+        }
+        self.templates
+            .insert((o.namespace.clone(), o.name.clone()), (names, probe));
+    }
+
+    /// Fields shared by PodChaos and NetworkChaos: start, duration, mode, selector.
+    fn common(&mut self, o: &Object, cx: &mut Cx, spec: &V, kind: RawKind) {
+        let at = o
+            .node
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .map(|n| (n.loc(), n.path.clone()))
+            .unwrap_or((o.node.loc(), String::new()));
+        let start = o
+            .node
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(START_ANNOTATION))
+            .and_then(|v| cx.duration(&v))
+            .unwrap_or(SimDuration::ZERO);
+        let duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
+        let mode = spec.get("mode").and_then(|m| {
+            let mode = cx.one_of(
+                &m,
+                &[
+                    ("one", 0),
+                    ("all", 1),
+                    ("fixed", 2),
+                    ("fixed-percent", 3),
+                    ("random-max-percent", 4),
+                ],
+            )?;
+            let value = |cx: &mut Cx, lo: i64, hi: i64| -> Option<u32> {
+                let v = cx.req(spec, "value")?;
+                let s = cx.scalar_string(&v)?;
+                match s.parse::<i64>() {
+                    Ok(n) if (lo..=hi).contains(&n) => Some(n as u32),
+                    _ => {
+                        cx.error(&v, format!("{s:?}, must be an integer in {lo}..={hi}"));
+                        None
+                    }
+                }
+            };
+            Some(match mode {
+                0 => Mode::One,
+                1 => Mode::All,
+                2 => Mode::Fixed(value(cx, 1, i64::from(u32::MAX))?),
+                3 => Mode::FixedPercent(value(cx, 1, 100)?),
+                _ => Mode::RandomMaxPercent(value(cx, 1, 100)?),
+            })
+        });
+        if !spec.has("mode") {
+            cx.req(spec, "mode");
+        }
+        let selector = cx.req(spec, "selector");
+        let mut namespaces = Vec::new();
+        let mut labels = BTreeMap::new();
+        let mut pods = None;
+        if let Some(sel) = &selector {
+            for unsupported in [
+                "fieldSelectors",
+                "expressionSelectors",
+                "annotationSelectors",
+                "nodes",
+                "nodeSelectors",
+                "podPhaseSelectors",
+            ] {
+                if let Some(v) = sel.get(unsupported) {
+                    cx.error(
+                        &v,
+                        "not simulated: meshsim selects pods by namespaces, labelSelectors and pods only",
+                    );
+                }
+            }
+            if let Some(ns) = sel.get("namespaces") {
+                for n in cx.seq(&ns).unwrap_or_default() {
+                    if let Some(s) = cx.str(&n) {
+                        namespaces.push(s.to_string());
+                    }
+                }
+            }
+            if let Some(l) = sel.get("labelSelectors") {
+                labels = cx.string_map(&l).unwrap_or_default();
+            }
+            if let Some(p) = sel.get("pods") {
+                let mut list = Vec::new();
+                for (ns, names) in cx.map(&p).unwrap_or_default() {
+                    for n in cx.seq(&names).unwrap_or_default() {
+                        if let Some(s) = cx.str(&n) {
+                            list.push((ns.clone(), s.to_string(), n.loc(), n.path.clone()));
+                        }
+                    }
+                }
+                pods = Some(list);
+            }
+        }
+        // `DefaultNamespace`: an empty list means the experiment's namespace.
+        if namespaces.is_empty() {
+            namespaces.push(o.namespace.clone());
+        }
+        if spec.has("remoteCluster") {
+            let v = spec.get("remoteCluster").expect("has");
+            cx.error(&v, "not simulated: meshsim models one cluster");
+        }
+        let (Some(mode), Some(_)) = (mode, selector) else {
+            return;
+        };
+        self.raws.push(Raw {
+            origin: o.origin.clone(),
+            at,
+            kind_name: format!("{} {}/{}", o.kind, o.namespace, o.name),
+            namespace: o.namespace.clone(),
+            start,
+            duration,
+            kind,
+            mode,
+            namespaces,
+            labels,
+            pods,
+        });
+    }
+
+    fn pod_chaos(&mut self, o: &Object, cx: &mut Cx) {
+        let Some(spec) = cx.req(&o.node, "spec") else {
+            return;
+        };
+        // `Default action: pod-kill` (podchaos_types.go).
+        let action = match spec.get("action") {
+            Some(a) => cx.one_of(
+                &a,
+                &[("pod-kill", 0), ("pod-failure", 1), ("container-kill", 2)],
+            ),
+            None => Some(0),
+        };
+        let Some(action) = action else { return };
+        if action == 1 && !spec.has("duration") {
+            cx.error_at(
+                spec.loc(),
+                &format!("{}spec.duration", prefix(&o.node)),
+                "missing required field: pod-failure needs a duration (podchaos_types.go: \"It is required when the action is PodFailureAction\")",
+            );
+            return;
+        }
+        if let Some(g) = spec.get("gracePeriod")
+            && cx.int(&g).is_some_and(|g| g > 0)
+        {
+            cx.warn(
+                &g,
+                "gracePeriod is not simulated: the pod is deleted at once (as with the default 0)",
+            );
+        }
+        let kind = match action {
+            0 => RawKind::Known(ChaosKind::PodKill),
+            1 => RawKind::Known(ChaosKind::PodFailure),
+            _ => {
+                let names = spec.get("containerNames");
+                let list: Vec<String> = names
+                    .as_ref()
+                    .map(|n| {
+                        cx.seq(n)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|v| cx.str(v).map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if list.is_empty() {
+                    // podchaos_webhook.go: "the name of container is required on container-kill action".
+                    cx.error_at(
+                        names.as_ref().map_or(spec.loc(), |n| n.loc()),
+                        &format!("{}spec.containerNames", prefix(&o.node)),
+                        "the name of container is required on container-kill action (podchaos_webhook.go)",
+                    );
+                    return;
+                }
+                let n = names.expect("non-empty");
+                RawKind::Containers(list, n.loc(), n.path.clone())
+            }
+        };
+        self.common(o, cx, &spec, kind);
+    }
+
+    fn network_chaos(&mut self, o: &Object, cx: &mut Cx) {
+        let Some(spec) = cx.req(&o.node, "spec") else {
+            return;
+        };
+        // `Default action: delay` (networkchaos_types.go).
+        let action = spec
+            .get("action")
+            .and_then(|a| cx.str(&a).map(str::to_string))
+            .unwrap_or_else(|| "delay".into());
+        let why = match action.as_str() {
+            "delay" => None,
+            "loss" => Some(
+                "packet loss: meshsim has no TCP (retransmissions and their latency are not modelled)",
+            ),
+            "duplicate" => Some("packet duplication: meshsim has no TCP"),
+            "corrupt" => Some("packet corruption: meshsim has no TCP"),
+            "bandwidth" => Some("bandwidth limits: meshsim has no bytes or bandwidth"),
+            "netem" => Some(
+                "netem (combined delay/loss/duplicate/corrupt): split it; delay alone is simulated",
+            ),
+            "partition" => Some(
+                "partition: not simulated yet (connections would fail after the connect timeout, 10 s in Envoy under Istio)",
+            ),
+            _ => {
+                let a = spec.get("action").expect("an unknown action was written");
+                cx.error(
+                    &a,
+                    format!(
+                        "{action:?}, must be one of netem, delay, loss, duplicate, corrupt, partition, bandwidth"
+                    ),
+                );
+                return;
+            }
+        };
+        if let Some(why) = why {
+            self.not_simulated.push(note_line(
+                o,
+                &format!("NetworkChaos {action}: not simulated — {why}"),
+            ));
+            return;
+        }
+        for unsupported in ["target", "externalTargets", "device", "targetDevice"] {
+            if let Some(v) = spec.get(unsupported) {
+                cx.error(
+                    &v,
+                    "not simulated: meshsim delays every packet the selected pods send",
+                );
+            }
+        }
+        if let Some(d) = spec.get("direction")
+            && cx.str(&d).is_some_and(|s| s != "to")
+        {
+            cx.error(
+                &d,
+                "not simulated: meshsim models direction \"to\" only (the default: the selected pods' egress)",
+            );
+        }
+        let Some(delay) = cx.req(&spec, "delay") else {
+            return;
+        };
+        let latency = cx.req(&delay, "latency").and_then(|v| cx.duration(&v));
+        let jitter = delay
+            .get("jitter")
+            .and_then(|v| cx.duration(&v))
+            .unwrap_or(SimDuration::ZERO);
+        let correlation = match delay.get("correlation") {
+            Some(c) => {
+                let s = cx.scalar_string(&c).unwrap_or_default();
+                match s.parse::<f64>() {
+                    Ok(x) if (0.0..=100.0).contains(&x) => x,
+                    _ => {
+                        cx.error(&c, format!("{s:?}, must be a number in 0..=100 (percent)"));
+                        0.0
+                    }
+                }
+            }
+            None => 0.0,
+        };
+        if delay.has("reorder") {
+            let r = delay.get("reorder").expect("has");
+            cx.error(&r, "not simulated: meshsim has no packets to reorder");
+        }
+        let Some(latency) = latency else { return };
+        let kind = RawKind::Known(ChaosKind::Delay {
+            latency,
+            jitter,
+            correlation,
+        });
+        self.common(o, cx, &spec, kind);
+    }
+
+    /// Resolves every experiment against the scenario's Deployments.
+    pub fn finish(self, s: &mut Scenario, diags: &mut Diagnostics) {
+        s.not_simulated.extend(self.not_simulated.iter().cloned());
+        let mut plan = ChaosPlan {
+            lifecycle: self.lifecycle.unwrap_or_default(),
+            not_simulated: self.not_simulated,
+            ..ChaosPlan::default()
+        };
+        for r in self.raws {
+            let mut cx = Cx::new(r.origin.clone(), diags);
+            let deployments: Vec<usize> = s
+                .deployments
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| r.namespaces.contains(&d.namespace))
+                .filter(|(_, d)| r.labels.iter().all(|(k, v)| d.labels.get(k) == Some(v)))
+                .map(|(i, _)| i)
+                .collect();
+            let pods = r.pods.as_ref().map(|list| {
+                let mut out = Vec::new();
+                for (ns, name, loc, path) in list {
+                    let found = deployments.iter().find_map(|&di| {
+                        let d = &s.deployments[di];
+                        let idx = name.strip_prefix(&format!("{}-", d.name))?;
+                        let r: u32 = idx.parse().ok()?;
+                        (d.namespace == *ns && r < d.replicas).then_some((di, r))
+                    });
+                    match found {
+                        Some(p) => out.push(p),
+                        None => cx.error_at(
+                            *loc,
+                            path,
+                            format!(
+                                "no pod {ns}/{name} among the selected ones (meshsim names pods <deployment>-<index>, e.g. reviews-v1-0)"
+                            ),
+                        ),
+                    }
+                }
+                out
+            });
+            if deployments.is_empty() {
+                cx.warn_at(
+                    r.at.0,
+                    &r.at.1,
+                    format!(
+                        "{}: the selector matches no pod (Chaos Mesh fails the experiment: \"cannot generate objects from empty list\")",
+                        r.kind_name
+                    ),
+                );
+                continue;
+            }
+            let kind = match r.kind {
+                RawKind::Known(k) => k,
+                RawKind::Containers(names, loc, path) => {
+                    let sidecar = names.iter().any(|n| n == "istio-proxy");
+                    let app = names.iter().any(|n| n != "istio-proxy");
+                    if sidecar && app {
+                        cx.error_at(
+                            loc,
+                            &path,
+                            "meshsim kills one container per experiment: write one PodChaos for istio-proxy and one for the app container",
+                        );
+                        continue;
+                    }
+                    let mut ok = true;
+                    for &di in &deployments {
+                        let d = &s.deployments[di];
+                        let known = self
+                            .templates
+                            .get(&(d.namespace.clone(), d.name.clone()))
+                            .map(|t| t.0.clone())
+                            .unwrap_or_default();
+                        for n in &names {
+                            let fine = if n == "istio-proxy" {
+                                s.istio.has_sidecar(di)
+                            } else {
+                                known.contains(n)
+                            };
+                            if !fine {
+                                ok = false;
+                                cx.error_at(
+                                    loc,
+                                    &path,
+                                    format!(
+                                        "pods of {}/{} have no container {n:?} (containers: {}{})",
+                                        d.namespace,
+                                        d.name,
+                                        known.join(", "),
+                                        if s.istio.has_sidecar(di) {
+                                            ", istio-proxy"
+                                        } else {
+                                            ""
+                                        }
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    if !ok {
+                        continue;
+                    }
+                    ChaosKind::ContainerKill(if sidecar {
+                        Container::Sidecar
+                    } else {
+                        Container::App
+                    })
+                }
+            };
+            if r.start >= s.run.duration {
+                cx.warn_at(
+                    r.at.0,
+                    &r.at.1,
+                    format!(
+                        "{}: starts at {} ({START_ANNOTATION}), after the run ends ({})",
+                        r.kind_name, r.start, s.run.duration
+                    ),
+                );
+            }
+            let key = format!("chaos/{}", r.kind_name.replace(' ', "/"));
+            let _ = &r.namespace;
+            plan.actions.push(ChaosAction {
+                name: r.kind_name,
+                key,
+                start: r.start,
+                duration: r.duration,
+                kind,
+                mode: r.mode,
+                deployments,
+                pods,
+            });
+        }
+        if plan.is_active() {
+            plan.readiness = s
+                .deployments
+                .iter()
+                .map(|d| {
+                    self.templates
+                        .get(&(d.namespace.clone(), d.name.clone()))
+                        .and_then(|t| t.1)
+                })
+                .collect();
+        }
+        s.chaos = plan;
+    }
+}
+
+/// `Simulation.spec.lifecycle` (strict, like every meshsim field).
+fn lifecycle(v: &V, cx: &mut Cx) -> Lifecycle {
+    let mut l = Lifecycle::default();
+    cx.known_fields(v, &["endpointDelay", "containerStart", "appStartup"]);
+    if let Some(d) = v.get("endpointDelay").and_then(|d| cx.duration(&d)) {
+        l.endpoint_delay = d;
+    }
+    if let Some(d) = v.get("containerStart").and_then(|d| cx.duration(&d)) {
+        l.container_start = d;
+    }
+    if let Some(d) = v.get("appStartup").and_then(|d| cx.duration(&d)) {
+        l.app_startup = d;
+    }
+    l
+}

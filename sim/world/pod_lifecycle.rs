@@ -1,0 +1,633 @@
+//! Pods that change during a run: Chaos Mesh experiments kill them, pause
+//! them, kill one of their containers or delay their packets; the
+//! Deployment replaces a deleted pod; readiness changes reach kube-proxy and
+//! every sidecar's balancer only after the endpoint propagation delay.
+//!
+//! Why a room of its own: everything here is rare (a handful of events per
+//! run) and must never cost the hot path anything when no experiment exists
+//! — `World::life` is `None` then, and every hook elsewhere is one branch.
+//!
+//! What happens to the requests on a dying pod: `pod_reset.rs`.
+//!
+//! # Timeline of a replacement (reference §1, "Probes")
+//! deleted → `containerStart` later the containers run → `appStartup` later
+//! the app listens. Without a readiness probe the pod is Ready as soon as
+//! its containers run (so it can get connections it refuses while the app
+//! starts); with one, at the first probe (`initialDelaySeconds`, then every
+//! `periodSeconds`) that finds the app listening. The endpoint joins after
+//! `endpointDelay`. A replacement reuses the deleted pod's slot (its
+//! statistics and random streams) under a new name
+//! (`<deployment>-<replicas + n>`), on the same node.
+
+use super::{Event, World};
+use crate::cluster::node::NO_NODE;
+use crate::cluster::service::backing_deployments;
+use crate::engine::rng::{Purpose, RngFactory, SimRng, below};
+use crate::engine::{SimDuration, SimTime};
+use crate::scenario::spec::chaos::{ChaosKind, Container, Mode};
+
+/// A scheduled lifecycle step (`Event::Lifecycle` carries its index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Step {
+    /// Experiment `a` starts / its duration is over.
+    ChaosStart(u32),
+    ChaosEnd(u32),
+    /// Containers of `pod` run again (stale unless `epoch` matches).
+    Started {
+        pod: u32,
+        epoch: u32,
+        what: Part,
+    },
+    /// The app of `pod` accepts connections.
+    Listening {
+        pod: u32,
+        epoch: u32,
+    },
+    /// The readiness probe of `pod` passes.
+    Probe {
+        pod: u32,
+        epoch: u32,
+    },
+    /// A readiness change of `pod` reaches kube-proxy and the sidecars.
+    Endpoint {
+        pod: u32,
+        present: bool,
+    },
+}
+
+/// Which containers a (re)start brings back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    Pod,
+    App,
+    Sidecar,
+}
+
+/// netem delay on a pod's egress.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct NetDelay {
+    pub(super) latency: SimDuration,
+    pub(super) jitter: SimDuration,
+    /// 0–1.
+    pub(super) rho: f64,
+    pub(super) last: f64,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct PodLife {
+    epoch: u32,
+    /// The app container accepts connections.
+    pub(super) app_up: bool,
+    /// The pod's network side answers: its sidecar runs (with one), or the
+    /// pod exists and is not paused (without one).
+    pub(super) sidecar_up: bool,
+    pub(super) has_sidecar: bool,
+    /// A pod-failure holds it (pause images).
+    failing: bool,
+    name: String,
+    /// The name of the pod whose endpoint kube-proxy lists for this slot
+    /// (a deleted pod's until its removal propagates).
+    listed: String,
+    restarts: u32,
+    last_start: SimTime,
+    pub(super) delay: Option<NetDelay>,
+    /// Not affected by experiments (gateway, ingress controller, pending).
+    exempt: bool,
+}
+
+/// One thing that happened to a pod (summary.json `pods.events`, the
+/// terminal table, the timeline plot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodEvent {
+    pub at: SimTime,
+    /// `namespace/deployment`.
+    pub workload: String,
+    pub pod: String,
+    /// died, started, listening, ready, unready, endpoint-removed,
+    /// endpoint-added, chaos-start, chaos-end, delayed, undelayed.
+    pub what: &'static str,
+    pub detail: String,
+}
+
+/// Run-time lifecycle state (None in `World` without experiments).
+pub(super) struct LifeRt {
+    pub(super) pods: Vec<PodLife>,
+    steps: Vec<Step>,
+    /// Per experiment: the pods it acts on (chosen at its start).
+    chosen: Vec<Vec<u32>>,
+    mode_rng: Vec<SimRng>,
+    pub(super) netem_rng: Vec<SimRng>,
+    /// Per deployment: the (service, port) pairs its pods back.
+    backs: Vec<Vec<(usize, usize)>>,
+    /// service → port → every placed pod behind it (balancer host sets).
+    pub(super) all: Vec<Vec<Vec<u32>>>,
+    next_name: Vec<u32>,
+    events: Vec<PodEvent>,
+}
+
+impl LifeRt {
+    pub(super) fn events(self) -> Vec<PodEvent> {
+        self.events
+    }
+    pub(super) fn name(&self, pod: u32) -> &str {
+        &self.pods[pod as usize].name
+    }
+}
+
+/// Kubelet's restart back-off for the n-th restart (1-based): the first is
+/// immediate, then 10 s doubling to 5 min (reference §1 "Probes").
+fn backoff(n: u32) -> SimDuration {
+    if n <= 1 {
+        return SimDuration::ZERO;
+    }
+    let secs = 10u64.saturating_mul(1 << (n - 2).min(10)).min(300);
+    SimDuration::from_secs(secs)
+}
+
+impl World<'_> {
+    /// Builds the lifecycle state and schedules every experiment (only when
+    /// the scenario has one).
+    pub(super) fn init_lifecycle(&mut self, f: &RngFactory) {
+        let plan = &self.spec.chaos;
+        if !plan.is_active() {
+            return;
+        }
+        let spec = self.spec;
+        let mut pods = Vec::with_capacity(self.pods.len());
+        for (i, p) in self.pods.iter().enumerate() {
+            let d = &spec.deployments[p.deployment as usize];
+            let has_sidecar = spec.istio.has_sidecar(p.deployment as usize);
+            let exempt = self.node_of[i] == NO_NODE
+                || p.deployment == self.ingress_ctrl
+                || self.is_gateway(i as u32);
+            pods.push(PodLife {
+                epoch: 0,
+                app_up: true,
+                sidecar_up: true,
+                has_sidecar,
+                failing: false,
+                name: format!("{}-{}", d.name, p.replica),
+                listed: format!("{}-{}", d.name, p.replica),
+                restarts: 0,
+                last_start: SimTime::ZERO,
+                delay: None,
+                exempt,
+            });
+        }
+        let mut backs = vec![Vec::new(); spec.deployments.len()];
+        let mut all = Vec::new();
+        for (si, s) in spec.services.iter().enumerate() {
+            let mut ports = Vec::new();
+            for pi in 0..s.ports.len() {
+                let deps = backing_deployments(s, pi, &spec.deployments);
+                let mut v = Vec::new();
+                for &d in &deps {
+                    backs[d].push((si, pi));
+                    v.extend(
+                        (0..self.pods.len() as u32)
+                            .filter(|&p| self.dep_of[p as usize] == d as u32)
+                            .filter(|&p| self.node_of[p as usize] != NO_NODE),
+                    );
+                }
+                v.sort_unstable();
+                ports.push(v);
+            }
+            all.push(ports);
+        }
+        let mode_rng = plan
+            .actions
+            .iter()
+            .map(|a| f.of(Purpose::Chaos, &a.key))
+            .collect();
+        let netem_rng = pods
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                let p = &self.pods[i];
+                let d = &spec.deployments[p.deployment as usize];
+                f.of(
+                    Purpose::Chaos,
+                    &format!("netem/{}/{}/{}", d.namespace, d.name, p.replica),
+                )
+            })
+            .collect();
+        self.life = Some(Box::new(LifeRt {
+            pods,
+            steps: Vec::new(),
+            chosen: vec![Vec::new(); plan.actions.len()],
+            mode_rng,
+            netem_rng,
+            backs,
+            all,
+            next_name: spec.deployments.iter().map(|d| d.replicas).collect(),
+            events: Vec::new(),
+        }));
+        for (i, a) in plan.actions.iter().enumerate() {
+            let at = SimTime(a.start.as_nanos());
+            if at < self.end {
+                self.schedule_step(at, Step::ChaosStart(i as u32));
+            }
+        }
+    }
+
+    fn schedule_step(&mut self, at: SimTime, step: Step) {
+        let l = self.life.as_mut().expect("lifecycle");
+        l.steps.push(step);
+        let ix = l.steps.len() as u32 - 1;
+        self.q.schedule(at, Event::Lifecycle { step: ix });
+    }
+
+    fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
+        let name = self.life.as_ref().expect("lifecycle").pods[pod as usize]
+            .name
+            .clone();
+        self.pod_event_of(pod, name, what, detail);
+    }
+
+    fn pod_event_of(&mut self, pod: u32, name: String, what: &'static str, detail: String) {
+        let at = self.now();
+        let d = &self.spec.deployments[self.dep_of[pod as usize] as usize];
+        let workload = format!("{}/{}", d.namespace, d.name);
+        let l = self.life.as_mut().expect("lifecycle");
+        l.events.push(PodEvent {
+            at,
+            workload,
+            pod: name,
+            what,
+            detail,
+        });
+    }
+
+    /// A lifecycle step fires.
+    pub(super) fn on_lifecycle(&mut self, ix: u32) {
+        let step = self.life.as_ref().expect("lifecycle").steps[ix as usize];
+        let epoch_ok = |w: &World, pod: u32, epoch: u32| {
+            w.life.as_ref().expect("lifecycle").pods[pod as usize].epoch == epoch
+        };
+        match step {
+            Step::ChaosStart(a) => self.chaos_start(a),
+            Step::ChaosEnd(a) => self.chaos_end(a),
+            Step::Started { pod, epoch, what } if epoch_ok(self, pod, epoch) => {
+                self.started(pod, what)
+            }
+            Step::Listening { pod, epoch } if epoch_ok(self, pod, epoch) => {
+                let l = self.life.as_mut().expect("lifecycle");
+                l.pods[pod as usize].app_up = true;
+                self.pod_event(pod, "listening", "the app accepts connections".into());
+            }
+            Step::Probe { pod, epoch } if epoch_ok(self, pod, epoch) => {
+                self.set_ready(pod, true, "readiness probe passed")
+            }
+            Step::Endpoint { pod, present } => self.apply_endpoint(pod, present),
+            _ => {} // stale: the pod died or restarted again since
+        }
+    }
+
+    /// The pods experiment `a` acts on: its selector's running pods, then
+    /// its mode (`FilterObjectsByMode`, mode.go), drawn from its own stream.
+    fn choose_pods(&mut self, a: usize) -> Vec<u32> {
+        let act = &self.spec.chaos.actions[a];
+        let l = self.life.as_mut().expect("lifecycle");
+        let cands: Vec<u32> = (0..l.pods.len() as u32)
+            .filter(|&p| !l.pods[p as usize].exempt)
+            .filter(|&p| {
+                act.deployments
+                    .contains(&(self.dep_of[p as usize] as usize))
+            })
+            .filter(|&p| {
+                act.pods.as_ref().is_none_or(|list| {
+                    let pd = &self.pods[p as usize];
+                    list.contains(&(pd.deployment as usize, pd.replica))
+                })
+            })
+            .collect();
+        let n = cands.len() as u64;
+        if n == 0 {
+            return Vec::new();
+        }
+        let rng = &mut l.mode_rng[a];
+        let ceil_pct = |p: u64| (n * p).div_ceil(100);
+        let k = match act.mode {
+            Mode::One => 1,
+            Mode::All => n,
+            Mode::Fixed(k) => u64::from(k).min(n),
+            Mode::FixedPercent(p) => ceil_pct(u64::from(p)),
+            Mode::RandomMaxPercent(p) => {
+                let p = below(rng, u64::from(p) + 1);
+                ceil_pct(p)
+            }
+        };
+        // Distinct random indexes (partial Fisher–Yates; all when k ≥ n).
+        let mut idx: Vec<u32> = cands;
+        if k < n {
+            for i in 0..k as usize {
+                let j = i + below(rng, n - i as u64) as usize;
+                idx.swap(i, j);
+            }
+            idx.truncate(k as usize);
+        }
+        idx.sort_unstable();
+        idx
+    }
+
+    fn chaos_start(&mut self, a: u32) {
+        let act = &self.spec.chaos.actions[a as usize];
+        let (name, kind, duration) = (act.name.clone(), act.kind, act.duration);
+        let chosen = self.choose_pods(a as usize);
+        for &p in &chosen {
+            self.pod_event(p, "chaos-start", name.clone());
+            match kind {
+                ChaosKind::PodKill => self.pod_kill(p),
+                ChaosKind::PodFailure => self.pod_failure(p),
+                ChaosKind::ContainerKill(c) => self.container_kill(p, c),
+                ChaosKind::Delay {
+                    latency,
+                    jitter,
+                    correlation,
+                } => {
+                    let l = self.life.as_mut().expect("lifecycle");
+                    l.pods[p as usize].delay = Some(NetDelay {
+                        latency,
+                        jitter,
+                        rho: correlation / 100.0,
+                        last: 0.5,
+                    });
+                    let msg = format!("egress +{latency} (jitter {jitter})");
+                    self.pod_event(p, "delayed", msg);
+                }
+            }
+        }
+        self.life.as_mut().expect("lifecycle").chosen[a as usize] = chosen;
+        // One-shot actions end with their action; the others when their
+        // duration is over (or with the run).
+        let lasting = matches!(kind, ChaosKind::PodFailure | ChaosKind::Delay { .. });
+        if let (true, Some(d)) = (lasting, duration) {
+            let at = self.now() + d;
+            if at < self.end {
+                self.schedule_step(at, Step::ChaosEnd(a));
+            }
+        }
+    }
+
+    fn chaos_end(&mut self, a: u32) {
+        let act = &self.spec.chaos.actions[a as usize];
+        let (name, kind) = (act.name.clone(), act.kind);
+        let chosen = std::mem::take(&mut self.life.as_mut().expect("lifecycle").chosen[a as usize]);
+        for p in chosen {
+            self.pod_event(p, "chaos-end", name.clone());
+            match kind {
+                ChaosKind::PodFailure => {
+                    let l = self.life.as_mut().expect("lifecycle");
+                    let pl = &mut l.pods[p as usize];
+                    if !pl.failing {
+                        continue; // deleted meanwhile: the replacement is not paused
+                    }
+                    pl.failing = false;
+                    pl.epoch += 1;
+                    // The original images come back: the containers restart.
+                    self.set_ready(p, false, "containers restart with their own images");
+                    self.restart_later(p, Part::Pod, SimDuration::ZERO);
+                }
+                ChaosKind::Delay { .. } => {
+                    self.life.as_mut().expect("lifecycle").pods[p as usize].delay = None;
+                    self.pod_event(p, "undelayed", String::new());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `pod-kill`: the pod is deleted; the Deployment creates a replacement.
+    fn pod_kill(&mut self, p: u32) {
+        self.pod_event(p, "died", "deleted (pod-kill)".into());
+        let l = self.life.as_mut().expect("lifecycle");
+        let pl = &mut l.pods[p as usize];
+        pl.epoch += 1;
+        pl.app_up = false;
+        pl.sidecar_up = false;
+        pl.failing = false;
+        pl.delay = None; // an experiment injects into the pods it found
+        pl.restarts = 0;
+        self.reset_pod(p, 0, "pod deleted");
+        self.set_ready(p, false, "pod deleted");
+        let dep = self.dep_of[p as usize] as usize;
+        let l = self.life.as_mut().expect("lifecycle");
+        let name = format!("{}-{}", self.spec.deployments[dep].name, l.next_name[dep]);
+        l.next_name[dep] += 1;
+        let old = std::mem::replace(&mut l.pods[p as usize].name, name);
+        self.pod_event(p, "created", format!("replaces {old}"));
+        self.restart_later(p, Part::Pod, SimDuration::ZERO);
+    }
+
+    /// `pod-failure`: every container runs the pause image until the
+    /// experiment ends (podfailure/impl.go): nothing listens.
+    fn pod_failure(&mut self, p: u32) {
+        self.pod_event(
+            p,
+            "died",
+            "containers replaced by pause (pod-failure)".into(),
+        );
+        let l = self.life.as_mut().expect("lifecycle");
+        let pl = &mut l.pods[p as usize];
+        pl.epoch += 1;
+        pl.app_up = false;
+        pl.sidecar_up = false;
+        pl.failing = true;
+        self.reset_pod(p, 0, "containers replaced by pause (pod-failure)");
+        self.set_ready(p, false, "containers restarting (pause image)");
+        self.restart_later(p, Part::Pod, SimDuration::ZERO);
+    }
+
+    /// `container-kill`: the container dies; the kubelet restarts it in
+    /// the same pod after its back-off.
+    fn container_kill(&mut self, p: u32, c: Container) {
+        let now = self.now();
+        let l = self.life.as_mut().expect("lifecycle");
+        let pl = &mut l.pods[p as usize];
+        if pl.failing {
+            return; // a paused pod's pause container: nothing to kill
+        }
+        pl.epoch += 1;
+        // Back-off resets after 10 min of running.
+        if now.saturating_since(pl.last_start) >= SimDuration::from_secs(600) {
+            pl.restarts = 0;
+        }
+        pl.restarts += 1;
+        let wait = backoff(pl.restarts);
+        let sidecar_lives = pl.has_sidecar && c == Container::App;
+        match c {
+            Container::App => pl.app_up = false,
+            // The app keeps running, unreachable: iptables sends every
+            // connection to the dead Envoy's port.
+            Container::Sidecar => pl.sidecar_up = false,
+        }
+        let (what, part) = match c {
+            Container::App => ("app container killed (container-kill)", Part::App),
+            Container::Sidecar => ("istio-proxy killed (container-kill)", Part::Sidecar),
+        };
+        self.pod_event(p, "died", what.into());
+        // With the sidecar alive the inbound Envoy answers 503 for what it
+        // was forwarding; otherwise the connections are reset.
+        self.reset_pod(p, if sidecar_lives { 503 } else { 0 }, what);
+        self.set_ready(p, false, "container not running");
+        self.restart_later(p, part, wait);
+    }
+
+    fn restart_later(&mut self, p: u32, what: Part, wait: SimDuration) {
+        let at = self.now() + wait + self.spec.chaos.lifecycle.container_start;
+        let epoch = self.life.as_ref().expect("lifecycle").pods[p as usize].epoch;
+        if at < self.end {
+            self.schedule_step(
+                at,
+                Step::Started {
+                    pod: p,
+                    epoch,
+                    what,
+                },
+            );
+        }
+    }
+
+    /// Containers run again: the app listens after its startup time; the
+    /// pod is Ready at once without a readiness probe, else at the first
+    /// probe that finds the app listening.
+    fn started(&mut self, p: u32, what: Part) {
+        let now = self.now();
+        let dep = self.dep_of[p as usize] as usize;
+        let probe = self.spec.chaos.readiness.get(dep).copied().flatten();
+        let l = self.life.as_mut().expect("lifecycle");
+        let pl = &mut l.pods[p as usize];
+        pl.last_start = now;
+        let epoch = pl.epoch;
+        if pl.failing {
+            // The pause containers run: nothing listens. Ready only when no
+            // container has a readiness probe (the sidecar has one).
+            let ready = probe.is_none() && !pl.has_sidecar;
+            self.pod_event(p, "started", "pause containers".into());
+            if ready {
+                self.set_ready(p, true, "no readiness probe: running counts as ready");
+            }
+            return;
+        }
+        pl.sidecar_up = true;
+        let detail = match what {
+            Part::Pod => "containers running",
+            Part::App => "app container restarted",
+            Part::Sidecar => "istio-proxy restarted",
+        };
+        self.pod_event(p, "started", detail.into());
+        // A restarted sidecar finds its app listening already.
+        let listen = if what == Part::Sidecar {
+            now
+        } else {
+            now + self.spec.chaos.lifecycle.app_startup
+        };
+        if listen == now {
+            self.life.as_mut().expect("lifecycle").pods[p as usize].app_up = true;
+        } else if listen < self.end {
+            self.schedule_step(listen, Step::Listening { pod: p, epoch });
+        }
+        match probe {
+            None => self.set_ready(p, true, "no readiness probe: running counts as ready"),
+            Some((delay, period)) => {
+                let mut t = now + delay;
+                if t < listen {
+                    let gap = listen.saturating_since(t).as_nanos();
+                    let k = gap.div_ceil(period.as_nanos().max(1));
+                    t += SimDuration::from_nanos(k * period.as_nanos());
+                }
+                if t == now {
+                    self.set_ready(p, true, "readiness probe passed");
+                } else if t < self.end {
+                    self.schedule_step(t, Step::Probe { pod: p, epoch });
+                }
+            }
+        }
+    }
+
+    /// The pod's Ready condition changes: the endpoint follows after the
+    /// propagation delay.
+    fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
+        if self.pods[p as usize].ready == ready {
+            return;
+        }
+        self.pods[p as usize].ready = ready;
+        let what = if ready { "ready" } else { "unready" };
+        self.pod_event(p, what, why.to_string());
+        let at = self.now() + self.spec.chaos.lifecycle.endpoint_delay;
+        if at < self.end {
+            self.schedule_step(
+                at,
+                Step::Endpoint {
+                    pod: p,
+                    present: ready,
+                },
+            );
+        }
+    }
+
+    /// kube-proxy and every client proxy's balancer see the pod (or stop
+    /// seeing it) behind each Service it backs.
+    fn apply_endpoint(&mut self, p: u32, present: bool) {
+        let dep = self.dep_of[p as usize] as usize;
+        let backs = self.life.as_ref().expect("lifecycle").backs[dep].clone();
+        let mut changed = false;
+        for &(s, port) in &backs {
+            let eps = &mut self.endpoints[s][port];
+            match (eps.binary_search(&p), present) {
+                (Err(i), true) => {
+                    eps.insert(i, p);
+                    changed = true;
+                }
+                (Ok(i), false) => {
+                    eps.remove(i);
+                    changed = true;
+                }
+                _ => continue,
+            }
+            let svc = &self.spec.services[s];
+            if svc.service_type == crate::scenario::spec::ServiceType::LoadBalancer {
+                self.lb_nodes[s][port] = crate::cluster::load_balancer::healthy_nodes(
+                    self.spec.network.cluster.nodes.len(),
+                    svc.net.local,
+                    &self.endpoints[s][port],
+                    &self.node_of,
+                );
+            }
+            if let Some(m) = &mut self.mesh {
+                m.endpoints_changed(self.xds, s, port, &self.endpoints[s][port]);
+            }
+        }
+        if changed {
+            let pl = &mut self.life.as_mut().expect("lifecycle").pods[p as usize];
+            let (what, detail, name) = if present {
+                pl.listed = pl.name.clone();
+                (
+                    "endpoint-added",
+                    "kube-proxy and sidecars send to it",
+                    pl.name.clone(),
+                )
+            } else {
+                (
+                    "endpoint-removed",
+                    "kube-proxy and sidecars stop sending to it",
+                    pl.listed.clone(),
+                )
+            };
+            self.pod_event_of(p, name, what, detail.into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_loop_backoff_doubles_to_five_minutes() {
+        let s: Vec<u64> = (1..=8)
+            .map(|n| backoff(n).as_nanos() / 1_000_000_000)
+            .collect();
+        assert_eq!(s, vec![0, 10, 20, 40, 80, 160, 300, 300]);
+    }
+}
