@@ -73,6 +73,7 @@ mod gateway;
 pub mod guard;
 mod ingress;
 mod load;
+mod locality;
 pub mod mesh;
 mod outcome;
 mod outlier;

@@ -49,6 +49,8 @@ pub const OVERPROVISIONING: u64 = 140;
 
 /// Node label of the region (Kubernetes well-known).
 pub const REGION_LABEL: &str = "topology.kubernetes.io/region";
+/// Node label of the zone (Kubernetes well-known).
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 /// Node label of the sub-zone (Istio's own).
 pub const SUBZONE_LABEL: &str = "topology.istio.io/subzone";
 
@@ -76,7 +78,7 @@ impl Locality {
         let get = |k: &str| labels.get(k).cloned().unwrap_or_default();
         Locality {
             region: get(REGION_LABEL),
-            zone: get(crate::cluster::node::ZONE_LABEL),
+            zone: get(ZONE_LABEL),
             subzone: get(SUBZONE_LABEL),
         }
     }
@@ -330,7 +332,7 @@ pub fn priority_load(health: &[Health], panic_threshold: u32) -> PriorityLoad {
             if hosts > 0 {
                 let mut rest = 100;
                 for (i, h) in health.iter().enumerate() {
-                    out.load[i] = 100 * h.1 / hosts;
+                    out.load[i] = (100 * h.1).checked_div(hosts).unwrap_or(0);
                     rest -= out.load[i];
                 }
                 if let Some(first) = health.iter().position(|h| h.1 > 0) {

@@ -6,7 +6,6 @@ use super::decode::Cx;
 use super::diag::{Diagnostics, Origin};
 use super::meshsim::script::{RawCall, RawStep, resolve_steps};
 use super::raw::Loc;
-use super::resolve::service_port;
 use super::spec::{Deployment, Service};
 use crate::cluster::selector::selects;
 use std::collections::BTreeMap;
@@ -27,7 +26,7 @@ pub struct Edge {
 pub fn resolve_calls(
     scripts: &[Option<(Vec<RawStep>, Origin)>],
     deployments: &mut [(Deployment, Origin, Loc)],
-    services: &[(Service, Origin, Loc)],
+    (services, external): (&[(Service, Origin, Loc)], &super::resolve::ExternalHosts),
     diags: &mut Diagnostics,
 ) -> Vec<Edge> {
     let mut edges: Vec<Edge> = Vec::new();
@@ -37,8 +36,8 @@ pub fn resolve_calls(
         };
         let ns = deployments[i].0.namespace.clone();
         let mut cx = Cx::new(origin.clone(), diags);
-        let resolved = resolve_steps(script, &mut |rc: &RawCall| match service_port(
-            services, &rc.host, rc.port, &ns,
+        let resolved = resolve_steps(script, &mut |rc: &RawCall| match super::resolve::target(
+            services, external, &rc.host, rc.port, &ns,
         ) {
             Ok(t) => {
                 let svc = &services[t.service].0;

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub network: Network,
     /// Istio objects, mesh settings and who has a sidecar (`spec/istio.rs`).
     pub istio: istio::IstioConfig,
+    /// `Simulation.spec.externalHosts`: hosts outside the cluster (lower
+    /// case) and the Service standing in for each (its pods play the
+    /// external servers; kube-proxy's pick among them plays DNS).
+    pub external_hosts: Vec<(String, ServiceIx)>,
 }
 
 /// The cluster network of a scenario: nodes, where pods run, the ingress

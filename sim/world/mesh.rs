@@ -20,6 +20,7 @@ use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
 use crate::metrics::Recorder;
 use crate::proxy::breaker::{ClusterStats, ResourceManager};
+use crate::proxy::lb::prioritized::Prioritized;
 use crate::proxy::lb::{HostView, LoadBalancer};
 use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
@@ -33,6 +34,9 @@ use std::collections::BTreeMap;
 /// breakers, cluster counters, outlier detector.
 pub(super) struct LbState {
     pub lb: LoadBalancer,
+    /// Locality load balancing (priorities, locality weights): when set it
+    /// picks instead of `lb`, and the hosts are in its layout's order.
+    pub prio: Option<Prioritized>,
     /// Pods (ready endpoints of the cluster), in pod order.
     pub pods: Vec<u32>,
     /// `ip:port` of each host.
@@ -85,7 +89,10 @@ impl LbState {
     /// set they were last built with, rebuilt when the priority set changes.
     pub fn refresh_balancer(&mut self) {
         let views = host_views(&self.addrs, &self.active, self.detector.as_ref());
-        self.lb.refresh(&views);
+        match &mut self.prio {
+            Some(p) => p.refresh(&views),
+            None => self.lb.refresh(&views),
+        }
     }
 }
 
@@ -352,8 +359,8 @@ impl MeshRt {
         cix: u32,
         xds: &Xds,
         (eps, dep_of): (&[Vec<Vec<u32>>], &[u32]),
-        port: u16,
-        now: crate::engine::SimTime,
+        (port, now): (u16, crate::engine::SimTime),
+        locality: impl FnOnce(&[u32]) -> Option<super::locality::Layout>,
     ) -> u32 {
         if let Some(&i) = self.lbs.get(&(client, cix)) {
             return i;
@@ -367,21 +374,40 @@ impl MeshRt {
         else {
             return NONE;
         };
-        let pods: Vec<u32> = eps[*service][*sp]
+        let mut pods: Vec<u32> = eps[*service][*sp]
             .iter()
             .copied()
             .filter(|&p| deployments.iter().any(|&d| d as u32 == dep_of[p as usize]))
             .collect();
+        let layout = locality(&pods);
+        if let Some(l) = &layout {
+            pods = l.order.iter().map(|&i| pods[i]).collect();
+        }
         let addrs: Vec<String> = pods
             .iter()
             .map(|&p| format!("{}:{port}", self.pod_ip[p as usize]))
             .collect();
         let views: Vec<HostView> = addrs.iter().map(|a| HostView::new(a)).collect();
-        let lb = LoadBalancer::new(&c.lb, &views, &mut self.lb_rng[client as usize]);
+        let rng = &mut self.lb_rng[client as usize];
+        let prio = layout.map(|l| Prioritized::new(&c.lb, &views, l.groups, l.weighted, rng));
+        // With priorities the plain balancer is never asked: an empty
+        // RANDOM one draws nothing.
+        let lb = match prio {
+            None => LoadBalancer::new(&c.lb, &views, rng),
+            Some(_) => LoadBalancer::new(
+                &crate::proxy::lb::LbConfig {
+                    policy: crate::proxy::lb::LbPolicy::Random,
+                    panic_threshold_percent: 0,
+                },
+                &[],
+                rng,
+            ),
+        };
         let i = self.lb_states.len() as u32;
         let detector = c.outlier.map(|cfg| Detector::new(cfg, pods.len(), now));
         self.lb_states.push(LbState {
             lb,
+            prio,
             active: vec![0; pods.len()],
             ejected_since: vec![None; pods.len()],
             pods,

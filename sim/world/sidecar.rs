@@ -416,14 +416,19 @@ impl World<'_> {
         let target_port = self.pod_port(service, port);
         let now = self.now();
         let xds = self.xds;
+        let (spec, node_of, dep_of) = (self.spec, &self.node_of, &self.dep_of);
         let m = self.mesh.as_mut().expect("mesh");
         let lbi = m.lb_for(
             client,
             cix,
             xds,
-            (&self.endpoints, &self.dep_of),
-            target_port,
-            now,
+            (&self.endpoints, dep_of),
+            (target_port, now),
+            |pods| {
+                let policy = xds.clusters[cix as usize].locality.as_ref()?;
+                let me = super::locality::client_placement(spec, node_of, dep_of, client);
+                super::locality::layout_for(spec, policy, (me.0, &me.1), pods, node_of, dep_of)
+            },
         );
         if lbi != NONE {
             self.arm_outlier(lbi);
@@ -486,6 +491,7 @@ pub(super) fn pick(
     cluster: &crate::istiod::xds::Cluster,
     attrs: u32,
     client: u32,
+    excluded: u64,
 ) -> Option<(u32, u32, usize)> {
     if lbi == NONE {
         return None;
@@ -499,7 +505,12 @@ pub(super) fn pick(
         return None;
     }
     let views = super::mesh::host_views(&st.addrs, &st.active, st.detector.as_ref());
-    match st.lb.pick(&views, hash, &mut m.lb_rng[client as usize]) {
+    let rng = &mut m.lb_rng[client as usize];
+    let pick = match &mut st.prio {
+        Some(p) => p.pick(&views, hash, 0, excluded, rng),
+        None => st.lb.pick(&views, hash, rng),
+    };
+    match pick {
         Pick::Host(i) => {
             st.active[i] += 1;
             Some((i as u32, st.pods[i], st.pods.len()))

@@ -41,6 +41,9 @@ pub struct SimSpec {
     pub warmup_loc: Loc,
     /// Where `spec.replications` is (else `spec:`).
     pub replications_loc: Loc,
+    /// `spec.externalHosts`: host outside the cluster → `name.namespace` of
+    /// the Service standing in for it (and where the entry is).
+    pub external_hosts: Vec<(String, String, Loc)>,
 }
 
 /// Decodes a `Simulation`; `previous` is where an earlier one was (an error).
@@ -65,8 +68,24 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
     if let Some(spec) = spec {
         cx.known_fields(
             &spec,
-            &["duration", "warmup", "seed", "replications", "mesh"],
+            &[
+                "duration",
+                "warmup",
+                "seed",
+                "replications",
+                "mesh",
+                "externalHosts",
+            ],
         );
+        if let Some(m) = spec.get("externalHosts")
+            && let Some(map) = cx.string_map(&m)
+        {
+            let at = m.loc();
+            s.external_hosts = map
+                .into_iter()
+                .map(|(h, svc)| (h.to_ascii_lowercase(), svc, at))
+                .collect();
+        }
         s.duration_given = spec.has("duration");
         s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
         s.warmup = spec.get("warmup").and_then(|v| cx.duration(&v));
