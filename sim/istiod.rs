@@ -23,6 +23,7 @@ pub mod host;
 pub mod resilience;
 pub mod route;
 pub mod route_test;
+pub mod service_entry;
 pub mod xds;
 
 pub use xds::Xds;

@@ -74,7 +74,13 @@
 //!   sidecar in front of a dead app answers 503). Not modelled: upstream
 //!   idle/connect
 //!   timeouts, hedging (Istio configures none); mirrored copies bypass
-//!   pools. ServiceEntry hosts route to a missing cluster (503 NC);
+//!   pools. ServiceEntry hosts are routed on their HTTP ports to a
+//!   stand-in Service's pods (`Simulation.spec.externalHosts`;
+//!   [`istiod::service_entry`]): their `endpoints` addresses, weights and
+//!   localities, `workloadSelector`, `DNS_ROUND_ROBIN`'s single address and
+//!   egress gateways are not modelled. Locality load balancing
+//!   ([`proxy::locality`]) reads no MeshConfig `localityLbSetting` (Istio's
+//!   default, enabled) and ignores localities in a priority in panic.
 //!   `tcp_proxy` listeners are not simulated (sidecars send to the original
 //!   destination). A proxy hop costs a configured latency on the request
 //!   path only (none on the response); sidecars have no CPU budget (gateways

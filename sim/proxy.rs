@@ -25,6 +25,7 @@ pub mod conn_pool;
 pub mod fault;
 pub mod flags;
 pub mod lb;
+pub mod locality;
 pub mod matcher;
 pub mod mirror;
 pub mod outlier;

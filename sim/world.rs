@@ -75,6 +75,7 @@ pub mod guard;
 mod ingress;
 mod istio;
 mod load;
+mod locality;
 pub mod mesh;
 mod outcome;
 mod outlier;

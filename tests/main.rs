@@ -26,6 +26,8 @@ mod errors;
 /// scenarios/explained/ and istio.io's circuit-breaking task: user confusions
 /// (retries, faults, outlier detection, circuit breakers) with their 1.28 outcomes.
 mod explained;
+/// External hosts and ServiceEntry: istio.io's egress task (REGISTRY_ONLY, ALLOW_ANY, timeout).
+mod external;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).
 mod golden;
 /// The run-time resource guard: memory budget, request limit, stop callback.
@@ -42,6 +44,8 @@ mod istio_fixtures;
 mod iterations;
 /// Kubernetes networking: ClusterIP, NodePort, LoadBalancer, Ingress.
 mod kubernetes;
+/// Locality load balancing: istio.io's locality failover task, distribute, retryRemoteLocalities.
+mod locality;
 /// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
 pub mod mesh;
 /// Istio's metrics export (metrics.om): series, counts, determinism, promtool backfill.

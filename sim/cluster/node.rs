@@ -17,6 +17,10 @@ pub const NO_NODE: NodeIx = u16::MAX;
 
 /// The Kubernetes well-known zone label.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// The Kubernetes well-known region label (`Cluster` node `region`).
+pub const REGION_LABEL: &str = "topology.kubernetes.io/region";
+/// Istio's sub-zone node label (`Cluster` node `subzone`).
+pub const SUBZONE_LABEL: &str = "topology.istio.io/subzone";
 /// The Kubernetes well-known host name label.
 pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
 

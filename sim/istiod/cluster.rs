@@ -26,6 +26,7 @@ use crate::cluster::selector::selects;
 use crate::cluster::service::backing_deployments;
 use crate::proxy::lb::hash_policy::HashPolicy;
 use crate::proxy::lb::{LbConfig, LbPolicy, maglev, ring_hash};
+use crate::proxy::locality::LocalityPolicy;
 use crate::scenario::spec::istio::{
     ConnectionPool, DestinationRule, H2UpgradePolicy, HashAlgorithm, HashKey, LoadBalancer,
     SimpleLb, TrafficPolicy,
@@ -250,14 +251,31 @@ pub fn outbound(
     let cname = name(port, subset, host);
     let stats_key = format!("{host}/{}", subset.unwrap_or("-"));
     let missing = || special(&cname, ClusterKind::Missing, &stats_key);
-    let Some(si) = service_by_host(spec, host) else {
-        return missing();
+    // (Service, port index, namespace the DestinationRule lookup uses).
+    let (si, pi, dr_ns) = match service_by_host(spec, host) {
+        Some(si) => {
+            let svc = &spec.services[si];
+            let Some(pi) = svc.ports.iter().position(|p| p.port == port) else {
+                return missing();
+            };
+            (si, pi, svc.namespace.clone())
+        }
+        None => {
+            let Some(se) = super::service_entry::find(spec, host, port) else {
+                return missing();
+            };
+            if se.entry.resolution == crate::scenario::spec::istio::Resolution::None {
+                return special(&cname, ClusterKind::Passthrough, &stats_key);
+            }
+            match super::service_entry::stand_in(spec, host, port) {
+                Some((si, pi)) => (si, pi, se.entry.meta.namespace.clone()),
+                // DNS resolves to nothing: no host (503 UH).
+                None => return special(&cname, ClusterKind::BlackHole, &stats_key),
+            }
+        }
     };
     let svc = &spec.services[si];
-    let Some(pi) = svc.ports.iter().position(|p| p.port == port) else {
-        return missing();
-    };
-    let dr = destination_rule(spec, client, &svc.namespace, host);
+    let dr = destination_rule(spec, client, &dr_ns, host);
     let dr = dr.as_ref();
     let labels = match subset {
         None => None,
@@ -279,8 +297,13 @@ pub fn outbound(
         lb.panic_threshold_percent = panic;
         cfg
     });
+    let locality = locality_policy(
+        dr.and_then(|d| effective_lb(d, port, subset)),
+        outlier.is_some(),
+    );
     Cluster {
         name: cname,
+        locality: if passthrough { None } else { locality },
         kind: if passthrough {
             ClusterKind::Passthrough
         } else {
@@ -300,6 +323,35 @@ pub fn outbound(
         pool: resilience::upstream_pool(pool, upstream_http2(spec, si, pi, pool)),
         outlier,
     }
+}
+
+/// The locality setting in force (`GetLocalityLbSetting` @1.28.9: the DR's
+/// `localityLbSetting` unless `enabled: false`, else MeshConfig's, enabled by
+/// default and not read by meshsim), kept only when it changes Envoy's
+/// config: `distribute`, or failover when the cluster has outlier detection
+/// (`applyLocalityLoadBalancer`, `cluster_traffic_policy.go` @1.28.9).
+pub fn locality_policy(lb: Option<&LoadBalancer>, outlier: bool) -> Option<LocalityPolicy> {
+    let s = lb.and_then(|l| l.locality_lb_setting.as_ref());
+    if s.is_some_and(|s| s.enabled == Some(false)) {
+        return None;
+    }
+    let mut p = LocalityPolicy {
+        outlier_detection: outlier,
+        ..Default::default()
+    };
+    if let Some(s) = s {
+        p.distribute = s
+            .distribute
+            .iter()
+            .map(|(from, to)| {
+                let to = to.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                (from.clone(), to)
+            })
+            .collect();
+        p.failover.clone_from(&s.failover);
+        p.failover_priority.clone_from(&s.failover_priority);
+    }
+    p.is_active().then_some(p)
 }
 
 /// Whether the cluster speaks HTTP/2 upstream (`setUpstreamProtocol`,

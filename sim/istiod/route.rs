@@ -302,12 +302,12 @@ pub fn header_ops(h: &HeaderOperations) -> HeaderOps {
 /// the listener's (`route.go` `translateRouteDestination` / `resolveDestinationPort`).
 fn destination_port(cx: &RouteCx, host: &str, explicit: Option<u16>) -> u16 {
     explicit
-        .or_else(|| {
-            let si = cluster::service_by_host(cx.spec, host)?;
-            match cx.spec.services[si].ports.as_slice() {
+        .or_else(|| match cluster::service_by_host(cx.spec, host) {
+            Some(si) => match cx.spec.services[si].ports.as_slice() {
                 [only] => Some(only.port),
                 _ => None,
-            }
+            },
+            None => super::service_entry::only_port(cx.spec, host),
         })
         .unwrap_or(cx.port)
 }

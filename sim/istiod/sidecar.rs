@@ -42,6 +42,7 @@ use super::Push;
 use super::cluster::{self, Client};
 use super::host;
 use super::route::{RouteCx, http_routes};
+use super::service_entry::{self, SeHost};
 use super::xds::{ClusterKind, Listener, ListenerKind, OutboundPolicy, Proxy, ProxyKind, TcpRoute};
 use crate::cluster::selector::selects;
 use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
@@ -167,12 +168,14 @@ pub fn build(
         OutboundMode::AllowAny => OutboundPolicy::AllowAny,
         OutboundMode::RegistryOnly => OutboundPolicy::RegistryOnly,
     };
+    // Stand-ins for external hosts are not in Istio's registry.
     let services: Vec<ServiceIx> = (0..spec.services.len())
         .filter(|&i| {
             let s = &spec.services[i];
-            imports(sc, &s.namespace, &host::fqdn(s))
+            !service_entry::is_stand_in(spec, i) && imports(sc, &s.namespace, &host::fqdn(s))
         })
         .collect();
+    let ses = service_entry::visible(spec, ns, |n, h| imports(sc, n, h));
     let mesh = ["mesh".to_string()];
     let vss: Vec<&VirtualService> = ordered_virtual_services(spec, ns, |vs| {
         vs.gateways.iter().any(|g| g == "mesh")
@@ -185,6 +188,9 @@ pub fn build(
         for (pi, p) in s.ports.iter().enumerate() {
             *ports.entry(p.port).or_default() |= is_http_port(s, pi);
         }
+    }
+    for se in &ses {
+        *ports.entry(se.port.number).or_default() |= service_entry::is_http(se.port);
     }
     let mut listeners = Vec::new();
     for (&port, &http) in &ports {
@@ -200,7 +206,12 @@ pub fn build(
             .filter(|&si| spec.services[si].ports.iter().any(|p| p.port == port))
             .collect();
         let kind = if http {
-            http_listener(&cx, &with_port, &vss, outbound, push)
+            let se_port: Vec<SeHost> = ses
+                .iter()
+                .copied()
+                .filter(|x| x.port.number == port && service_entry::is_http(x.port))
+                .collect();
+            http_listener(&cx, (&with_port, &se_port), &vss, outbound, push)
         } else {
             tcp_listener(&cx, &with_port, &vss, outbound, push)
         };
@@ -216,7 +227,7 @@ pub fn build(
 
 fn http_listener(
     cx: &RouteCx,
-    with_port: &[ServiceIx],
+    (with_port, ses): (&[ServiceIx], &[SeHost]),
     vss: &[&VirtualService],
     outbound: OutboundPolicy,
     push: &mut Push,
@@ -225,6 +236,7 @@ fn http_listener(
     let port = cx.port;
     let mut table = push.table(&port.to_string());
     let mut claimed = vec![false; spec.services.len()];
+    let mut se_claimed = vec![false; ses.len()];
     for vs in vss {
         let routes = http_routes(cx, vs, &mut push.clusters);
         if routes.is_empty() {
@@ -241,13 +253,18 @@ fn http_listener(
         }
         let mut hosts: Vec<String> = Vec::new();
         let mut svcs: Vec<ServiceIx> = Vec::new();
+        // ServiceEntry hosts with this port: like Services (`host`, `host:port`).
+        let mut se_hosts: Vec<usize> = Vec::new();
         for h in concrete {
             match with_port
                 .iter()
                 .find(|&&si| host::fqdn(&spec.services[si]).eq_ignore_ascii_case(h))
             {
                 Some(&si) => svcs.push(si),
-                None => hosts.push(h.clone()),
+                None => match ses.iter().position(|x| x.host.eq_ignore_ascii_case(h)) {
+                    Some(i) => se_hosts.push(i),
+                    None => hosts.push(h.clone()),
+                },
             }
         }
         for h in wild {
@@ -272,11 +289,18 @@ fn http_listener(
                 .position(|p| p.port == port)
                 .is_some_and(|pi| is_http_port(s, pi))
         });
-        if svcs.is_empty() && port != 80 {
+        if svcs.is_empty() && se_hosts.is_empty() && port != 80 {
             continue;
         }
         for h in hosts {
             table.vhost(&format!("{h}:{port}"), vec![h.clone()], false, &routes);
+        }
+        for i in se_hosts {
+            let h = ses[i].host;
+            let domains = vec![h.to_string(), format!("{h}:{port}")];
+            if table.vhost(&format!("{h}:{port}"), domains, false, &routes) {
+                se_claimed[i] = true;
+            }
         }
         for si in svcs {
             let s = &spec.services[si];
@@ -315,6 +339,33 @@ fn http_listener(
         table.vhost(
             &format!("{fqdn}:{port}"),
             host::sidecar_domains(s, cx.client.namespace),
+            false,
+            &[built],
+        );
+    }
+    for (i, se) in ses.iter().enumerate() {
+        if se_claimed[i] {
+            continue;
+        }
+        let c = cluster::outbound(spec, cx.client, se.host, None, port);
+        let built = super::route::Built {
+            route: Route {
+                name: "default".into(),
+                matcher: RouteMatch::any(),
+                action: RouteAction::Forward {
+                    clusters: WeightedClusters::single(&c.name),
+                    rewrite: Default::default(),
+                },
+                request_headers: Default::default(),
+            },
+            policy: super::route::default_route_policy(spec, c.hash.is_some()),
+            clusters: vec![push.clusters.intern(c)],
+            key: "default".into(),
+        };
+        let h = se.host;
+        table.vhost(
+            &format!("{h}:{port}"),
+            vec![h.to_string(), format!("{h}:{port}")],
             false,
             &[built],
         );

@@ -26,6 +26,7 @@ use crate::proxy::breaker::Thresholds;
 use crate::proxy::fault::FaultConfig;
 use crate::proxy::lb::LbConfig;
 use crate::proxy::lb::hash_policy::HashPolicy;
+use crate::proxy::locality::LocalityPolicy;
 use crate::proxy::mirror::MirrorPolicy;
 use crate::proxy::outlier::OutlierConfig;
 use crate::proxy::retry::RetryPolicy;
@@ -173,6 +174,10 @@ pub struct Cluster {
     pub pool: UpstreamPool,
     /// `outlierDetection` (None = no detector).
     pub outlier: Option<OutlierConfig>,
+    /// Locality load balancing, when it changes anything (a `distribute`, or
+    /// failover under outlier detection); the world applies it per client
+    /// proxy ([`crate::proxy::locality`]).
+    pub locality: Option<LocalityPolicy>,
 }
 
 impl Cluster {
@@ -188,6 +193,7 @@ impl Cluster {
             breakers: Thresholds::default(),
             pool: crate::istiod::resilience::upstream_pool(None, false),
             outlier: None,
+            locality: None,
         }
     }
 

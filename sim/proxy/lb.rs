@@ -28,6 +28,7 @@ pub mod edf;
 pub mod hash_policy;
 pub mod least_request;
 pub mod maglev;
+pub mod prioritized;
 pub mod random;
 pub mod ring_hash;
 pub mod round_robin;

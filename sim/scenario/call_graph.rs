@@ -7,7 +7,6 @@ use super::diag::{Diagnostics, Origin};
 use super::meshsim::script::{RawCall, resolve_steps};
 use super::meshsim::workload::RawScripts;
 use super::raw::Loc;
-use super::resolve::service_port;
 use super::spec::Endpoint;
 use super::spec::{Deployment, Service};
 use crate::cluster::selector::selects;
@@ -29,7 +28,7 @@ pub struct Edge {
 pub fn resolve_calls(
     scripts: &[Option<(RawScripts, Origin)>],
     deployments: &mut [(Deployment, Origin, Loc)],
-    services: &[(Service, Origin, Loc)],
+    (services, external): (&[(Service, Origin, Loc)], &super::resolve::ExternalHosts),
     diags: &mut Diagnostics,
 ) -> Vec<Edge> {
     let mut edges: Vec<Edge> = Vec::new();
@@ -39,29 +38,31 @@ pub fn resolve_calls(
         };
         let ns = deployments[i].0.namespace.clone();
         let mut cx = Cx::new(origin.clone(), diags);
-        let mut resolve = |rc: &RawCall| match service_port(services, &rc.host, rc.port, &ns) {
-            Ok(t) => {
-                let svc = &services[t.service].0;
-                for (j, (d, _, _)) in deployments.iter().enumerate() {
-                    if d.namespace == svc.namespace && selects(&svc.selector, &d.labels) {
-                        edges.push(Edge {
-                            from: i,
-                            to: j,
-                            bounded: rc.max_depth.is_some(),
-                            loc: rc.loc,
-                            path: rc.path_in_yaml.clone(),
-                        });
+        let mut resolve =
+            |rc: &RawCall| match super::resolve::target(services, external, &rc.host, rc.port, &ns)
+            {
+                Ok(t) => {
+                    let svc = &services[t.service].0;
+                    for (j, (d, _, _)) in deployments.iter().enumerate() {
+                        if d.namespace == svc.namespace && selects(&svc.selector, &d.labels) {
+                            edges.push(Edge {
+                                from: i,
+                                to: j,
+                                bounded: rc.max_depth.is_some(),
+                                loc: rc.loc,
+                                path: rc.path_in_yaml.clone(),
+                            });
+                        }
                     }
+                    let mut c = rc.call.clone();
+                    c.target = t;
+                    Some(c)
                 }
-                let mut c = rc.call.clone();
-                c.target = t;
-                Some(c)
-            }
-            Err(e) => {
-                cx.error_at(rc.loc, &rc.path_in_yaml, e);
-                None
-            }
-        };
+                Err(e) => {
+                    cx.error_at(rc.loc, &rc.path_in_yaml, e);
+                    None
+                }
+            };
         let resolved = resolve_steps(&script.steps, &mut resolve);
         let endpoints: Vec<Endpoint> = script
             .endpoints

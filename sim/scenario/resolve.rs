@@ -20,6 +20,41 @@ pub fn kube_dns(host: &str, from_ns: &str) -> Option<(String, String)> {
     }
 }
 
+/// A host outside the cluster (`Simulation.spec.externalHosts`): the
+/// Service standing in for it, by index.
+pub type ExternalHosts = [(String, usize)];
+
+/// Resolves `host` as [`service_port`] does, but first as an external host
+/// (`httpbin.org` → the Service standing in for it; the port must be one of
+/// that Service's ports, or left out when it has one).
+pub fn target(
+    services: &[(Service, Origin, Loc)],
+    external: &ExternalHosts,
+    host: &str,
+    port: Option<u16>,
+    from_ns: &str,
+) -> Result<Target, String> {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    match external.iter().find(|(x, _)| *x == h) {
+        Some(&(_, si)) => {
+            let s = &services[si].0;
+            service_port(
+                services,
+                &format!("{}.{}", s.name, s.namespace),
+                port,
+                from_ns,
+            )
+            .map_err(|e| {
+                format!(
+                    "external host {host:?} (externalHosts → {}.{}): {e}",
+                    s.name, s.namespace
+                )
+            })
+        }
+        None => service_port(services, host, port, from_ns),
+    }
+}
+
 /// Resolves `host` (and `port`, which may be left out when the Service has one
 /// port) from a client in `from_ns` to a Service port, as Kubernetes DNS and
 /// the Service's port list do; the error says why not.

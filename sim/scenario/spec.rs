@@ -41,6 +41,10 @@ pub struct Scenario {
     /// Chaos Mesh experiments and lifecycle timings (`spec/chaos.rs`; empty:
     /// every pod runs, ready or not, for the whole run).
     pub chaos: chaos::ChaosPlan,
+    /// `Simulation.spec.externalHosts`: hosts outside the cluster (lower
+    /// case) and the Service standing in for each (its pods play the
+    /// external servers; kube-proxy's pick among them plays DNS).
+    pub external_hosts: Vec<(String, ServiceIx)>,
 }
 
 /// The cluster network of a scenario: nodes, where pods run, the ingress

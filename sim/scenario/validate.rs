@@ -445,17 +445,20 @@ impl Builder {
         // --- services: selectors and target ports
         selectors::check_services(&services, &deployments, &service_locs, diags);
 
+        // --- hosts outside the cluster and their stand-in Services
+        let external = resolve_external_hosts(&sim, sim_origin.as_ref(), &services, diags);
         // --- resolve loads and calls; the call graph
         let (out_loads, load_at) = load::resolve_all(
             loads,
             controller,
             &ingresses,
-            &services,
+            (&services, &external),
             &cluster_net,
             cluster.is_some(),
             diags,
         );
-        let edges = call_graph::resolve_calls(&scripts, &mut deployments, &services, diags);
+        let edges =
+            call_graph::resolve_calls(&scripts, &mut deployments, (&services, &external), diags);
         call_graph::check_cycles(&deployments, &edges, &scripts, diags);
         let network = network::network(
             cluster,
@@ -486,6 +489,7 @@ impl Builder {
             network,
             istio: Default::default(),
             chaos: Default::default(),
+            external_hosts: external,
         };
         // What would not fit in a run (memory, time) is an error too.
         for p in super::limits::check(&scenario) {
@@ -521,6 +525,34 @@ impl Builder {
         }
         Some(scenario)
     }
+}
+
+/// `Simulation.spec.externalHosts`: each host → the Service (`name.namespace`)
+/// standing in for it; a name that is no Service is an error at the entry.
+fn resolve_external_hosts(
+    sim: &SimSpec,
+    origin: Option<&Origin>,
+    services: &[(Service, Origin, Loc)],
+    diags: &mut Diagnostics,
+) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (host, svc, at) in &sim.external_hosts {
+        let found = super::resolve::kube_dns(svc, "default").and_then(|(n, ns)| {
+            services
+                .iter()
+                .position(|(s, _, _)| s.name == n && s.namespace == ns)
+        });
+        match (found, origin) {
+            (Some(i), _) => out.push((host.clone(), i)),
+            (None, Some(o)) => Cx::new(o.clone(), diags).error_at(
+                *at,
+                &format!("spec.externalHosts.{host}"),
+                format!("{svc:?} is no Service (give name.namespace of the Service standing in for {host})"),
+            ),
+            (None, None) => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

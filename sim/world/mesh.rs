@@ -20,6 +20,7 @@ use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
 use crate::metrics::Recorder;
 use crate::proxy::breaker::{ClusterStats, ResourceManager};
+use crate::proxy::lb::prioritized::Prioritized;
 use crate::proxy::lb::{HostView, LoadBalancer};
 use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
@@ -33,6 +34,9 @@ use std::collections::BTreeMap;
 /// breakers, cluster counters, outlier detector.
 pub(super) struct LbState {
     pub lb: LoadBalancer,
+    /// Locality load balancing (priorities, locality weights): when set it
+    /// picks instead of `lb`, and the hosts are in its layout's order.
+    pub prio: Option<Prioritized>,
     /// Pods (ready endpoints of the cluster), in pod order.
     pub pods: Vec<u32>,
     /// `ip:port` of each host.
@@ -95,7 +99,10 @@ impl LbState {
             self.detector.as_ref(),
             self.members.as_deref(),
         );
-        self.lb.refresh(&views);
+        match &mut self.prio {
+            Some(p) => p.refresh(&views),
+            None => self.lb.refresh(&views),
+        }
     }
 }
 
@@ -365,8 +372,8 @@ impl MeshRt {
         cix: u32,
         xds: &Xds,
         (eps, all, dep_of): (&[PortPods], Option<&[PortPods]>, &[u32]),
-        port: u16,
-        now: crate::engine::SimTime,
+        (port, now): (u16, crate::engine::SimTime),
+        locality: impl FnOnce(&[u32]) -> Option<super::locality::Layout>,
     ) -> u32 {
         if let Some(&i) = self.lbs.get(&(client, cix)) {
             return i;
@@ -382,11 +389,18 @@ impl MeshRt {
         };
         // With pods coming and going, every pod that may back the cluster
         // is a host, and `members` says which are in EDS now.
-        let pods: Vec<u32> = all.unwrap_or(eps)[*service][*sp]
+        let mut pods: Vec<u32> = all.unwrap_or(eps)[*service][*sp]
             .iter()
             .copied()
             .filter(|&p| deployments.iter().any(|&d| d as u32 == dep_of[p as usize]))
             .collect();
+        // Locality priorities are laid out over a fixed host set: with pods
+        // coming and going (Chaos Mesh experiments) the plain balancer is
+        // used (a stated gap, sim/lib.rs).
+        let layout = if all.is_some() { None } else { locality(&pods) };
+        if let Some(l) = &layout {
+            pods = l.order.iter().map(|&i| pods[i]).collect();
+        }
         let members = all.map(|_| {
             let ready = &eps[*service][*sp];
             (0..pods.len() as u32)
@@ -404,11 +418,26 @@ impl MeshRt {
                 .map(|&h| HostView::new(&addrs[h as usize]))
                 .collect(),
         };
-        let lb = LoadBalancer::new(&c.lb, &views, &mut self.lb_rng[client as usize]);
+        let rng = &mut self.lb_rng[client as usize];
+        let prio = layout.map(|l| Prioritized::new(&c.lb, &views, l.groups, l.weighted, rng));
+        // With priorities the plain balancer is never asked: an empty
+        // RANDOM one draws nothing.
+        let lb = match prio {
+            None => LoadBalancer::new(&c.lb, &views, rng),
+            Some(_) => LoadBalancer::new(
+                &crate::proxy::lb::LbConfig {
+                    policy: crate::proxy::lb::LbPolicy::Random,
+                    panic_threshold_percent: 0,
+                },
+                &[],
+                rng,
+            ),
+        };
         let i = self.lb_states.len() as u32;
         let detector = c.outlier.map(|cfg| Detector::new(cfg, pods.len(), now));
         self.lb_states.push(LbState {
             lb,
+            prio,
             active: vec![0; pods.len()],
             ejected_since: vec![None; pods.len()],
             pods,

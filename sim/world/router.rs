@@ -84,6 +84,10 @@ pub(super) struct Stream {
     attempt: u32,
     /// Balancer hosts already tried (for the `previous_hosts` predicate).
     tried: Vec<u32>,
+    /// `previous_priorities` (`retryRemoteLocalities`): priorities attempted
+    /// (bit i = priority i) and those the current load excludes.
+    prio_seen: u64,
+    prio_excluded: u64,
     /// Generation of the pending fault-delay / back-off / per-try timer.
     step_gen: u32,
     /// Generation of the route timer.
@@ -154,6 +158,8 @@ impl<'s> World<'s> {
             deadline: None,
             attempt: NONE,
             tried: Vec::new(),
+            prio_seen: 0,
+            prio_excluded: 0,
             step_gen: 0,
             route_gen: 0,
             flags: ResponseFlags::NONE,
@@ -240,9 +246,16 @@ impl<'s> World<'s> {
         let attrs = st.attrs;
         let m = self.mesh.as_mut().expect("mesh");
         let tried = std::mem::take(&mut self.streams.items[s as usize].tried);
+        let excluded = if pol.retry.previous_priorities {
+            let st = &mut self.streams.items[s as usize];
+            let (seen, ex) = (&mut st.prio_seen, &mut st.prio_excluded);
+            super::locality::retry_exclusion(st.attempts, seen, ex, m, lb)
+        } else {
+            0
+        };
         let mut last_n = 0;
         let picked = choose_host(&pol.retry, is_retry, &tried, || {
-            let p = super::sidecar::pick(m, lb, c, attrs, client);
+            let p = super::sidecar::pick(m, lb, c, attrs, client, excluded);
             if let Some((h, _, n)) = p {
                 last_n = n;
                 // Undo the pick's in-flight count: only the chosen host keeps it.
@@ -275,6 +288,11 @@ impl<'s> World<'s> {
         let st = &mut self.streams.items[s as usize];
         if pol.retry.previous_hosts && !st.tried.contains(&host) {
             st.tried.push(host);
+        }
+        if pol.retry.previous_priorities
+            && let Some(p) = &m.lb_states[lb as usize].prio
+        {
+            st.prio_seen |= 1u64 << p.priority_of(host as usize).min(63);
         }
         st.attempts += 1;
         st.last_pod = pod;
@@ -368,7 +386,7 @@ impl<'s> World<'s> {
             };
             let lbi = self.balancer_for(client, cix, service, port);
             let m = self.mesh.as_mut().expect("mesh");
-            let Some((host, pod, _)) = super::sidecar::pick(m, lbi, c, attrs, client) else {
+            let Some((host, pod, _)) = super::sidecar::pick(m, lbi, c, attrs, client, 0) else {
                 continue;
             };
             let down_req = self.requests.items[down as usize];

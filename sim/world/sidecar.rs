@@ -421,6 +421,7 @@ impl World<'_> {
         let target_port = self.pod_port(service, port);
         let now = self.now();
         let xds = self.xds;
+        let (spec, node_of, dep_of) = (self.spec, &self.node_of, &self.dep_of);
         let m = self.mesh.as_mut().expect("mesh");
         let all = self.life.as_ref().map(|l| &l.all[..]);
         let lbi = m.lb_for(
@@ -428,8 +429,12 @@ impl World<'_> {
             cix,
             xds,
             (&self.endpoints, all, &self.dep_of),
-            target_port,
-            now,
+            (target_port, now),
+            |pods| {
+                let policy = xds.clusters[cix as usize].locality.as_ref()?;
+                let me = super::locality::client_placement(spec, node_of, dep_of, client);
+                super::locality::layout_for(spec, policy, (me.0, &me.1), pods, node_of, dep_of)
+            },
         );
         if lbi != NONE {
             self.arm_outlier(lbi);
@@ -492,6 +497,7 @@ pub(super) fn pick(
     cluster: &crate::istiod::xds::Cluster,
     attrs: u32,
     client: u32,
+    excluded: u64,
 ) -> Option<(u32, u32, usize)> {
     if lbi == NONE {
         return None;
@@ -510,7 +516,12 @@ pub(super) fn pick(
         st.detector.as_ref(),
         st.members.as_deref(),
     );
-    match st.lb.pick(&views, hash, &mut m.lb_rng[client as usize]) {
+    let rng = &mut m.lb_rng[client as usize];
+    let pick = match &mut st.prio {
+        Some(p) => p.pick(&views, hash, 0, excluded, rng),
+        None => st.lb.pick(&views, hash, rng),
+    };
+    match pick {
         Pick::Host(i) => {
             // With an EDS view, the pick is an index into it.
             let i = st.members.as_ref().map_or(i, |m| m[i] as usize);

@@ -43,7 +43,12 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<Clus
     net.zones.clear();
     if let Some(items) = cx.req(&spec, "nodes").and_then(|n| cx.seq(&n)) {
         for item in items {
-            cx.known_fields(&item, &["name", "count", "zone", "labels", "maxPods"]);
+            cx.known_fields(
+                &item,
+                &[
+                    "name", "count", "zone", "region", "subzone", "labels", "maxPods",
+                ],
+            );
             let Some(name) = cx.req(&item, "name").and_then(|n| cx.str(&n)) else {
                 continue;
             };
@@ -61,6 +66,16 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<Clus
             };
             if !zone.is_empty() {
                 labels.insert(ZONE_LABEL.to_string(), zone.clone());
+            }
+            // Region and Istio's subzone: node labels, as istiod reads a
+            // proxy's and an endpoint's locality from them.
+            for (key, label) in [
+                ("region", crate::cluster::node::REGION_LABEL),
+                ("subzone", crate::cluster::node::SUBZONE_LABEL),
+            ] {
+                if let Some(v) = item.get(key).and_then(|z| cx.scalar_string(&z)) {
+                    labels.insert(label.to_string(), v);
+                }
             }
             let max_pods = item
                 .get("maxPods")

@@ -13,7 +13,6 @@ use crate::scenario::diag::{Diagnostics, Origin};
 use crate::scenario::kube::ingress::ingress_load;
 use crate::scenario::object::Object;
 use crate::scenario::raw::Loc;
-use crate::scenario::resolve::service_port;
 use crate::scenario::spec::*;
 
 /// A place in the YAML: location and path.
@@ -349,13 +348,17 @@ pub fn resolve_all(
     loads: Vec<RawLoad>,
     controller: Option<usize>,
     ingresses: &[IngressSpec],
-    services: &[(Service, Origin, Loc)],
+    (services, external): (
+        &[(Service, Origin, Loc)],
+        &crate::scenario::resolve::ExternalHosts,
+    ),
     cluster_net: &ClusterNet,
     explicit: bool,
     diags: &mut Diagnostics,
 ) -> (Vec<Load>, Vec<(Origin, At, At)>) {
-    let resolve =
-        |host: &str, port: Option<u16>, from_ns: &str| service_port(services, host, port, from_ns);
+    let resolve = |host: &str, port: Option<u16>, from_ns: &str| {
+        crate::scenario::resolve::target(services, external, host, port, from_ns)
+    };
     let mut out_loads = Vec::new();
     // Where each of `out_loads` is: (origin, pattern, target).
     let mut load_at: Vec<(Origin, At, At)> = Vec::new();

@@ -48,6 +48,9 @@ pub struct SimSpec {
     pub replications_loc: Loc,
     /// `spec.assertions`: each text with its place.
     pub assertions: Vec<(String, Loc, String)>,
+    /// `spec.externalHosts`: host outside the cluster → `name.namespace` of
+    /// the Service standing in for it (and where the entry is).
+    pub external_hosts: Vec<(String, String, Loc)>,
 }
 
 /// Decodes a `Simulation`; `previous` is where an earlier one was (an error).
@@ -80,6 +83,7 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
                 "mesh",
                 "assertions",
                 "lifecycle",
+                "externalHosts",
             ],
         );
         if let Some(list) = spec.get("assertions").and_then(|v| cx.seq(&v)) {
@@ -89,6 +93,15 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
                         .push((text.to_string(), item.loc(), item.path.clone()));
                 }
             }
+        }
+        if let Some(m) = spec.get("externalHosts")
+            && let Some(map) = cx.string_map(&m)
+        {
+            let at = m.loc();
+            s.external_hosts = map
+                .into_iter()
+                .map(|(h, svc)| (h.to_ascii_lowercase(), svc, at))
+                .collect();
         }
         s.duration_given = spec.has("duration");
         s.duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
