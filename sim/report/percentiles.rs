@@ -18,7 +18,10 @@ fn of(text: &str, pct: f64) -> Percentile {
     Percentile {
         key: format!("p{}", text.replace('.', "")),
         label: format!("p{text}"),
-        q: pct / 100.0,
+        // The nearest double to the decimal quantile (0.999, as a literal
+        // would be), not pct / 100 (99.9 / 100 = 0.9990000000000001, which
+        // moves p99.9 to the next sample when count × 0.999 is whole).
+        q: (pct * 1e6).round() / 1e8,
     }
 }
 
@@ -78,6 +81,8 @@ mod tests {
         let keys: Vec<&str> = l.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["p50", "p90", "p99", "p999", "p9999"]);
         assert_eq!(l[4].label, "p99.99");
+        assert_eq!(l[3].q, 0.999);
+        assert_eq!(l[4].q, 0.9999);
         assert!((l[4].q - 0.9999).abs() < 1e-12);
         assert_eq!(parse("50,90,99,99.9").unwrap(), default_json());
         assert!(parse("0").is_err());
