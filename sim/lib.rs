@@ -80,7 +80,10 @@
 //!   localities, `workloadSelector`, `DNS_ROUND_ROBIN`'s single address and
 //!   egress gateways are not modelled. Locality load balancing
 //!   ([`proxy::locality`]) reads no MeshConfig `localityLbSetting` (Istio's
-//!   default, enabled) and ignores localities in a priority in panic.
+//!   default, enabled) and ignores localities in a priority in panic; it
+//!   is not combined with pods changing during a run (with Chaos Mesh
+//!   experiments the client's balancer is the plain one over the hosts in
+//!   EDS).
 //!   `tcp_proxy` listeners are not simulated (sidecars send to the original
 //!   destination). A proxy hop costs a configured latency on the request
 //!   path only (none on the response); sidecars have no CPU budget (gateways
