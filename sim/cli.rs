@@ -228,27 +228,10 @@ fn parse_duration_arg(s: &str) -> Result<crate::engine::SimDuration, String> {
 /// A size in bytes: a number with an optional unit K, M, G, T (powers of
 /// 1024; `KiB`, `MB`, … read the same), e.g. `2G`, `512M`, `1073741824`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (e.g. 2G, 512M)"))?;
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        u => return Err(format!("unknown unit {u:?} in {s:?} (use K, M, G or T)")),
-    };
-    let bytes = n * (1u64 << shift) as f64;
-    if !(1.0..1.8e19).contains(&bytes) {
-        return Err(format!("{s:?} is out of range"));
+    match crate::engine::size::parse_bytes(s)? {
+        0 => Err(format!("{s:?} is out of range")),
+        n => Ok(n),
     }
-    Ok(bytes as u64)
 }
 
 impl Command {

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod queue;
 pub mod regex;
 pub mod rng;
+pub mod size;
 pub mod time;
 
 pub use ids::{Id, IdVec};

@@ -141,8 +141,10 @@ pub enum Command {
 pub struct Call {
     pub loc: Loc,
     pub service: String,
-    /// The address dialled, `host[:port]`.
-    pub hostname: String,
+    /// The address dialled (`hostname`, else `<service>:8080`): host and
+    /// port (80 when the hostname names none: `http://host`).
+    pub host: String,
+    pub port: i64,
     pub headers: Vec<(String, String)>,
     /// Percent 1..=100; 0 = always.
     pub probability: i64,
@@ -415,7 +417,7 @@ fn byte_size(cx: &mut Cx, v: &V) -> Option<u64> {
     let n = match &v.node.value {
         Value::Int(i) if *i >= 0 => Some(*i as u64),
         Value::UInt(u) => Some(*u),
-        Value::Str(s) => parse_byte_size(s),
+        Value::Str(s) => crate::engine::size::parse_bytes(s).ok(),
         _ => None,
     };
     if n.is_none() {
@@ -425,25 +427,6 @@ fn byte_size(cx: &mut Cx, v: &V) -> Option<u64> {
         );
     }
     n
-}
-
-/// isotope `size.ByteSize`: a number and an optional binary unit (B, K/KB/KiB, M…, G…, T…).
-fn parse_byte_size(s: &str) -> Option<u64> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let shift = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        _ => return None,
-    };
-    (n >= 0.0).then(|| (n * (1u64 << shift) as f64) as u64)
 }
 
 fn script(cx: &mut Cx, v: &V, names: &[(String, String)], sized: &mut bool) -> Vec<Step> {
@@ -557,29 +540,27 @@ fn call(cx: &mut Cx, v: &V, names: &[(String, String)], sized: &mut bool) -> Opt
     };
     // `<svc>.global[:port]` (Istio's old multicluster DNS): the named service
     // in its own namespace, as the multicluster setup made it reachable.
-    let hostname = match hostname {
-        None => format!("{service}:{PORT}"),
+    let (host, port) = match hostname {
+        None => (service.clone(), PORT as i64),
         Some(h) => {
             let (host, port) = match h.rsplit_once(':') {
-                Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => {
-                    (host.to_string(), Some(port.to_string()))
+                Some((host, p)) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => {
+                    (host.to_string(), p.parse().unwrap_or(i64::MAX))
                 }
-                _ => (h.clone(), None),
+                _ => (h.clone(), 80),
             };
             if host.ends_with(".global") {
-                match port {
-                    Some(p) => format!("{service}.{ns}:{p}"),
-                    None => format!("{service}.{ns}"),
-                }
+                (format!("{service}.{ns}"), port)
             } else {
-                h
+                (host, port)
             }
         }
     };
     Some(Call {
         loc: service_v.loc(),
         service,
-        hostname,
+        host,
+        port,
         headers,
         probability,
     })

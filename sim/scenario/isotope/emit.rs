@@ -225,17 +225,7 @@ fn command(c: &Command) -> Node {
 
 fn b_call(c: &Call) -> Node {
     let b = B { loc: c.loc };
-    let (host, port) = match c.hostname.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|x| x.is_ascii_digit()) && !p.is_empty() => {
-            (h.to_string(), p.parse::<i64>().ok())
-        }
-        // `http://host` without a port dials 80.
-        _ => (c.hostname.clone(), Some(80)),
-    };
-    let mut m = vec![("host", b.s(&host))];
-    if let Some(p) = port {
-        m.push(("port", b.i(p)));
-    }
+    let mut m = vec![("host", b.s(&c.host)), ("port", b.i(c.port))];
     m.push((
         "forwardHeaders",
         b.seq(FORWARDED.iter().map(|h| b.s(h)).collect()),

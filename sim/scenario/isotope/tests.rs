@@ -148,10 +148,10 @@ fn calls_dial_the_hostname_and_global_reaches_the_named_service() {
 
 #[test]
 fn byte_sizes_read_as_isotope_reads_them() {
-    assert_eq!(parse_byte_size("128"), Some(128));
-    assert_eq!(parse_byte_size("1 KB"), Some(1024));
-    assert_eq!(parse_byte_size("16KiB"), Some(16 * 1024));
-    assert_eq!(parse_byte_size("1K"), Some(1024));
-    assert_eq!(parse_byte_size("2 MB"), Some(2 << 20));
-    assert_eq!(parse_byte_size("lots"), None);
+    assert_eq!(crate::engine::size::parse_bytes("128"), Ok(128));
+    assert_eq!(crate::engine::size::parse_bytes("1 KB"), Ok(1024));
+    assert_eq!(crate::engine::size::parse_bytes("16KiB"), Ok(16 * 1024));
+    assert_eq!(crate::engine::size::parse_bytes("1K"), Ok(1024));
+    assert_eq!(crate::engine::size::parse_bytes("2 MB"), Ok(2 << 20));
+    assert!(crate::engine::size::parse_bytes("lots").is_err());
 }
