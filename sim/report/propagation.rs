@@ -9,6 +9,7 @@
 //! text out.
 
 pub mod dot;
+pub mod fold;
 pub mod layout;
 pub mod svg;
 pub mod table;

@@ -8,12 +8,16 @@
 //! metrics): generously, so nothing is cut off. Coordinates are printed with
 //! one decimal, so the file is byte-stable.
 
+mod pen;
+mod timeline;
+
+use super::Propagation;
 use super::dot::{count, edge_label, node_label, pct};
 use super::layout::{self, Graph, Rect};
-use super::{Propagation, Span};
 use crate::metrics::propagation::Node;
-use crate::report::markup::esc;
+use pen::Svg;
 use std::fmt::Write;
+use timeline::{Row, timeline};
 
 const FONT: &str = "DejaVu Sans, Helvetica, Arial, sans-serif";
 const MARGIN: f64 = 30.0;
@@ -27,6 +31,8 @@ const EJECTED: &str = "#6a1b9a";
 const MAX_ROWS: usize = 30;
 /// Chains listed under the graph.
 const LISTED_CHAINS: usize = 5;
+/// Nodes drawn at most; a larger graph is folded ([`super::fold::busiest`]).
+const MAX_NODES: usize = 24;
 
 /// Estimated width of `s` at `px` (sans-serif; ~0.62 em per character).
 fn text_w(s: &str, px: f64, bold: bool) -> f64 {
@@ -58,90 +64,16 @@ fn stroke(failed: u64, max_failed: u64) -> f64 {
     }
 }
 
-struct Svg {
-    out: String,
-}
-
-impl Svg {
-    fn text(&mut self, x: f64, y: f64, px: f64, anchor: &str, extra: &str, s: &str) {
-        let _ = writeln!(
-            self.out,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" font-size=\"{px}\" text-anchor=\"{anchor}\"{extra}>{}</text>",
-            esc(s)
-        );
-    }
-    fn rect(&mut self, r: &Rect, rx: f64, fill: &str, stroke: &str, extra: &str) {
-        let _ = writeln!(
-            self.out,
-            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"{rx}\" fill=\"{fill}\" stroke=\"{stroke}\"{extra}/>",
-            r.left(),
-            r.top(),
-            r.w,
-            r.h
-        );
-    }
-    fn line(&mut self, a: (f64, f64), b: (f64, f64), colour: &str, w: f64, extra: &str) {
-        let _ = writeln!(
-            self.out,
-            "<line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"{w:.1}\"{extra}/>",
-            a.0, a.1, b.0, b.1
-        );
-    }
-    /// A polyline ending in an arrowhead at its last point.
-    fn arrow(&mut self, pts: &[(f64, f64)], colour: &str, w: f64, dashed: bool) {
-        let n = pts.len();
-        let (p, q) = (pts[n - 2], pts[n - 1]);
-        let (dx, dy) = (q.0 - p.0, q.1 - p.1);
-        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
-        let (ux, uy) = (dx / len, dy / len);
-        let head = (7.0 + 1.6 * w).min(len * 0.8);
-        let half = head * 0.45;
-        let base = (q.0 - ux * head, q.1 - uy * head);
-        let mut line: Vec<(f64, f64)> = pts[..n - 1].to_vec();
-        line.push(base);
-        let d: Vec<String> = line.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-        let dash = if dashed {
-            " stroke-dasharray=\"7 4\""
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            self.out,
-            "<polyline points=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"{w:.1}\" stroke-linejoin=\"round\"{dash}/>",
-            d.join(" ")
-        );
-        let (l, r) = (
-            (base.0 - uy * half, base.1 + ux * half),
-            (base.0 + uy * half, base.1 - ux * half),
-        );
-        let _ = writeln!(
-            self.out,
-            "<polygon points=\"{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}\" fill=\"{colour}\"/>",
-            q.0, q.1, l.0, l.1, r.0, r.1
-        );
-    }
-}
-
-/// A tick step of 1, 2 or 5 × 10^k giving at most ~8 ticks over `span`.
-fn tick_step(span: f64) -> f64 {
-    let raw = (span / 8.0).max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag)
-}
-
-/// A row of the timeline: label, colour, windows.
-struct Row<'a> {
-    label: String,
-    colour: &'static str,
-    windows: &'a [Span],
-}
-
-/// Renders the SVG.
+/// Renders the SVG: the whole graph, or its busiest part when it has more
+/// than [`MAX_NODES`] nodes (the subtitle then says what was left out).
 pub fn render(p: &Propagation) -> String {
+    match super::fold::busiest(p, MAX_NODES) {
+        Some((folded, note)) => draw(&folded, Some(&note)),
+        None => draw(p, None),
+    }
+}
+
+fn draw(p: &Propagation, note: Option<&str>) -> String {
     // Node boxes and the graph's layout.
     let labels: Vec<Vec<String>> = p.nodes.iter().map(|n| node_label(n, p.failures)).collect();
     let sizes: Vec<(f64, f64)> = labels
@@ -278,13 +210,14 @@ pub fn render(p: &Propagation) -> String {
         .chain(rows.iter().map(|r| text_w(&r.label, SMALL_PX, false)))
         .chain([
             text_w(&subtitle, 12.0, false),
+            note.map_or(0.0, |n| text_w(n, 12.0, false)),
             text_w(&p.title, 18.0, true) + 200.0,
         ])
         .fold(600.0, f64::max);
     let width = (graph_w.max(text_block_w) + 2.0 * MARGIN).ceil();
     // The graph centred; layout coordinates + (gx, gy) = picture coordinates.
     let gx = ((width - graph_w) / 2.0).floor() - min_x;
-    let gy = 76.0;
+    let gy = if note.is_some() { 92.0 } else { 76.0 };
     let moved = |(x, y): (f64, f64)| (x + gx, y + gy);
     let shift = |r: &Rect| Rect {
         x: r.x + gx,
@@ -307,6 +240,9 @@ pub fn render(p: &Propagation) -> String {
         },
     );
     s.text(MARGIN, 54.0, 12.0, "start", " fill=\"#555555\"", &subtitle);
+    if let Some(n) = note {
+        s.text(MARGIN, 70.0, 12.0, "start", " fill=\"#555555\"", n);
+    }
 
     // Edges, then boxes over their ends, then labels over everything.
     let max_failed = p.edges.iter().map(|e| e.counts.failed).max().unwrap_or(0);
@@ -480,119 +416,9 @@ pub fn render(p: &Propagation) -> String {
     out
 }
 
-/// The breaker and ejection timeline; returns the y below it.
-fn timeline(
-    s: &mut Svg,
-    p: &Propagation,
-    rows: &[Row],
-    hidden: usize,
-    mut y: f64,
-    width: f64,
-) -> f64 {
-    let _ = writeln!(s.out, "<g id=\"windows\">");
-    let reps = if p.replications > 1 {
-        ", replications overlaid"
-    } else {
-        ""
-    };
-    s.text(
-        MARGIN,
-        y,
-        13.0,
-        "start",
-        " font-weight=\"bold\"",
-        &format!("When breakers rejected and hosts were ejected (simulated seconds{reps})"),
-    );
-    let end = rows
-        .iter()
-        .flat_map(|r| r.windows.iter().map(|w| w.end(p.end_s)))
-        .fold(p.end_s, f64::max)
-        .max(1e-9);
-    let (x0, x1) = (MARGIN, width - MARGIN);
-    let xs = |t: f64| x0 + (x1 - x0) * (t / end).clamp(0.0, 1.0);
-    let step = tick_step(end);
-    let decimals = if step >= 1.0 {
-        0
-    } else {
-        (-step.log10()).ceil() as usize
-    };
-    let ticks: Vec<f64> = (0..)
-        .map(|k| step * k as f64)
-        .take_while(|t| *t <= end + 1e-9)
-        .collect();
-    y += 10.0;
-    let opacity = if p.replications > 1 { 0.45 } else { 0.85 };
-    for r in rows {
-        y += 16.0;
-        s.text(x0, y, SMALL_PX, "start", " fill=\"#333333\"", &r.label);
-        y += 5.0;
-        // Track, grid marks through it, then the windows over both.
-        let track = Rect {
-            x: (x0 + x1) / 2.0,
-            y: y + 6.0,
-            w: x1 - x0,
-            h: 12.0,
-        };
-        s.rect(&track, 0.0, "#f2f2f2", "none", "");
-        for &t in &ticks {
-            s.line(
-                (xs(t), track.top()),
-                (xs(t), track.bottom()),
-                "#cccccc",
-                0.6,
-                "",
-            );
-        }
-        for w in r.windows {
-            let (a, b) = (xs(w.from_s), xs(w.end(p.end_s)));
-            let bar = Rect {
-                x: (a + b) / 2.0,
-                y: track.y,
-                w: (b - a).max(2.0),
-                h: 12.0,
-            };
-            s.rect(
-                &bar,
-                0.0,
-                r.colour,
-                "none",
-                &format!(" fill-opacity=\"{opacity}\""),
-            );
-        }
-        y += 14.0;
-    }
-    // The time axis under the rows.
-    s.line((x0, y + 4.0), (x1, y + 4.0), "#999999", 0.8, "");
-    for &t in &ticks {
-        let x = xs(t);
-        s.line((x, y + 4.0), (x, y + 8.0), "#999999", 0.8, "");
-        s.text(
-            x,
-            y + 19.0,
-            10.0,
-            "middle",
-            " fill=\"#555555\"",
-            &format!("{t:.decimals$}"),
-        );
-    }
-    y += 22.0;
-    if hidden > 0 {
-        y += 16.0;
-        s.text(
-            x0,
-            y,
-            SMALL_PX,
-            "start",
-            " fill=\"#555555\"",
-            &format!("… and {hidden} more (summary.json)"),
-        );
-    }
-    let _ = writeln!(s.out, "</g>");
-    y
-}
-
 #[cfg(test)]
 mod tests {
+    use super::timeline::tick_step;
     use super::*;
     use crate::metrics::propagation::{Link, PropagationRecorder};
     use crate::report::propagation::resolve;
