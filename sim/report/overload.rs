@@ -19,31 +19,8 @@
 //! reports keep their shape) and as `OVERLOAD:` lines atop the terminal table.
 
 use crate::batch::{Merged, Stream};
+use crate::report::round::{count, sig3 as rate};
 use crate::scenario::Scenario;
-
-/// A thousands-separated count: `20,412`.
-fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A rate with 3 significant digits at most: `500`, `267`, `3.6`.
-fn rate(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
-}
 
 fn in_flight_note(name: &str, s: &Stream) -> Option<String> {
     let (n, req) = (s.in_flight, s.pooled.requests);
@@ -100,14 +77,4 @@ pub fn notes(spec: &Scenario, m: &Merged) -> Vec<String> {
         out.extend(in_flight_note(&d.key(), s));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn counts_get_thousands_separators() {
-        assert_eq!(super::count(20_412), "20,412");
-        assert_eq!(super::count(999), "999");
-        assert_eq!(super::count(1_000_000), "1,000,000");
-    }
 }

@@ -5,23 +5,14 @@
 //! glance: utilisation and queue length sit next to latency.
 
 use super::percentiles::Percentile;
+use super::round::sig3;
 use crate::batch::{Merged, Stream};
 use crate::scenario::Scenario;
 use crate::scenario::spec::Step;
 use std::fmt::Write;
 
 fn ms(ns: u64) -> String {
-    fmt_ms(ns as f64 / 1e6)
-}
-
-fn fmt_ms(x: f64) -> String {
-    if x >= 100.0 {
-        format!("{x:.0}")
-    } else if x >= 10.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.2}")
-    }
+    sig3(ns as f64 / 1e6)
 }
 
 fn codes(s: &Stream) -> String {
@@ -44,10 +35,10 @@ fn row(out: &mut String, name: &str, s: &Stream, extra: &str, pct: &[Percentile]
     let (mean, ci, pcts, max) = if r.count > 0 {
         let ci = s
             .mean_ci(0.95)
-            .map(|(lo, hi)| format!("±{}", fmt_ms((hi - lo) * 500.0)))
+            .map(|(lo, hi)| format!("±{}", sig3((hi - lo) * 500.0)))
             .unwrap_or_default();
         (
-            fmt_ms(r.sum_ns as f64 / r.count as f64 / 1e6),
+            sig3(r.sum_ns as f64 / r.count as f64 / 1e6),
             ci,
             pct.iter()
                 .map(|p| format!("{:>9}", ms(r.hist.value_at_quantile(p.q))))

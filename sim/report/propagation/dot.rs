@@ -24,18 +24,7 @@ fn quote(s: &str) -> String {
     q
 }
 
-/// A count with thin thousands separators (`12,345`).
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::report::round::count;
 
 /// A rate as a percentage with one decimal (two below 1 %, so a small rate
 /// does not read as 0.0 %).
