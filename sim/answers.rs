@@ -2,11 +2,14 @@
 //! (`assert.rs` parses, `check.rs` checks them against a scenario,
 //! `eval.rs` evaluates them on a merged run, `junit.rs` reports them for CI),
 //! comparisons with a saved run (`baseline.rs`), and capacity sweeps over a
-//! field addressed like `--set` (`sweep.rs`, `find.rs`).
+//! field addressed like `--set` (`sweep.rs`, `find.rs`), and what-if diffs
+//! with common random numbers (`diff.rs`, `diff_report.rs`).
 
 pub mod assert;
 pub mod baseline;
 pub mod check;
+pub mod diff;
+pub mod diff_report;
 pub mod eval;
 pub mod find;
 pub mod gate;

@@ -103,6 +103,21 @@ pub enum Command {
         /// .hgrm of wrk2 and HdrHistogram's plotter), all replications pooled.
         #[arg(long)]
         hgrm: bool,
+        /// Also give every latency percentile in summary.json its 95 %
+        /// interval (`p99_ci95: [lo, hi]`, from the replications: needs ≥ 2),
+        /// an interval for the printed pooled percentile that contains it.
+        #[arg(long)]
+        percentile_ci: bool,
+        /// Also write DIR/<load>.fortio.json per load generator: its result in
+        /// the shape of fortio's `-json` output (all replications pooled), for
+        /// `fortio report` and scripts written for fortio.
+        #[arg(long)]
+        fortio: bool,
+        /// Also write DIR/istio.csv: the series of metrics.om (Istio's request
+        /// metrics of replication 0, 15 s steps) as a CSV table, next to
+        /// timeline.csv's loads and workloads.
+        #[arg(long)]
+        istio_csv: bool,
         /// Latency percentiles for the terminal tables and summary.json, e.g.
         /// 50,90,99,99.9,99.99 (keys p50 … p9999). Default: p50, p99 on the
         /// terminal; p50, p90, p99, p999 in summary.json.
@@ -162,6 +177,64 @@ pub enum Command {
         set: SetArgs,
         #[command(flatten)]
         gate: GateArgs,
+    },
+    /// What a change does: run BASE and CHANGED with common random numbers
+    /// (same seed, same streams per entity) and report per load, Service,
+    /// workload, route and destination the changes with 95 % paired
+    /// intervals over replications. `meshsim diff BASE… -- CHANGED… [--set …]`:
+    /// options before `--` apply to both sides; `--set` after `--` changes
+    /// the changed side only (no CHANGED paths: the base's files). Writes
+    /// DIR/diff.json, diff.txt, base.json, changed.json. Exit 0: no
+    /// significant change; 5: some significant change.
+    Diff {
+        /// The base scenario: files or directories.
+        #[arg(required = true)]
+        base: Vec<PathBuf>,
+        /// After `--`: the changed scenario's files, and `--set` overrides for it.
+        #[arg(
+            last = true,
+            value_name = "CHANGED… [--set KIND/[NS/]NAME.FIELD=VALUE]"
+        )]
+        changed: Vec<String>,
+        /// Master seed of both sides (overrides the base's Simulation object).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replications (pairs) on each side; ≥ 2 for intervals (overrides
+        /// the base's Simulation object).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        replications: Option<u32>,
+        /// Simulated duration of both sides, e.g. 90s.
+        #[arg(long, value_parser = parse_duration_arg)]
+        duration: Option<crate::engine::SimDuration>,
+        /// Output folder (default reports/SCENARIO-diff/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No terminal table (the files are still written).
+        #[arg(long, short)]
+        quiet: bool,
+        /// Also list the figures that are identical in every replication.
+        #[arg(long)]
+        all: bool,
+        /// Without common random numbers: the changed side runs seed + 1 and
+        /// the intervals are Welch's for independent samples (to see what
+        /// pairing buys; not for everyday use).
+        #[arg(long)]
+        independent: bool,
+        /// Namespace for objects that name none, as `kubectl apply -n` places them.
+        #[arg(long, short = 'n', value_name = "NS")]
+        namespace: Option<String>,
+        /// Treat warnings as errors; notes stay notes.
+        #[arg(long)]
+        strict: bool,
+        /// Memory each side may use (default as `run`).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
+        /// Latency percentiles compared (default 50,90,99,99.9).
+        #[arg(long, value_name = "LIST", value_parser = crate::report::percentiles::parse_list)]
+        percentiles: Option<crate::report::percentiles::List>,
+        /// `--set` before `--`: applied to both sides.
+        #[command(flatten)]
+        set: SetArgs,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
@@ -247,6 +320,15 @@ impl Command {
                 ..
             }
             | Command::Sweep {
+                seed,
+                replications,
+                duration,
+                namespace,
+                strict,
+                set,
+                ..
+            }
+            | Command::Diff {
                 seed,
                 replications,
                 duration,

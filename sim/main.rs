@@ -9,6 +9,8 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[path = "bin/diff.rs"]
+mod diff_cmd;
 #[path = "bin/gate.rs"]
 mod gate_cmd;
 #[path = "bin/sweep.rs"]
@@ -62,6 +64,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
         }
         Command::RouteTest { table, paths, .. } => Ok(route_test(&table, &paths, &overrides)),
         cmd @ Command::Sweep { .. } => sweep_cmd::run(cmd, overrides),
+        cmd @ Command::Diff { .. } => diff_cmd::run(cmd, overrides),
         Command::Run {
             paths,
             out,
@@ -78,6 +81,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             hgrm,
             percentiles,
             top,
+            fortio,
+            istio_csv,
+            percentile_ci,
             ..
         } => {
             let (spec, named) = match meshsim::answers::check::load(&paths, &overrides) {
@@ -138,7 +144,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 ..meshsim::world::Guard::NONE
             };
             let xds = meshsim::run::compile(&spec);
-            let opts = meshsim::batch::RunOptions { istio_metrics };
+            let opts = meshsim::batch::RunOptions {
+                istio_metrics: istio_metrics || istio_csv,
+            };
             let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
             let wall = clock.elapsed_secs();
             if show {
@@ -172,6 +180,19 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 Some(p) => meshsim::report::summary::render_with(&spec, &merged, &p.0),
                 None => meshsim::report::summary::render(&spec, &merged),
             };
+            let json = if percentile_ci {
+                // Only when asked: other summaries keep their shape.
+                let pct = percentiles
+                    .as_ref()
+                    .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
+                let mut v = meshsim::report::summary::value_with(&spec, &merged, &pct);
+                meshsim::report::percentile_ci::annotate(&spec, &merged, &pct, &mut v);
+                let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
+                s.push('\n');
+                s
+            } else {
+                json
+            };
             // Render everything before writing anything: a report is whole or absent.
             let files = [
                 ("summary.json", json),
@@ -199,7 +220,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             }
             // Istio's metrics: replication 0's counters, as one cluster shows them.
             let istio = merged.outcomes.first().and_then(|o| o.istio.as_ref());
-            let om = istio.map(|r| {
+            let om = istio.filter(|_| istio_metrics).map(|r| {
                 let start = metrics_start.unwrap_or(meshsim::report::openmetrics::DEFAULT_START);
                 meshsim::report::openmetrics::render(&spec, r, start)
             });
@@ -224,6 +245,24 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 Vec::new()
             };
             set.extend(hgrms.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
+            // --fortio, --istio-csv: opt-in files for fortio's and spreadsheet users.
+            let start = metrics_start.unwrap_or(meshsim::report::openmetrics::DEFAULT_START);
+            let pct_json = percentiles
+                .as_ref()
+                .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
+            let mut extra_files: Vec<(String, String)> = Vec::new();
+            if fortio {
+                for (li, l) in spec.loads.iter().enumerate() {
+                    let text =
+                        meshsim::report::fortio::render(&spec, &merged, li, &pct_json, start);
+                    extra_files.push((format!("{}.fortio.json", l.name), text));
+                }
+            }
+            if let Some(r) = istio.filter(|_| istio_csv) {
+                let text = meshsim::report::istio_csv::render(&spec, r, start);
+                extra_files.push(("istio.csv".into(), text));
+            }
+            set.extend(extra_files.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
             write_report(&dir, &set)?;
             for p in &merged.partial {
                 eprintln!("warning: partial report: {p}");
@@ -250,6 +289,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     .chain(trace_lines.as_ref().map(|_| "trace.txt"))
                     .chain(om.as_ref().map(|_| "metrics.om"))
                     .chain(hgrms.iter().map(|(n, _)| n.as_str()))
+                    .chain(extra_files.iter().map(|(n, _)| n.as_str()))
                     .map(|n| format!(", {n}"))
                     .collect();
                 println!(
@@ -502,8 +542,13 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 11] = [
+const REPORT_FILES: [&str; 16] = [
     "summary.json",
+    "istio.csv",
+    "diff.json",
+    "diff.txt",
+    "base.json",
+    "changed.json",
     "index.html",
     "sweep.csv",
     "sweep.json",
@@ -626,7 +671,8 @@ fn check_replaceable(dir: &Path) -> anyhow::Result<()> {
         let n = n.to_string_lossy();
         let known = REPORT_FILES
             .iter()
-            .any(|f| n == *f || n.strip_suffix(".tmp") == f.rsplit_once('.').map(|x| x.0));
+            .any(|f| n == *f || n.strip_suffix(".tmp") == f.rsplit_once('.').map(|x| x.0))
+            || n.ends_with(".fortio.json");
         if !known || !entry.file_type().is_ok_and(|t| t.is_file()) {
             anyhow::bail!(
                 "--out {}: holds {n:?}, which is not part of a meshsim report; the folder is replaced as a whole, so choose a new or empty folder",

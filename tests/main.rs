@@ -19,6 +19,8 @@ mod common;
 mod corpus;
 /// Same seed ⇒ byte-identical reports; 1 vs N threads; stream independence.
 mod determinism;
+/// `meshsim diff`: common random numbers, paired intervals (issue #13).
+mod diff;
 /// Workload endpoint rules and `choice` steps: exact per-rule latency, one branch per request.
 mod endpoints;
 /// Bad input ⇒ located errors, never a panic.

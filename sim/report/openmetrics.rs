@@ -111,7 +111,11 @@ fn or_unknown(s: &str) -> String {
 }
 
 /// The label pairs of one series, in the stats filter's order.
-fn labels(spec: &Scenario, rec: &IstioRecorder, k: &Report) -> Vec<(&'static str, String)> {
+pub(crate) fn labels(
+    spec: &Scenario,
+    rec: &IstioRecorder,
+    k: &Report,
+) -> Vec<(&'static str, String)> {
     let unknown = || "unknown".to_string();
     let (svc_host, svc_name) = match k.service {
         DestService::Service(s) => {
@@ -278,7 +282,7 @@ fn labels(spec: &Scenario, rec: &IstioRecorder, k: &Report) -> Vec<(&'static str
 
 /// `{a="x",b="y"` (no closing brace: callers may append `le`), empty values
 /// left out, values escaped as OpenMetrics requires.
-fn label_text(pairs: &[(&'static str, String)]) -> String {
+pub(crate) fn label_text(pairs: &[(&'static str, String)]) -> String {
     let mut s = String::from("{");
     let mut first = true;
     for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
