@@ -14,6 +14,7 @@ pub mod call_graph;
 pub mod chaos;
 pub mod decode;
 pub mod diag;
+pub mod events;
 pub mod isotope;
 pub mod istio;
 pub mod kube;

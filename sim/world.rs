@@ -83,6 +83,7 @@ pub mod pod_lifecycle;
 mod pod_reset;
 mod propagation;
 mod request;
+mod rollout;
 mod router;
 mod server;
 mod sidecar;

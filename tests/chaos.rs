@@ -17,7 +17,7 @@ fn folder(name: &str) -> PathBuf {
 }
 
 /// The folder's YAML files with each `(file, from, to)` edit applied.
-fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
+pub(crate) fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
     let dir = folder(name);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scenario folder")
@@ -47,7 +47,7 @@ fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
 }
 
 /// Replication 0's pod events as (t in ms, pod, event).
-fn timeline(m: &Merged) -> Vec<(u64, String, &'static str)> {
+pub(crate) fn timeline(m: &Merged) -> Vec<(u64, String, &'static str)> {
     m.outcomes[0]
         .pod_events
         .iter()
@@ -55,13 +55,13 @@ fn timeline(m: &Merged) -> Vec<(u64, String, &'static str)> {
         .collect()
 }
 
-fn ev(t_ms: u64, pod: &str, what: &'static str) -> (u64, String, &'static str) {
+pub(crate) fn ev(t_ms: u64, pod: &str, what: &'static str) -> (u64, String, &'static str) {
     (t_ms, pod.to_string(), what)
 }
 
 /// The accounting invariant on every load, Service and workload of every
 /// replication (tests/accounting.rs states it).
-fn assert_accounting(m: &Merged) {
+pub(crate) fn assert_accounting(m: &Merged) {
     for o in &m.outcomes {
         for (recs, in_flight, what) in [
             (&o.loads, &o.loads_in_flight, "load"),

@@ -62,6 +62,9 @@ mod pacing;
 mod queueing;
 /// The summary.json contract and the renderers.
 mod report;
+/// Timed events (rollouts, node drain, zone loss) and Chaos Mesh partition:
+/// the controllers' timelines asserted exactly.
+mod rollout;
 /// `meshsim route-test`: shipped seed tables pass, wrong ones fail (exit 1), coverage, usage errors.
 mod route_test;
 /// Structure-aware scenario fuzzing: generated scenarios keep every invariant.

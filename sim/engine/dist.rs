@@ -49,6 +49,26 @@ impl Dist {
         }
     }
 
+    /// The same shape with every duration multiplied by `x` (> 0): a
+    /// slower or faster version of a service.
+    pub fn scaled(&self, x: f64) -> Dist {
+        match self {
+            Dist::Constant(d) => Dist::Constant(SimDuration::from_secs_f64(d.as_secs_f64() * x)),
+            Dist::Exponential { mean } => Dist::Exponential { mean: mean * x },
+            Dist::LogNormal { mean, cv } => Dist::LogNormal {
+                mean: mean * x,
+                cv: *cv,
+            },
+            Dist::Gamma { mean, shape } => Dist::Gamma {
+                mean: mean * x,
+                shape: *shape,
+            },
+            Dist::Empirical { points } => Dist::Empirical {
+                points: points.iter().map(|&(q, s)| (q, s * x)).collect(),
+            },
+        }
+    }
+
     /// Builds the sampler (precomputes whatever the draws need).
     pub fn sampler(&self) -> Sampler {
         match self {

@@ -17,13 +17,16 @@
 //! `DefaultNamespace` —, `labelSelectors`, `pods`), `networkchaos_types.go`
 //! (`action` netem | delay | loss | duplicate | corrupt | partition |
 //! bandwidth; `delay.latency`, `jitter`, `correlation`; `direction` to |
-//! from | both, default to). Chaos Mesh starts an experiment when it is
+//! from | both, default to; `target`), and for `partition`
+//! `controllers/chaosimpl/networkchaos/partition/impl.go` (DROP towards the
+//! target's pods, or everything without a target). Chaos Mesh starts an experiment when it is
 //! created: meshsim reads the start from the annotation
 //! `meshsim.dev/start` (default 0 s).
 //!
 //! What meshsim cannot model faithfully is listed as not simulated (never a
 //! silent no-op): packet loss, duplication, corruption, bandwidth, netem,
 //! and every other Chaos Mesh kind (StressChaos, IOChaos, HTTPChaos, …).
+//! meshsim's own timed events (`Simulation.spec.events`): `events.rs`.
 
 use super::decode::{Cx, V};
 use super::diag::{Diagnostics, Origin};
@@ -52,6 +55,8 @@ struct Raw {
     namespaces: Vec<String>,
     labels: BTreeMap<String, String>,
     pods: Option<Vec<(String, String, Loc, String)>>,
+    /// partition: the target's (namespaces, labels, mode).
+    target: Option<(Vec<String>, BTreeMap<String, String>, Mode)>,
 }
 
 enum RawKind {
@@ -73,6 +78,8 @@ pub struct Collector {
     /// (namespace, deployment) → (app container names, readiness probe).
     templates: BTreeMap<(String, String), Template>,
     not_simulated: Vec<String>,
+    /// `Simulation.spec.events` and the Deployments' strategies.
+    events: super::events::Collector,
 }
 
 fn note_line(o: &Object, what: &str) -> String {
@@ -98,9 +105,11 @@ impl Collector {
         match o.kind.as_str() {
             "Deployment" => {
                 self.deployment(o, cx);
+                self.events.deployment(o, cx);
                 return false;
             }
             "Simulation" if o.api_version == super::object::MESHSIM_API => {
+                self.events.simulation(o, cx);
                 if let Some(l) = o.node.get("spec").and_then(|s| s.get("lifecycle")) {
                     self.lifecycle = Some(lifecycle(&l, cx));
                 }
@@ -189,81 +198,12 @@ impl Collector {
             .and_then(|v| cx.duration(&v))
             .unwrap_or(SimDuration::ZERO);
         let duration = spec.get("duration").and_then(|v| cx.positive_duration(&v));
-        let mode = spec.get("mode").and_then(|m| {
-            let mode = cx.one_of(
-                &m,
-                &[
-                    ("one", 0),
-                    ("all", 1),
-                    ("fixed", 2),
-                    ("fixed-percent", 3),
-                    ("random-max-percent", 4),
-                ],
-            )?;
-            let value = |cx: &mut Cx, lo: i64, hi: i64| -> Option<u32> {
-                let v = cx.req(spec, "value")?;
-                let s = cx.scalar_string(&v)?;
-                match s.parse::<i64>() {
-                    Ok(n) if (lo..=hi).contains(&n) => Some(n as u32),
-                    _ => {
-                        cx.error(&v, format!("{s:?}, must be an integer in {lo}..={hi}"));
-                        None
-                    }
-                }
-            };
-            Some(match mode {
-                0 => Mode::One,
-                1 => Mode::All,
-                2 => Mode::Fixed(value(cx, 1, i64::from(u32::MAX))?),
-                3 => Mode::FixedPercent(value(cx, 1, 100)?),
-                _ => Mode::RandomMaxPercent(value(cx, 1, 100)?),
-            })
-        });
-        if !spec.has("mode") {
-            cx.req(spec, "mode");
-        }
+        let mode = mode_of(cx, spec);
         let selector = cx.req(spec, "selector");
-        let mut namespaces = Vec::new();
-        let mut labels = BTreeMap::new();
-        let mut pods = None;
-        if let Some(sel) = &selector {
-            for unsupported in [
-                "fieldSelectors",
-                "expressionSelectors",
-                "annotationSelectors",
-                "nodes",
-                "nodeSelectors",
-                "podPhaseSelectors",
-            ] {
-                if let Some(v) = sel.get(unsupported) {
-                    cx.error(
-                        &v,
-                        "not simulated: meshsim selects pods by namespaces, labelSelectors and pods only",
-                    );
-                }
-            }
-            if let Some(ns) = sel.get("namespaces") {
-                for n in cx.seq(&ns).unwrap_or_default() {
-                    if let Some(s) = cx.str(&n) {
-                        namespaces.push(s.to_string());
-                    }
-                }
-            }
-            if let Some(l) = sel.get("labelSelectors") {
-                labels = cx.string_map(&l).unwrap_or_default();
-            }
-            if let Some(p) = sel.get("pods") {
-                let mut list = Vec::new();
-                for (ns, names) in cx.map(&p).unwrap_or_default() {
-                    for n in cx.seq(&names).unwrap_or_default() {
-                        if let Some(s) = cx.str(&n) {
-                            list.push((ns.clone(), s.to_string(), n.loc(), n.path.clone()));
-                        }
-                    }
-                }
-                pods = Some(list);
-            }
-        }
+        let (mut namespaces, labels, pods) = selector
+            .as_ref()
+            .map(|sel| selector_of(cx, sel))
+            .unwrap_or_default();
         // `DefaultNamespace`: an empty list means the experiment's namespace.
         if namespaces.is_empty() {
             namespaces.push(o.namespace.clone());
@@ -287,6 +227,7 @@ impl Collector {
             namespaces,
             labels,
             pods,
+            target: None,
         });
     }
 
@@ -370,9 +311,7 @@ impl Collector {
             "netem" => Some(
                 "netem (combined delay/loss/duplicate/corrupt): split it; delay alone is simulated",
             ),
-            "partition" => Some(
-                "partition: not simulated yet (connections would fail after the connect timeout, 10 s in Envoy under Istio)",
-            ),
+            "partition" => None,
             _ => {
                 let a = spec.get("action").expect("an unknown action was written");
                 cx.error(
@@ -389,6 +328,10 @@ impl Collector {
                 o,
                 &format!("NetworkChaos {action}: not simulated — {why}"),
             ));
+            return;
+        }
+        if action == "partition" {
+            self.partition(o, cx, &spec);
             return;
         }
         for unsupported in ["target", "externalTargets", "device", "targetDevice"] {
@@ -441,12 +384,54 @@ impl Collector {
         self.common(o, cx, &spec, kind);
     }
 
+    /// `partition` (partition/impl.go): iptables DROP on the selected pods'
+    /// OUTPUT (`to`), INPUT (`from`) or both, towards the target's pods, or
+    /// all traffic when there is no target and no `externalTargets`.
+    fn partition(&mut self, o: &Object, cx: &mut Cx, spec: &V) {
+        for unsupported in ["externalTargets", "device", "targetDevice"] {
+            if let Some(v) = spec.get(unsupported) {
+                cx.error(
+                    &v,
+                    "not simulated: meshsim partitions pods from pods (target) or from everything",
+                );
+            }
+        }
+        if let Some(d) = spec.get("direction") {
+            // kubebuilder: Enum=to;from;both. A TCP connection needs packets
+            // both ways, so each direction breaks it the same way.
+            cx.one_of(&d, &[("to", ()), ("from", ()), ("both", ())]);
+        }
+        let target = spec.get("target").and_then(|t| {
+            let mode = mode_of(cx, &t);
+            let sel = cx.req(&t, "selector")?;
+            let (mut namespaces, labels, pods) = selector_of(cx, &sel);
+            if let Some(p) = sel.get("pods").filter(|_| pods.is_some()) {
+                cx.error(
+                    &p,
+                    "not simulated in a partition target: select by labelSelectors",
+                );
+            }
+            if namespaces.is_empty() {
+                namespaces.push(o.namespace.clone());
+            }
+            Some((namespaces, labels, mode?))
+        });
+        let n = self.raws.len();
+        self.common(o, cx, spec, RawKind::Known(ChaosKind::Partition));
+        if self.raws.len() > n {
+            self.raws[n].target = target;
+        }
+    }
+
     /// Resolves every experiment against the scenario's Deployments.
-    pub fn finish(self, s: &mut Scenario, diags: &mut Diagnostics) {
+    pub fn finish(mut self, s: &mut Scenario, diags: &mut Diagnostics) {
+        // Rollouts add their ReplicaSets first: selectors may match them.
+        let timed = std::mem::take(&mut self.events).finish(s, diags);
         s.not_simulated.extend(self.not_simulated.iter().cloned());
         let mut plan = ChaosPlan {
             lifecycle: self.lifecycle.unwrap_or_default(),
             not_simulated: self.not_simulated,
+            timed,
             ..ChaosPlan::default()
         };
         for r in self.raws {
@@ -561,6 +546,17 @@ impl Collector {
             }
             let key = format!("chaos/{}", r.kind_name.replace(' ', "/"));
             let _ = &r.namespace;
+            let target = r.target.map(|(namespaces, labels, mode)| PartitionTarget {
+                deployments: s
+                    .deployments
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| namespaces.contains(&d.namespace))
+                    .filter(|(_, d)| labels.iter().all(|(k, v)| d.labels.get(k) == Some(v)))
+                    .map(|(i, _)| i)
+                    .collect(),
+                mode,
+            });
             plan.actions.push(ChaosAction {
                 name: r.kind_name,
                 key,
@@ -570,6 +566,7 @@ impl Collector {
                 mode: r.mode,
                 deployments,
                 pods,
+                target,
             });
         }
         if plan.is_active() {
@@ -582,15 +579,127 @@ impl Collector {
                         .and_then(|t| t.1)
                 })
                 .collect();
+            // A new ReplicaSet's pods keep the template's probe.
+            for r in &plan.timed.rollables {
+                let first = plan.readiness[r.replica_sets[0]];
+                for &rs in &r.replica_sets {
+                    plan.readiness[rs] = first;
+                }
+            }
         }
         s.chaos = plan;
     }
 }
 
+/// `mode` and `value` of a selector spec (`selector.go`).
+fn mode_of(cx: &mut Cx, spec: &V) -> Option<Mode> {
+    if !spec.has("mode") {
+        cx.req(spec, "mode");
+    }
+    let m = spec.get("mode")?;
+    let mode = cx.one_of(
+        &m,
+        &[
+            ("one", 0),
+            ("all", 1),
+            ("fixed", 2),
+            ("fixed-percent", 3),
+            ("random-max-percent", 4),
+        ],
+    )?;
+    let value = |cx: &mut Cx, lo: i64, hi: i64| -> Option<u32> {
+        let v = cx.req(spec, "value")?;
+        let s = cx.scalar_string(&v)?;
+        match s.parse::<i64>() {
+            Ok(n) if (lo..=hi).contains(&n) => Some(n as u32),
+            _ => {
+                cx.error(&v, format!("{s:?}, must be an integer in {lo}..={hi}"));
+                None
+            }
+        }
+    };
+    Some(match mode {
+        0 => Mode::One,
+        1 => Mode::All,
+        2 => Mode::Fixed(value(cx, 1, i64::from(u32::MAX))?),
+        3 => Mode::FixedPercent(value(cx, 1, 100)?),
+        _ => Mode::RandomMaxPercent(value(cx, 1, 100)?),
+    })
+}
+
+/// A selector's (namespaces, labelSelectors, pods); the selectors meshsim
+/// cannot evaluate are errors.
+type Selected = (
+    Vec<String>,
+    BTreeMap<String, String>,
+    Option<Vec<(String, String, Loc, String)>>,
+);
+
+fn selector_of(cx: &mut Cx, sel: &V) -> Selected {
+    let mut namespaces = Vec::new();
+    let mut labels = BTreeMap::new();
+    let mut pods = None;
+    for unsupported in [
+        "fieldSelectors",
+        "expressionSelectors",
+        "annotationSelectors",
+        "nodes",
+        "nodeSelectors",
+        "podPhaseSelectors",
+    ] {
+        if let Some(v) = sel.get(unsupported) {
+            cx.error(
+                &v,
+                "not simulated: meshsim selects pods by namespaces, labelSelectors and pods only",
+            );
+        }
+    }
+    if let Some(ns) = sel.get("namespaces") {
+        for n in cx.seq(&ns).unwrap_or_default() {
+            if let Some(s) = cx.str(&n) {
+                namespaces.push(s.to_string());
+            }
+        }
+    }
+    if let Some(l) = sel.get("labelSelectors") {
+        labels = cx.string_map(&l).unwrap_or_default();
+    }
+    if let Some(p) = sel.get("pods") {
+        let mut list = Vec::new();
+        for (ns, names) in cx.map(&p).unwrap_or_default() {
+            for n in cx.seq(&names).unwrap_or_default() {
+                if let Some(s) = cx.str(&n) {
+                    list.push((ns.clone(), s.to_string(), n.loc(), n.path.clone()));
+                }
+            }
+        }
+        pods = Some(list);
+    }
+    (namespaces, labels, pods)
+}
+
 /// `Simulation.spec.lifecycle` (strict, like every meshsim field).
 fn lifecycle(v: &V, cx: &mut Cx) -> Lifecycle {
     let mut l = Lifecycle::default();
-    cx.known_fields(v, &["endpointDelay", "containerStart", "appStartup"]);
+    cx.known_fields(
+        v,
+        &[
+            "endpointDelay",
+            "containerStart",
+            "appStartup",
+            "nodeMonitorGracePeriod",
+            "unreachableToleration",
+        ],
+    );
+    if let Some(d) = v
+        .get("nodeMonitorGracePeriod")
+        .and_then(|d| cx.duration(&d))
+    {
+        l.node_monitor_grace = d;
+    }
+    if let Some(d) = v.get("unreachableToleration").and_then(|d| cx.duration(&d)) {
+        l.unreachable_toleration = d;
+    }
     if let Some(d) = v.get("endpointDelay").and_then(|d| cx.duration(&d)) {
         l.endpoint_delay = d;
     }

@@ -5,6 +5,7 @@
 
 pub mod chaos;
 pub mod endpoint;
+pub mod events;
 pub mod istio;
 
 pub use endpoint::{Endpoint, PathMatch};

@@ -53,6 +53,9 @@ pub(super) enum Step {
         pod: u32,
         present: bool,
     },
+    /// meshsim's own timed events and the controllers they wake
+    /// (`rollout.rs`).
+    Timed(super::rollout::TimedStep),
 }
 
 /// Which containers a (re)start brings back.
@@ -75,7 +78,7 @@ pub(super) struct NetDelay {
 
 #[derive(Clone, Debug)]
 pub(super) struct PodLife {
-    epoch: u32,
+    pub(super) epoch: u32,
     /// The app container accepts connections.
     pub(super) app_up: bool,
     /// The pod's network side answers: its sidecar runs (with one), or the
@@ -83,16 +86,21 @@ pub(super) struct PodLife {
     pub(super) sidecar_up: bool,
     pub(super) has_sidecar: bool,
     /// A pod-failure holds it (pause images).
-    failing: bool,
-    name: String,
+    pub(super) failing: bool,
+    pub(super) name: String,
     /// The name of the pod whose endpoint kube-proxy lists for this slot
     /// (a deleted pod's until its removal propagates).
     listed: String,
-    restarts: u32,
+    pub(super) restarts: u32,
     last_start: SimTime,
     pub(super) delay: Option<NetDelay>,
     /// Not affected by experiments (gateway, ingress controller, pending).
-    exempt: bool,
+    pub(super) exempt: bool,
+    /// No pod in this slot (a ReplicaSet below its slot count, a deleted
+    /// pod not replaced): `rollout.rs`.
+    pub(super) absent: bool,
+    /// Its node is lost: packets to and from it vanish.
+    pub(super) unreachable: bool,
 }
 
 /// One thing that happened to a pod (summary.json `pods.events`, the
@@ -115,14 +123,16 @@ pub(super) struct LifeRt {
     steps: Vec<Step>,
     /// Per experiment: the pods it acts on (chosen at its start).
     chosen: Vec<Vec<u32>>,
-    mode_rng: Vec<SimRng>,
+    pub(super) mode_rng: Vec<SimRng>,
     pub(super) netem_rng: Vec<SimRng>,
     /// Per deployment: the (service, port) pairs its pods back.
     backs: Vec<Vec<(usize, usize)>>,
     /// service → port → every placed pod behind it (balancer host sets).
     pub(super) all: Vec<Vec<Vec<u32>>>,
-    next_name: Vec<u32>,
+    pub(super) next_name: Vec<u32>,
     events: Vec<PodEvent>,
+    /// Timed events, controllers, partitions (`rollout.rs`).
+    pub(super) timed: super::rollout::TimedRt,
 }
 
 impl LifeRt {
@@ -153,17 +163,24 @@ impl World<'_> {
             return;
         }
         let spec = self.spec;
+        let initial = &plan.timed.initial;
+        let absent_slot = |p: &crate::cluster::pod::Pod| {
+            initial
+                .get(p.deployment as usize)
+                .is_some_and(|&n| p.replica >= n)
+        };
         let mut pods = Vec::with_capacity(self.pods.len());
         for (i, p) in self.pods.iter().enumerate() {
             let d = &spec.deployments[p.deployment as usize];
             let has_sidecar = spec.istio.has_sidecar(p.deployment as usize);
-            let exempt = self.node_of[i] == NO_NODE
+            let absent = absent_slot(p);
+            let exempt = (self.node_of[i] == NO_NODE && !absent)
                 || p.deployment == self.ingress_ctrl
                 || self.is_gateway(i as u32);
             pods.push(PodLife {
                 epoch: 0,
-                app_up: true,
-                sidecar_up: true,
+                app_up: !absent,
+                sidecar_up: !absent,
                 has_sidecar,
                 failing: false,
                 name: format!("{}-{}", d.name, p.replica),
@@ -172,6 +189,8 @@ impl World<'_> {
                 last_start: SimTime::ZERO,
                 delay: None,
                 exempt,
+                absent,
+                unreachable: false,
             });
         }
         let mut backs = vec![Vec::new(); spec.deployments.len()];
@@ -186,7 +205,9 @@ impl World<'_> {
                     v.extend(
                         (0..self.pods.len() as u32)
                             .filter(|&p| self.dep_of[p as usize] == d as u32)
-                            .filter(|&p| self.node_of[p as usize] != NO_NODE),
+                            .filter(|&p| {
+                                self.node_of[p as usize] != NO_NODE || pods[p as usize].absent
+                            }),
                     );
                 }
                 v.sort_unstable();
@@ -219,8 +240,13 @@ impl World<'_> {
             netem_rng,
             backs,
             all,
-            next_name: spec.deployments.iter().map(|d| d.replicas).collect(),
+            next_name: if initial.is_empty() {
+                spec.deployments.iter().map(|d| d.replicas).collect()
+            } else {
+                initial.clone()
+            },
             events: Vec::new(),
+            timed: super::rollout::TimedRt::new(spec, self.pods.len()),
         }));
         for (i, a) in plan.actions.iter().enumerate() {
             let at = SimTime(a.start.as_nanos());
@@ -228,16 +254,17 @@ impl World<'_> {
                 self.schedule_step(at, Step::ChaosStart(i as u32));
             }
         }
+        self.init_timed();
     }
 
-    fn schedule_step(&mut self, at: SimTime, step: Step) {
+    pub(super) fn schedule_step(&mut self, at: SimTime, step: Step) {
         let l = self.life.as_mut().expect("lifecycle");
         l.steps.push(step);
         let ix = l.steps.len() as u32 - 1;
         self.q.schedule(at, Event::Lifecycle { step: ix });
     }
 
-    fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
+    pub(super) fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
         let name = self.life.as_ref().expect("lifecycle").pods[pod as usize]
             .name
             .clone();
@@ -279,6 +306,7 @@ impl World<'_> {
                 self.set_ready(pod, true, "readiness probe passed")
             }
             Step::Endpoint { pod, present } => self.apply_endpoint(pod, present),
+            Step::Timed(t) => self.on_timed(t),
             _ => {} // stale: the pod died or restarted again since
         }
     }
@@ -289,7 +317,7 @@ impl World<'_> {
         let act = &self.spec.chaos.actions[a];
         let l = self.life.as_mut().expect("lifecycle");
         let cands: Vec<u32> = (0..l.pods.len() as u32)
-            .filter(|&p| !l.pods[p as usize].exempt)
+            .filter(|&p| !l.pods[p as usize].exempt && !l.pods[p as usize].absent)
             .filter(|&p| {
                 act.deployments
                     .contains(&(self.dep_of[p as usize] as usize))
@@ -355,12 +383,19 @@ impl World<'_> {
                     let msg = format!("egress +{latency} (jitter {jitter})");
                     self.pod_event(p, "delayed", msg);
                 }
+                ChaosKind::Partition => {}
             }
+        }
+        if kind == ChaosKind::Partition {
+            self.partition_start(a, &chosen);
         }
         self.life.as_mut().expect("lifecycle").chosen[a as usize] = chosen;
         // One-shot actions end with their action; the others when their
         // duration is over (or with the run).
-        let lasting = matches!(kind, ChaosKind::PodFailure | ChaosKind::Delay { .. });
+        let lasting = matches!(
+            kind,
+            ChaosKind::PodFailure | ChaosKind::Delay { .. } | ChaosKind::Partition
+        );
         if let (true, Some(d)) = (lasting, duration) {
             let at = self.now() + d;
             if at < self.end {
@@ -394,6 +429,9 @@ impl World<'_> {
                 }
                 _ => {}
             }
+        }
+        if kind == ChaosKind::Partition {
+            self.partition_end(a);
         }
     }
 
@@ -473,7 +511,7 @@ impl World<'_> {
         self.restart_later(p, part, wait);
     }
 
-    fn restart_later(&mut self, p: u32, what: Part, wait: SimDuration) {
+    pub(super) fn restart_later(&mut self, p: u32, what: Part, wait: SimDuration) {
         let at = self.now() + wait + self.spec.chaos.lifecycle.container_start;
         let epoch = self.life.as_ref().expect("lifecycle").pods[p as usize].epoch;
         if at < self.end {
@@ -547,13 +585,14 @@ impl World<'_> {
 
     /// The pod's Ready condition changes: the endpoint follows after the
     /// propagation delay.
-    fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
+    pub(super) fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
         if self.pods[p as usize].ready == ready {
             return;
         }
         self.pods[p as usize].ready = ready;
         let what = if ready { "ready" } else { "unready" };
         self.pod_event(p, what, why.to_string());
+        self.availability_changed(p);
         let at = self.now() + self.spec.chaos.lifecycle.endpoint_delay;
         if at < self.end {
             self.schedule_step(

@@ -39,6 +39,9 @@ impl World<'_> {
     /// A request arrives at `pod`: false when the pod serves it; true when
     /// it was answered here (refused, or the inbound sidecar's 503).
     pub(super) fn refused_at(&mut self, r: u32, pod: u32) -> bool {
+        if self.cut_off(r, pod) {
+            return true;
+        }
         let Some(l) = &self.life else { return false };
         let pl = &l.pods[pod as usize];
         if pl.app_up && pl.sidecar_up {

@@ -83,6 +83,7 @@ pub fn decode(o: &Object, cx: &mut Cx, previous: Option<&Origin>) -> Option<SimS
                 "mesh",
                 "assertions",
                 "lifecycle",
+                "events",
                 "externalHosts",
             ],
         );

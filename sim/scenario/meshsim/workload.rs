@@ -238,7 +238,7 @@ pub fn attach(
 /// `errors`: `probability` (each request independently) or `every` (the N-th,
 /// 2N-th, … request of each pod), answered with `status` (500) after the
 /// script, or at once when `beforeScript` is true.
-fn errors(cx: &mut Cx, e: &V) -> Option<ErrorInjection> {
+pub(crate) fn errors(cx: &mut Cx, e: &V) -> Option<ErrorInjection> {
     cx.known_fields(e, &["probability", "every", "status", "beforeScript"]);
     let trigger = match (e.get("probability"), e.get("every")) {
         (Some(p), None) => cx

@@ -26,6 +26,14 @@ pub struct Lifecycle {
     /// From the containers running to the app accepting connections.
     /// Default 0 s.
     pub app_startup: SimDuration,
+    /// From a node going silent to the node lifecycle controller marking it
+    /// NotReady and its pods unready (`--node-monitor-grace-period`: 50 s in
+    /// current Kubernetes, 40 s in older releases).
+    pub node_monitor_grace: SimDuration,
+    /// From then to the pods' eviction (the `node.kubernetes.io/unreachable`
+    /// toleration the DefaultTolerationSeconds admission plugin adds:
+    /// 300 s); the ReplicaSet then creates replacements elsewhere.
+    pub unreachable_toleration: SimDuration,
 }
 
 impl Default for Lifecycle {
@@ -34,6 +42,8 @@ impl Default for Lifecycle {
             endpoint_delay: SimDuration::from_secs(1),
             container_start: SimDuration::from_secs(1),
             app_startup: SimDuration::ZERO,
+            node_monitor_grace: SimDuration::from_secs(50),
+            unreachable_toleration: SimDuration::from_secs(300),
         }
     }
 }
@@ -81,6 +91,18 @@ pub enum ChaosKind {
         /// Percent, 0–100.
         correlation: f64,
     },
+    /// `NetworkChaos` `partition`: iptables drop between the selected pods
+    /// and the target's (every peer without a target). TCP needs both
+    /// directions, so `to`, `from` and `both` all break every connection
+    /// between them: new connections fail after the connect timeout.
+    Partition,
+}
+
+/// A `NetworkChaos` `target` (a `PodSelector`: selector, mode, value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PartitionTarget {
+    pub deployments: Vec<usize>,
+    pub mode: Mode,
 }
 
 /// One experiment, resolved.
@@ -102,6 +124,9 @@ pub struct ChaosAction {
     pub deployments: Vec<usize>,
     /// `selector.pods`: only these pods (deployment, replica slot).
     pub pods: Option<Vec<(usize, u32)>>,
+    /// `partition` only: the other side (None = every peer, as Chaos Mesh
+    /// drops all of the pods' traffic without a target).
+    pub target: Option<PartitionTarget>,
 }
 
 /// Everything of the run's lifecycle (empty: nothing changes during the run).
@@ -116,11 +141,13 @@ pub struct ChaosPlan {
     /// Chaos Mesh objects or actions read but not simulated, one line each
     /// (also in `Scenario::not_simulated`; `meshsim validate` lists them).
     pub not_simulated: Vec<String>,
+    /// meshsim's own timed events (`Simulation.spec.events`).
+    pub timed: super::events::TimedPlan,
 }
 
 impl ChaosPlan {
     /// Whether anything changes during the run.
     pub fn is_active(&self) -> bool {
-        !self.actions.is_empty()
+        !self.actions.is_empty() || self.timed.is_active()
     }
 }
