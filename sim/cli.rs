@@ -177,6 +177,28 @@ pub enum Command {
         set: SetArgs,
         #[command(flatten)]
         gate: GateArgs,
+        /// Run only shard I of N (0-based) of the grid's runs (values ×
+        /// replications, run u to shard u mod N) and write the lossless
+        /// partial DIR/shard-I-of-N.json for `meshsim merge`.
+        /// `JOB_COMPLETION_INDEX/N` reads I from that variable (a
+        /// Kubernetes Indexed Job's pod index).
+        #[arg(long, value_name = "I/N", conflicts_with_all = ["find_min", "find_max"])]
+        shard: Option<crate::answers::shard::ShardArg>,
+    },
+    /// Combine the partials of `meshsim sweep --shard I/N` (all N shards of
+    /// one sweep) into DIR/sweep.csv, sweep.json, sweep.svg: byte for byte
+    /// what the unsharded sweep writes. Exit 1 on missing, duplicate or
+    /// mismatched partials.
+    Merge {
+        /// Partial files, or folders holding them (shard-*-of-*.json).
+        #[arg(required = true)]
+        partials: Vec<PathBuf>,
+        /// Output folder.
+        #[arg(long, short = 'o')]
+        out: PathBuf,
+        /// No terminal table (the files are still written).
+        #[arg(long, short)]
+        quiet: bool,
     },
     /// What a change does: run BASE and CHANGED with common random numbers
     /// (same seed, same streams per entity) and report per load, Service,
@@ -354,6 +376,7 @@ impl Command {
                 strict: *strict,
                 ..Overrides::default()
             },
+            Command::Merge { .. } => Overrides::default(),
             Command::RouteTest { namespace, .. } => Overrides {
                 manifests_only: true,
                 namespace: namespace.clone(),

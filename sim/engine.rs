@@ -4,6 +4,7 @@
 
 pub mod dist;
 pub mod ids;
+pub mod pairs;
 pub mod queue;
 pub mod regex;
 pub mod rng;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use meshsim::cli::{Args, Command};
 use meshsim::scenario::{self, LoadError};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,6 +13,8 @@ use std::process::ExitCode;
 mod diff_cmd;
 #[path = "bin/gate.rs"]
 mod gate_cmd;
+#[path = "bin/progress.rs"]
+mod progress;
 #[path = "bin/sweep.rs"]
 mod sweep_cmd;
 
@@ -65,6 +67,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
         Command::RouteTest { table, paths, .. } => Ok(route_test(&table, &paths, &overrides)),
         cmd @ Command::Sweep { .. } => sweep_cmd::run(cmd, overrides),
         cmd @ Command::Diff { .. } => diff_cmd::run(cmd, overrides),
+        cmd @ Command::Merge { .. } => sweep_cmd::merge(cmd),
         Command::Run {
             paths,
             out,
@@ -129,14 +132,11 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             });
             // (Checked again when writing: the folder may change meanwhile.)
             check_replaceable(&dir)?;
-            let show = std::io::stderr().is_terminal();
             let clock = Stopwatch::start();
             let wall_limit = max_wall.map(|d| d.as_secs_f64());
+            let bar = progress::Progress::new("simulating", 1000, "");
             let progress = |f: f64| {
-                if show {
-                    eprint!("\rsimulating… {:5.1}%", f * 100.0);
-                    let _ = std::io::stderr().flush();
-                }
+                bar.set((f * 1000.0) as u64);
                 wall_limit.is_none_or(|l| clock.elapsed_secs() < l)
             };
             let limits = meshsim::world::Guard {
@@ -149,9 +149,7 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             };
             let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
             let wall = clock.elapsed_secs();
-            if show {
-                eprint!("\r{:30}\r", "");
-            }
+            bar.finish();
             if check_determinism {
                 // Same per-replication budget as the run (so a guarded stop
                 // replays too); a wall-clock stop cannot replay.
@@ -508,6 +506,13 @@ fn default_memory_budget() -> u64 {
         (None, None) => 4 << 30,
     };
     usable / 4 * 3
+}
+
+/// `sweep --shard JOB_COMPLETION_INDEX/N`: the pod's index in a Kubernetes
+/// Indexed Job (only the binary reads the environment).
+#[allow(clippy::disallowed_methods)]
+fn job_completion_index() -> Option<String> {
+    std::env::var(meshsim::answers::shard::INDEX_ENV).ok()
 }
 
 /// Wall-clock stopwatch for `run --timing`. The library never reads the clock

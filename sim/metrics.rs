@@ -9,6 +9,7 @@ pub mod istio;
 pub mod propagation;
 pub mod stats;
 pub mod timeline;
+mod wire;
 
 use crate::engine::SimTime;
 use hdrhistogram::Histogram;
@@ -121,7 +122,7 @@ pub fn is_failure(status: u16) -> bool {
 }
 
 /// Maps a start time to its batch of the window `[from, to)`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Window {
     pub from: SimTime,
     pub to: SimTime,
@@ -314,7 +315,7 @@ fn record_n(hist: &mut Histogram<u64>, v: u64, n: u64) -> u64 {
 }
 
 /// Capacity figures of one workload (all its pods) over the window.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Capacity {
     pub pods: u32,
     pub workers: u32,

@@ -73,3 +73,6 @@ mod scenario_fuzz;
 mod seed;
 /// Seeds 07, 08, 10 (route timeout, retries, fault delay) under Istio 1.28, and retryOn variants.
 mod seed_resilience;
+/// Sharded sweeps: `sweep --shard I/N` + `merge` = the unsharded sweep, byte for
+/// byte; bad partial sets refused; deploy/kubernetes's Indexed Job run locally.
+mod sharded;

@@ -259,7 +259,19 @@ fn run_point(
     limits: &Guard,
 ) -> Point {
     let merged = crate::batch::run_all_guarded(spec, limits, &|_| true);
-    let mut subject = Subject::new(spec, &merged);
+    point_of(setup, value, spec, named, &merged)
+}
+
+/// A point's figures from its merged replications (run here, or merged from
+/// the partials of a sharded sweep, `shard.rs`).
+pub fn point_of(
+    setup: &Setup,
+    value: &str,
+    spec: &Scenario,
+    named: &[Named],
+    merged: &Merged,
+) -> Point {
+    let mut subject = Subject::new(spec, merged);
     let verdicts = evaluate(&mut subject, named, setup.basis);
     let replication_passes = merged
         .outcomes
@@ -275,7 +287,7 @@ fn run_point(
     Point {
         value: value.to_string(),
         x: value.parse().unwrap_or(f64::NAN),
-        loads: load_points(spec, &merged),
+        loads: load_points(spec, merged),
         verdicts,
         replication_passes,
         partial: merged.partial.clone(),

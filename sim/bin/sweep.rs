@@ -1,14 +1,18 @@
-//! `meshsim sweep`: files, terminal and exit status around
-//! `meshsim::answers::{sweep, find}` (the binary side only).
+//! `meshsim sweep` and `meshsim merge`: files, terminal and exit status
+//! around `meshsim::answers::{sweep, find, shard}` (the binary side only).
 
 use anyhow::Context;
 use meshsim::answers::find::{Direction, find};
+use meshsim::answers::partial::{self, PartialError};
+use meshsim::answers::shard::{self, ShardArg};
 use meshsim::answers::sweep::{self, Setup};
 use meshsim::cli::Command;
 use meshsim::scenario::Overrides;
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::progress::Progress;
 
 /// Exit status when `--find-min/--find-max` finds no passing value.
 const EXIT_NOT_FOUND: u8 = 3;
@@ -24,6 +28,7 @@ pub fn run(cmd: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
         quiet,
         max_memory,
         gate,
+        shard,
         ..
     } = cmd
     else {
@@ -52,18 +57,19 @@ pub fn run(cmd: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
             ..meshsim::world::Guard::NONE
         },
     };
+    if let (Some(shard), Some(param)) = (shard, &param) {
+        let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}-shards")));
+        return run_shard(&setup, param, shard, &dir, quiet);
+    }
     let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(format!("{name}-sweep")));
     crate::check_replaceable(&dir)?;
-    let show = std::io::stderr().is_terminal();
     let (target, points, found) = match (&param, find_min.or(find_max.clone())) {
         (Some(param), _) => {
-            let progress = |done: usize, total: usize| {
-                if show {
-                    eprint!("\rsweeping… {done}/{total} points");
-                    let _ = std::io::stderr().flush();
-                }
-            };
-            match sweep::sweep(&setup, param, &progress) {
+            let bar = Progress::new("sweeping", param.values.len() as u64, "points");
+            let progress = |done: usize, _total: usize| bar.set(done as u64);
+            let swept = sweep::sweep(&setup, param, &progress);
+            bar.finish();
+            match swept {
                 Ok(p) => (param.target.clone(), p, None),
                 Err(e) => return Ok(report_error(&e)),
             }
@@ -74,13 +80,11 @@ pub fn run(cmd: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
             } else {
                 Direction::Min
             };
-            let progress = |n: usize| {
-                if show {
-                    eprint!("\rbisecting… {n} values probed");
-                    let _ = std::io::stderr().flush();
-                }
-            };
-            match find(&setup, &span, dir, &progress) {
+            let bar = Progress::new("bisecting", 0, "values probed");
+            let progress = |n: usize| bar.set(n as u64);
+            let found = find(&setup, &span, dir, &progress);
+            bar.finish();
+            match found {
                 Ok(f) => {
                     let points = f.probes.iter().map(|(_, p)| p.clone()).collect();
                     (span.target.clone(), points, Some(f))
@@ -90,18 +94,33 @@ pub fn run(cmd: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!("clap requires --param, --find-min or --find-max"),
     };
-    if show {
-        eprint!("\r{:40}\r", "");
+    write_sweep(&setup, &dir, &target, &points, found.as_ref(), quiet)?;
+    match found {
+        Some(f) if f.answer.is_none() => Ok(ExitCode::from(EXIT_NOT_FOUND)),
+        _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Writes DIR/sweep.{csv,json,svg} (and prints the table unless `quiet`):
+/// the same code for a sweep and for a merge of its shards.
+fn write_sweep(
+    setup: &Setup,
+    dir: &Path,
+    target: &str,
+    points: &[sweep::Point],
+    found: Option<&meshsim::answers::find::Found>,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let name = &setup.name;
     // The first point's scenario names the file (same files at every point).
     let first_value = points.first().map(|p| p.value.clone()).unwrap_or_default();
     let (spec, _) =
-        sweep::load_point(&setup, &target, &first_value).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let csv = sweep::csv(&target, &points);
-    let json = sweep::json(&spec, &target, &points, found.as_ref().map(|f| f.json()));
-    let svg = meshsim::answers::sweep_plot::svg(&name, &target, &points)?;
+        sweep::load_point(setup, target, &first_value).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let csv = sweep::csv(target, points);
+    let json = sweep::json(&spec, target, points, found.map(|f| f.json()));
+    let svg = meshsim::answers::sweep_plot::svg(name, target, points)?;
     crate::write_report(
-        &dir,
+        dir,
         &[
             ("sweep.csv", csv.as_bytes()),
             ("sweep.json", json.as_bytes()),
@@ -110,21 +129,155 @@ pub fn run(cmd: Command, overrides: Overrides) -> anyhow::Result<ExitCode> {
     )
     .with_context(|| format!("writing {}", dir.display()))?;
     if !quiet {
-        print!("{}", sweep::table(&target, &points));
-        if let Some(f) = &found {
+        print!("{}", sweep::table(target, points));
+        if let Some(f) = found {
             print!("\n{}", f.render());
         }
         println!(
             "\nwrote {}/{{sweep.csv, sweep.json, sweep.svg}}",
             dir.display()
         );
-    } else if let Some(f) = &found {
+    } else if let Some(f) = found {
         print!("{}", f.render());
     }
-    match found {
-        Some(f) if f.answer.is_none() => Ok(ExitCode::from(EXIT_NOT_FOUND)),
-        _ => Ok(ExitCode::SUCCESS),
+    Ok(())
+}
+
+/// `sweep --shard`: runs the slice and writes DIR/shard-I-of-N.json (the
+/// folder is kept: every shard of a sweep writes into the same one).
+fn run_shard(
+    setup: &Setup,
+    param: &sweep::Param,
+    shard: ShardArg,
+    dir: &Path,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let index = match shard.index {
+        Some(i) => i,
+        None => {
+            let v = crate::job_completion_index();
+            match shard::index_from_env(v.as_deref(), shard.count) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+    };
+    let bar = Progress::new(&format!("shard {index}/{}", shard.count), 0, "runs");
+    let partial = shard::run_shard(setup, param, index, shard.count, &|done, _| bar.set(done));
+    bar.finish();
+    let partial = match partial {
+        Ok(p) => p,
+        Err(e) => return Ok(report_error(&e)),
+    };
+    let text = serde_json::to_string(&partial).context("serialising the partial")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(format!("shard-{index}-of-{}.json", shard.count));
+    // Written beside, then renamed: a reader sees the whole partial or none.
+    let tmp = dir.join(format!(
+        ".shard-{index}-of-{}.json.tmp-{}",
+        shard.count,
+        std::process::id()
+    ));
+    std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .with_context(|| format!("writing {}", file.display()))?;
+    if !quiet {
+        println!(
+            "shard {index} of {}: {} of the sweep's {} runs; wrote {}",
+            shard.count,
+            partial.results.len(),
+            partial.units,
+            file.display()
+        );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Partial files named on the command line, or found in named folders
+/// (`shard-*-of-*.json`, sorted).
+fn partial_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with("shard-") && n.contains("-of-") && n.ends_with(".json")
+                    })
+                })
+                .collect();
+            if found.is_empty() {
+                anyhow::bail!("{}: holds no shard-*-of-*.json partial", p.display());
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// `meshsim merge`: 0 written, 1 partials missing, duplicated, mismatched
+/// or unreadable.
+pub fn merge(cmd: Command) -> anyhow::Result<ExitCode> {
+    let Command::Merge {
+        partials,
+        out,
+        quiet,
+    } = cmd
+    else {
+        unreachable!("main dispatches only Merge here")
+    };
+    crate::check_replaceable(&out)?;
+    let mut parts = Vec::new();
+    for f in partial_files(&partials)? {
+        let shown = f.display().to_string();
+        let read = std::fs::read_to_string(&f)
+            .map_err(|error| PartialError::Io {
+                file: shown.clone(),
+                error,
+            })
+            .and_then(|text| partial::read(&shown, &text));
+        match read {
+            Ok(p) => parts.push((shown, p)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let merged = match shard::merge(parts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let (overrides, param, basis) = merged
+        .input
+        .settings()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sources = merged.input.source_files();
+    let setup = Setup {
+        name: merged.input.name.clone(),
+        sources: &sources,
+        overrides,
+        asserts: merged.input.asserts.clone(),
+        basis,
+        limits: meshsim::world::Guard::NONE,
+    };
+    write_sweep(&setup, &out, &param.target, &merged.points, None, quiet)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A point that does not load is the scenario's error (exit 1); a bad

@@ -21,7 +21,9 @@ use std::collections::BTreeMap;
 pub const BREAKER_GAP_NS: u64 = 1_000_000_000;
 
 /// A node of the call graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Node {
     /// A load generator: index into `Scenario::loads`.
     Load(u32),
@@ -33,7 +35,7 @@ pub enum Node {
 /// (Envoy response flags as their short string, e.g. `UT`, `URX,UT`, `DI`, or
 /// meshsim's app-level causes: `error` (injected app error), `queue-full`,
 /// `app-timeout`, `call-failed`; `-` when none). Status 0 = no HTTP response.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Link {
     pub node: Node,
     pub status: u16,
@@ -51,7 +53,7 @@ impl Link {
 }
 
 /// Counts of one caller → callee edge.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EdgeCounts {
     /// Downstream requests the caller made (each counted once, however many attempts).
     pub requests: u64,
@@ -101,7 +103,7 @@ impl EdgeCounts {
 }
 
 /// A window in which a circuit breaker rejected requests, in one replication.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RejectWindow {
     /// Replication index within the merged recorder (0 for a single replication).
     pub replication: u32,
@@ -112,7 +114,7 @@ pub struct RejectWindow {
 }
 
 /// One ejection of a host by a proxy's outlier detection, in one replication.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ejection {
     pub replication: u32,
     pub from_ns: u64,
@@ -122,16 +124,19 @@ pub struct Ejection {
 
 /// Everything one replication (or, after [`PropagationRecorder::merge`],
 /// several) recorded about failure propagation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PropagationRecorder {
     /// Distinct failure chains (outermost first, root last) and how often each occurred.
+    #[serde(with = "crate::engine::pairs")]
     chains: BTreeMap<Vec<Link>, u64>,
     /// Failed load requests recorded (= sum of `chains`).
     failures: u64,
+    #[serde(with = "crate::engine::pairs")]
     edges: BTreeMap<(Node, Node), EdgeCounts>,
     /// proxy → cluster → windows, in (replication, time) order.
     breakers: BTreeMap<String, BTreeMap<String, Vec<RejectWindow>>>,
     /// (proxy, cluster, host) → ejections, in (replication, time) order.
+    #[serde(with = "crate::engine::pairs")]
     ejections: BTreeMap<(String, String, String), Vec<Ejection>>,
     /// Replications merged in besides this one (a recorder counts as one replication).
     merged: u32,

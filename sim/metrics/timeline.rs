@@ -8,7 +8,7 @@
 pub const BINS: usize = 100;
 
 /// Cumulative counters of one load generator at a bin boundary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LoadSnap {
     pub finished: u64,
     pub failed: u64,
@@ -16,14 +16,14 @@ pub struct LoadSnap {
 }
 
 /// Cumulative time integrals of one workload (all pods) at a bin boundary.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WorkloadSnap {
     pub busy_ns: u128,
     pub queue_ns: u128,
 }
 
 /// Snapshots at `BINS + 1` boundaries (the first at the start of the window).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Timeline {
     pub bin_ns: u64,
     pub loads: Vec<Vec<LoadSnap>>,

@@ -327,7 +327,7 @@ impl ClusterCounter {
 }
 
 /// One cluster's counters in one proxy.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterStats([u64; ClusterCounter::ALL.len()]);
 
 impl ClusterStats {

@@ -159,7 +159,19 @@ impl std::fmt::Display for ResponseFlag {
 }
 
 /// A set of flags (bit i = `ALL[i]`), rendered in Envoy's order; empty = `-`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct ResponseFlags(u32);
 
 impl ResponseFlags {

@@ -318,7 +318,7 @@ impl HostMonitor {
 }
 
 /// Detector counters under Envoy's names (`cluster.<name>.outlier_detection.*`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutlierStats {
     pub ejections_enforced_total: u64,
     pub ejections_overflow: u64,

@@ -53,7 +53,7 @@ impl Guard {
 }
 
 /// Why and when a replication stopped before its end.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stopped {
     pub at: SimTime,
     /// What grew, in words: "default/web: 10.2 M requests queued at t = 312.0 s

@@ -170,7 +170,7 @@ pub(super) struct MeshRt {
 }
 
 /// A weighted cluster of a split route: configured weight and what happened.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Split {
     /// `routes` key.
     pub route: String,
@@ -184,7 +184,7 @@ pub struct Split {
 }
 
 /// What a replication measured of the mesh (summary.json `routes`, `destinations`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct MeshOutcome {
     pub route_keys: Vec<String>,
     pub routes: Vec<Recorder>,

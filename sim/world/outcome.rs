@@ -15,7 +15,7 @@ use crate::metrics::{Capacity, Recorder, Window};
 pub type HeaderSet = Vec<(String, String)>;
 
 /// Results of one replication.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub loads: Vec<Recorder>,
     pub services: Vec<Recorder>,
@@ -62,6 +62,8 @@ pub struct Outcome {
     /// passed on), breaker rejection windows and ejections (`report::propagation`).
     pub propagation: crate::metrics::propagation::PropagationRecorder,
     /// Istio's request metrics (`World::with_istio_metrics` runs only).
+    /// Not serialised (`answers::shard` partials): sweeps do not collect it.
+    #[serde(skip)]
     pub istio: Option<Box<crate::metrics::istio::IstioRecorder>>,
     /// What happened to pods, in time order (`pod_lifecycle.rs`; empty
     /// without Chaos Mesh experiments).

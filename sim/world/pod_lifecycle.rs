@@ -106,6 +106,8 @@ pub(super) struct PodLife {
 /// One thing that happened to a pod (summary.json `pods.events`, the
 /// terminal table, the timeline plot).
 #[derive(Clone, Debug, PartialEq, Eq)]
+/// Read back by `answers::partial` (its `what` is a `&'static str`).
+#[derive(serde::Serialize)]
 pub struct PodEvent {
     pub at: SimTime,
     /// `namespace/deployment`.

@@ -28,7 +28,7 @@ pub struct TraceSpec {
 /// What a [`Picker`] run found among one load's requests issued inside the
 /// measurement window (ordinals are 1-based, in issue order, as
 /// [`TraceSpec::nth`] counts them).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Picks {
     /// The first request (in issue order) that completed as a failure
     /// (`metrics::is_failure`); None when none did.
