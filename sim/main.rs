@@ -547,9 +547,10 @@ fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
 
 /// Files a report folder may hold: what `run` writes, and the `.tmp` files
 /// older versions left behind. Only a folder holding nothing else is replaced.
-const REPORT_FILES: [&str; 16] = [
+const REPORT_FILES: [&str; 17] = [
     "summary.json",
     "istio.csv",
+    "metrics.om",
     "diff.json",
     "diff.txt",
     "base.json",
@@ -677,7 +678,8 @@ fn check_replaceable(dir: &Path) -> anyhow::Result<()> {
         let known = REPORT_FILES
             .iter()
             .any(|f| n == *f || n.strip_suffix(".tmp") == f.rsplit_once('.').map(|x| x.0))
-            || n.ends_with(".fortio.json");
+            || n.ends_with(".fortio.json")
+            || n.ends_with(".hgrm");
         if !known || !entry.file_type().is_ok_and(|t| t.is_file()) {
             anyhow::bail!(
                 "--out {}: holds {n:?}, which is not part of a meshsim report; the folder is replaced as a whole, so choose a new or empty folder",

@@ -28,6 +28,8 @@ mod errors;
 /// scenarios/explained/ and istio.io's circuit-breaking task: user confusions
 /// (retries, faults, outlier detection, circuit breakers) with their 1.28 outcomes.
 mod explained;
+/// Opt-in exports: fortio's -json shape, istio.csv, percentile intervals (issue #13).
+mod exports;
 /// External hosts and ServiceEntry: istio.io's egress task (REGISTRY_ONLY, ALLOW_ANY, timeout).
 mod external;
 /// Every shipped scenario's summary.json, byte for byte (refactors change no number).

@@ -48,12 +48,23 @@ fn change(m: &Metric) -> (String, String) {
         None => format!("{:+.3}{unit}", p.delta * k),
     };
     let rel = match (p.relative, p.relative_ci) {
-        (Some(r), Some((lo, hi))) => format!(
-            "{:+.1} % [{:+.1}, {:+.1}]",
-            r * 100.0,
-            lo * 100.0,
-            hi * 100.0
-        ),
+        (Some(r), Some((lo, hi))) => {
+            // Enough decimals to show the interval's width (+20.00 % [19.96, 20.04]).
+            let w = (hi - lo) * 100.0;
+            let d = if w >= 1.0 || w == 0.0 {
+                1
+            } else if w >= 0.1 {
+                2
+            } else {
+                3
+            };
+            format!(
+                "{:+.d$} % [{:+.d$}, {:+.d$}]",
+                r * 100.0,
+                lo * 100.0,
+                hi * 100.0
+            )
+        }
         (Some(r), None) => format!("{:+.1} %", r * 100.0),
         (None, _) => "-".into(),
     };

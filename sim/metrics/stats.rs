@@ -225,7 +225,10 @@ mod tests {
         let (lo, hi) = p.delta_ci.unwrap();
         let half = 4.302_652_730 / 3f64.sqrt();
         assert!((lo - (2.0 - half)).abs() < 1e-8 && (hi - (2.0 + half)).abs() < 1e-8);
-        assert_eq!(p.significant(), Some(true));
+        // [−0.484, 4.484] covers 0: not significant with three pairs.
+        assert_eq!(p.significant(), Some(false));
+        let p4 = Paired::of(&[10.0, 12.0, 11.0, 10.0], &[12.0, 14.0, 14.0, 12.0], 0.95);
+        assert_eq!(p4.significant(), Some(true), "{:?}", p4.delta_ci);
         // R̂ = 2/11; residuals d − R̂b = 1 − 20/11, 2 − 24/11, 3 − 22/11.
         let q = 2.0 / 11.0;
         let ss: f64 = [(1.0, 10.0), (2.0, 12.0), (3.0, 11.0)]
