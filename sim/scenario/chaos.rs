@@ -572,7 +572,8 @@ impl Collector {
                 pods,
             });
         }
-        if plan.is_active() {
+        // HPA-created pods start like replacements: they need the probes too.
+        if plan.is_active() || !s.autoscalers.is_empty() {
             plan.readiness = s
                 .deployments
                 .iter()

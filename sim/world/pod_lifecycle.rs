@@ -75,7 +75,7 @@ pub(super) struct NetDelay {
 
 #[derive(Clone, Debug)]
 pub(super) struct PodLife {
-    epoch: u32,
+    pub(super) epoch: u32,
     /// The app container accepts connections.
     pub(super) app_up: bool,
     /// The pod's network side answers: its sidecar runs (with one), or the
@@ -83,16 +83,27 @@ pub(super) struct PodLife {
     pub(super) sidecar_up: bool,
     pub(super) has_sidecar: bool,
     /// A pod-failure holds it (pause images).
-    failing: bool,
-    name: String,
+    pub(super) failing: bool,
+    pub(super) name: String,
     /// The name of the pod whose endpoint kube-proxy lists for this slot
     /// (a deleted pod's until its removal propagates).
     listed: String,
-    restarts: u32,
+    pub(super) restarts: u32,
     last_start: SimTime,
     pub(super) delay: Option<NetDelay>,
-    /// Not affected by experiments (gateway, ingress controller, pending).
-    exempt: bool,
+    /// Not affected by experiments (gateway, ingress controller, pending,
+    /// a slot the HPA has not filled).
+    pub(super) exempt: bool,
+    /// An HPA slot without a pod (`autoscale.rs`): not created yet, or
+    /// deleted by a scale-down.
+    pub(super) absent: bool,
+    /// When the pod was created (None: before the run): its `startTime`.
+    pub(super) created: Option<SimTime>,
+    /// When its containers first ran since it was created (None: before
+    /// the run, or Pending when `created` is set).
+    pub(super) running: Option<SimTime>,
+    /// Its Ready condition's last transition (None: before the run).
+    pub(super) ready_at: Option<SimTime>,
 }
 
 /// One thing that happened to a pod (summary.json `pods.events`, the
@@ -121,7 +132,7 @@ pub(super) struct LifeRt {
     backs: Vec<Vec<(usize, usize)>>,
     /// service → port → every placed pod behind it (balancer host sets).
     pub(super) all: Vec<Vec<Vec<u32>>>,
-    next_name: Vec<u32>,
+    pub(super) next_name: Vec<u32>,
     events: Vec<PodEvent>,
 }
 
@@ -149,7 +160,7 @@ impl World<'_> {
     /// the scenario has one).
     pub(super) fn init_lifecycle(&mut self, f: &RngFactory) {
         let plan = &self.spec.chaos;
-        if !plan.is_active() {
+        if !plan.is_active() && self.spec.autoscalers.is_empty() {
             return;
         }
         let spec = self.spec;
@@ -157,13 +168,15 @@ impl World<'_> {
         for (i, p) in self.pods.iter().enumerate() {
             let d = &spec.deployments[p.deployment as usize];
             let has_sidecar = spec.istio.has_sidecar(p.deployment as usize);
+            let absent = super::autoscale::slot_empty(spec, p.deployment as usize, p.replica);
             let exempt = self.node_of[i] == NO_NODE
                 || p.deployment == self.ingress_ctrl
-                || self.is_gateway(i as u32);
+                || self.is_gateway(i as u32)
+                || absent;
             pods.push(PodLife {
                 epoch: 0,
-                app_up: true,
-                sidecar_up: true,
+                app_up: !absent,
+                sidecar_up: !absent,
                 has_sidecar,
                 failing: false,
                 name: format!("{}-{}", d.name, p.replica),
@@ -172,6 +185,10 @@ impl World<'_> {
                 last_start: SimTime::ZERO,
                 delay: None,
                 exempt,
+                absent,
+                created: None,
+                running: None,
+                ready_at: None,
             });
         }
         let mut backs = vec![Vec::new(); spec.deployments.len()];
@@ -237,14 +254,20 @@ impl World<'_> {
         self.q.schedule(at, Event::Lifecycle { step: ix });
     }
 
-    fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
+    pub(super) fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
         let name = self.life.as_ref().expect("lifecycle").pods[pod as usize]
             .name
             .clone();
         self.pod_event_of(pod, name, what, detail);
     }
 
-    fn pod_event_of(&mut self, pod: u32, name: String, what: &'static str, detail: String) {
+    pub(super) fn pod_event_of(
+        &mut self,
+        pod: u32,
+        name: String,
+        what: &'static str,
+        detail: String,
+    ) {
         let at = self.now();
         let d = &self.spec.deployments[self.dep_of[pod as usize] as usize];
         let workload = format!("{}/{}", d.namespace, d.name);
@@ -415,6 +438,9 @@ impl World<'_> {
         let name = format!("{}-{}", self.spec.deployments[dep].name, l.next_name[dep]);
         l.next_name[dep] += 1;
         let old = std::mem::replace(&mut l.pods[p as usize].name, name);
+        let now = self.now();
+        let pl = &mut self.life.as_mut().expect("lifecycle").pods[p as usize];
+        (pl.created, pl.running) = (Some(now), None);
         self.pod_event(p, "created", format!("replaces {old}"));
         self.restart_later(p, Part::Pod, SimDuration::ZERO);
     }
@@ -473,7 +499,7 @@ impl World<'_> {
         self.restart_later(p, part, wait);
     }
 
-    fn restart_later(&mut self, p: u32, what: Part, wait: SimDuration) {
+    pub(super) fn restart_later(&mut self, p: u32, what: Part, wait: SimDuration) {
         let at = self.now() + wait + self.spec.chaos.lifecycle.container_start;
         let epoch = self.life.as_ref().expect("lifecycle").pods[p as usize].epoch;
         if at < self.end {
@@ -498,6 +524,9 @@ impl World<'_> {
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];
         pl.last_start = now;
+        if pl.created.is_some() && pl.running.is_none() {
+            pl.running = Some(now);
+        }
         let epoch = pl.epoch;
         if pl.failing {
             // The pause containers run: nothing listens. Ready only when no
@@ -547,11 +576,13 @@ impl World<'_> {
 
     /// The pod's Ready condition changes: the endpoint follows after the
     /// propagation delay.
-    fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
+    pub(super) fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
         if self.pods[p as usize].ready == ready {
             return;
         }
         self.pods[p as usize].ready = ready;
+        let now = self.now();
+        self.life.as_mut().expect("lifecycle").pods[p as usize].ready_at = Some(now);
         let what = if ready { "ready" } else { "unready" };
         self.pod_event(p, what, why.to_string());
         let at = self.now() + self.spec.chaos.lifecycle.endpoint_delay;
