@@ -230,3 +230,109 @@ fn hpa_section_appears_only_with_an_hpa() {
     let s = meshsim::report::summary::value(&plain, &m);
     assert!(s.get("autoscaling").is_none());
 }
+
+#[test]
+fn scale_down_waits_for_the_five_minute_window_then_deletes_the_newest_pods() {
+    // The step stops at 120 s; the run lasts 480 s.
+    let step = "  start: 60s\n";
+    let stops = "  start: 60s\n  stop: 120s\n";
+    let spec = load(
+        "hpa-step",
+        &[
+            ("app.yaml", step, stops),
+            ("app.yaml", "duration: 180s", "duration: 480s"),
+        ],
+    );
+    let m = common::run(&spec);
+    assert_accounting(&m);
+    let t = trace(&m);
+    // From 135 s the window holds 250m of 1000m = 25 % ⇒ 0.5 ⇒ ceil(0.5 × 4)
+    // = 2; without `behavior` the highest recommendation of the last 300 s
+    // (4, last at 120 s; `Before(cutoff)` is strict) holds until 435 s.
+    assert_eq!(util(BEFORE, 4), 25);
+    let s135 = t.syncs.iter().find(|s| secs(s) == 135).unwrap();
+    assert_eq!(
+        (s135.utilization, s135.desired, s135.reason.as_str()),
+        (Some(25), 4, "ScaleDownStabilized")
+    );
+    let traj: Vec<(u64, u32)> = t
+        .trajectory()
+        .iter()
+        .map(|(at, n)| (at.0 / 1_000_000_000, *n))
+        .collect();
+    assert_eq!(traj, vec![(0, 2), (75, 4), (435, 2)]);
+    // The ReplicaSet deletes the most recently Ready pods: web-3 and web-2
+    // (Ready at 96 s; web-0 and web-1 were Ready before the run).
+    let ev: Vec<(u64, String, &str)> = m.outcomes[0]
+        .pod_events
+        .iter()
+        .filter(|e| e.at.0 >= 435_000_000_000)
+        .map(|e| (e.at.0 / 1_000_000, e.pod.clone(), e.what))
+        .collect();
+    let e = |t: u64, p: &str, w: &'static str| (t, p.to_string(), w);
+    assert_eq!(
+        ev,
+        vec![
+            e(435_000, "hpa/default/web", "scaled"),
+            e(435_000, "web-3", "died"),
+            e(435_000, "web-3", "unready"),
+            e(435_000, "web-2", "died"),
+            e(435_000, "web-2", "unready"),
+            e(436_000, "web-3", "endpoint-removed"),
+            e(436_000, "web-2", "endpoint-removed"),
+        ]
+    );
+    // What kube-proxy still sends them for the 1 s of propagation is
+    // refused: about half of 10/s for 1 s (never more than the arrivals).
+    let failed: u64 = m.loads.iter().map(|l| l.pooled.failed).sum();
+    assert!((1..=10).contains(&failed), "failed {failed}");
+}
+
+fn hpa_error(hpa: &str) -> Vec<String> {
+    let sim = "apiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {name: sim}\nspec: {duration: 10s}\n";
+    match common::load_texts(&[
+        ("sim.yaml", sim),
+        (
+            "web.yaml",
+            &common::server_yaml("web", 1, 1, "{constant: 1ms}"),
+        ),
+        ("bad.yaml", hpa),
+    ]) {
+        Ok(_) => panic!("should be invalid"),
+        Err(meshsim::scenario::LoadError::Invalid(d)) => {
+            d.errors().map(|d| d.to_string()).collect()
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn invalid_hpas_are_located_errors() {
+    let head = "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n";
+    let min_over_max = format!("{head}  minReplicas: 5\n  maxReplicas: 3\n");
+    assert_eq!(
+        hpa_error(&min_over_max),
+        vec![
+            "bad.yaml:6:16: document 1 (HorizontalPodAutoscaler default/web): spec.minReplicas: 5, must be ≤ maxReplicas (3)"
+        ]
+    );
+    let no_max = head.to_string();
+    assert_eq!(
+        hpa_error(&no_max),
+        vec![
+            "bad.yaml:4:1: document 1 (HorizontalPodAutoscaler default/web): spec.maxReplicas: missing required field"
+        ]
+    );
+    let policy = format!(
+        "{head}  maxReplicas: 3\n  behavior:\n    scaleUp:\n      policies: [{{type: Pod, value: 1, periodSeconds: 15}}]\n"
+    );
+    let e = hpa_error(&policy);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("spec.behavior.scaleUp.policies[0].type: \"Pod\", must be Pods or Percent"),
+        "{e:?}"
+    );
+    let old = head.replace("autoscaling/v2", "autoscaling/v2beta1") + "  maxReplicas: 3\n";
+    let e = hpa_error(&old);
+    assert!(e[0].contains("meshsim reads autoscaling/v2"), "{e:?}");
+}
