@@ -3,6 +3,7 @@
 //! the networking around them: nodes and zones, pod placement, NodePort,
 //! cloud load balancers, session affinity and ingress-nginx.
 
+pub mod hpa;
 pub mod ingress;
 pub mod kube_proxy;
 pub mod load_balancer;

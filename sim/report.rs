@@ -1,6 +1,7 @@
 //! Pure renderers: merged results in, text out. No simulation happens here, so
 //! renderers are tested on hand-built inputs and golden files stay byte-stable.
 
+pub mod autoscale;
 pub mod chart;
 pub mod fortio;
 pub mod hgrm;

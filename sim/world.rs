@@ -67,6 +67,7 @@ use crate::workload::load::{LoadState, NONE};
 use crate::workload::script::Program;
 use std::collections::BTreeMap;
 
+pub mod autoscale;
 mod call;
 mod connection;
 mod endpoint;
@@ -134,6 +135,8 @@ pub enum Event {
     /// A pod lifecycle step (`pod_lifecycle.rs`: an experiment, a restart,
     /// a readiness or endpoint change).
     Lifecycle { step: u32 },
+    /// The HorizontalPodAutoscaler controller's sync (`autoscale.rs`).
+    Autoscale,
 }
 
 impl Event {
@@ -151,6 +154,7 @@ impl Event {
             Event::OutlierSweep { .. } => 10,
             Event::PoolConnect { .. } => 11,
             Event::Lifecycle { .. } => 12,
+            Event::Autoscale => 13,
         }
     }
 }
@@ -295,6 +299,8 @@ pub struct World<'s> {
     queue_at_warmup: Vec<u64>,
     /// Pod lifecycle (`pod_lifecycle.rs`); None without Chaos Mesh experiments.
     life: Option<Box<pod_lifecycle::LifeRt>>,
+    /// HPA controller and CPU meters (`autoscale.rs`); None without an HPA.
+    hpa: Option<Box<autoscale::HpaRt>>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -349,7 +355,9 @@ impl<'s> World<'s> {
                     .and_then(|p| p.get(r as usize).copied())
                     .unwrap_or(0);
                 // Pending pods and pods failing readiness are not endpoints.
-                pod.ready = node != NO_NODE && r < d.replicas.saturating_sub(d.behaviour.not_ready);
+                pod.ready = node != NO_NODE
+                    && r < d.replicas.saturating_sub(d.behaviour.not_ready)
+                    && !autoscale::slot_empty(spec, di, r);
                 node_of.push(node);
                 pods.push(pod);
                 svc_rng.push(f.of(Purpose::ServiceTime, &key));
@@ -513,8 +521,10 @@ impl<'s> World<'s> {
             prop: propagation::PropRt::new(spec.loads.len(), spec.services.len()),
             istio: None,
             life: None,
+            hpa: None,
         };
         w.init_lifecycle(&f);
+        w.init_autoscale();
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);
         if window.from > SimTime::ZERO {
@@ -597,6 +607,7 @@ impl<'s> World<'s> {
                 Event::OutlierSweep { lb } => self.on_outlier_sweep(lb),
                 Event::PoolConnect { lb, host, conn } => self.on_pool_connect(lb, host, conn),
                 Event::Lifecycle { step } => self.on_lifecycle(step),
+                Event::Autoscale => self.on_autoscale(),
             }
         }
         self.q.advance_to(self.end);

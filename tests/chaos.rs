@@ -17,7 +17,7 @@ fn folder(name: &str) -> PathBuf {
 }
 
 /// The folder's YAML files with each `(file, from, to)` edit applied.
-pub(crate) fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
+pub fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
     let dir = folder(name);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scenario folder")
@@ -61,7 +61,7 @@ pub(crate) fn ev(t_ms: u64, pod: &str, what: &'static str) -> (u64, String, &'st
 
 /// The accounting invariant on every load, Service and workload of every
 /// replication (tests/accounting.rs states it).
-pub(crate) fn assert_accounting(m: &Merged) {
+pub fn assert_accounting(m: &Merged) {
     for o in &m.outcomes {
         for (recs, in_flight, what) in [
             (&o.loads, &o.loads_in_flight, "load"),

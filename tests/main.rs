@@ -6,6 +6,9 @@ mod accounting;
 mod analyze;
 /// SLO assertions, --baseline, --set, sweeps (issue #13).
 mod answers;
+/// HorizontalPodAutoscaler: scenarios/chaos/hpa-step's replica trajectory
+/// asserted sync by sync, keep-alive pinning, policies, the sidecar's request.
+mod autoscale;
 /// Call graphs: scripts, held/released workers, app timeouts and retries.
 mod callgraph;
 /// scenarios/chaos/: Chaos Mesh experiments, pod lifecycle and endpoint

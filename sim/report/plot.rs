@@ -198,7 +198,8 @@ fn folded(
 /// kind of event; none without Chaos Mesh experiments.
 fn pod_bands(m: &Merged, warm: f64) -> Vec<Band> {
     let marks = crate::report::pods::marks(m);
-    let kinds: [(&str, &str, &'static str); 4] = [
+    let kinds: [(&str, &str, &'static str); 5] = [
+        (" scaled", "HPA changed replicas", "#1565c0"),
         (" died", "pod died", "#b71c1c"),
         (" out", "endpoint removed", "#ef6c00"),
         (" in", "endpoint added", "#2e7d32"),
@@ -389,6 +390,35 @@ pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
                 &sum(&queue),
                 "workloads",
             ),
+        ));
+    }
+    if !spec.autoscalers.is_empty() {
+        // Only with an HPA: what it asked for against what serves.
+        let (end, warm) = (
+            spec.run.duration.as_secs_f64(),
+            spec.run.warmup.as_secs_f64(),
+        );
+        let mut series = Vec::new();
+        for (i, (name, reps, ready)) in crate::report::autoscale::series(spec, m, end, warm)
+            .into_iter()
+            .enumerate()
+        {
+            series.push(Series {
+                name: format!("{name}: replicas (HPA)"),
+                points: reps,
+                style: style::style(2 * i),
+            });
+            series.push(Series {
+                name: format!("{name}: Ready pods"),
+                points: ready,
+                style: style::style(2 * i + 1),
+            });
+        }
+        panels.push(panel(
+            "replicas the HPA set, and Ready pods, per autoscaled workload",
+            "pods",
+            Scale::Linear,
+            series,
         ));
     }
     Ok(chart::render(&Figure {

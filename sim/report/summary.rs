@@ -375,6 +375,10 @@ pub fn value_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Value
         // Only when pods changed during the run (Chaos Mesh experiments).
         top.insert("pods".into(), p);
     }
+    if let Some(a) = crate::report::autoscale::json(spec, merged) {
+        // Only with a HorizontalPodAutoscaler.
+        top.insert("autoscaling".into(), a);
+    }
     top.insert("loads".into(), Value::Object(loads));
     top.insert("workloads".into(), Value::Object(workloads));
     top.insert("warnings".into(), json!(spec.warnings));

@@ -333,6 +333,7 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
         }
     }
     out.push_str(&crate::report::pods::table(m));
+    out.push_str(&crate::report::autoscale::table(spec, m));
     // Last: where failures started and how they travelled (when any were recorded).
     if let Some(p) = crate::report::propagation::of_run(spec, m) {
         out.push_str(&crate::report::propagation::table::render(&p));

@@ -569,7 +569,8 @@ impl Collector {
                 target,
             });
         }
-        if plan.is_active() {
+        // HPA-created pods start like replacements: they need the probes too.
+        if plan.is_active() || !s.autoscalers.is_empty() {
             plan.readiness = s
                 .deployments
                 .iter()

@@ -4,5 +4,6 @@
 //! Wired in by `validate::decode_object`.
 
 pub mod deployment;
+pub mod hpa;
 pub mod ingress;
 pub mod service;

@@ -3,6 +3,7 @@
 //! Nothing downstream re-checks an invariant or sees an `Option` that validation
 //! could have resolved: if a `Scenario` exists, it can be simulated.
 
+pub mod autoscale;
 pub mod chaos;
 pub mod endpoint;
 pub mod events;
@@ -42,6 +43,9 @@ pub struct Scenario {
     /// Chaos Mesh experiments and lifecycle timings (`spec/chaos.rs`; empty:
     /// every pod runs, ready or not, for the whole run).
     pub chaos: chaos::ChaosPlan,
+    /// HorizontalPodAutoscalers (`spec/autoscale.rs`; empty: replica counts
+    /// never change).
+    pub autoscalers: Vec<autoscale::Autoscaler>,
     /// `Simulation.spec.externalHosts`: hosts outside the cluster (lower
     /// case) and the Service standing in for each (its pods play the
     /// external servers; kube-proxy's pick among them plays DNS).

@@ -88,7 +88,6 @@ const KNOWN_NOT_SIMULATED: &[&str] = &[
     "RoleBinding",
     "ClusterRole",
     "ClusterRoleBinding",
-    "HorizontalPodAutoscaler",
     "PodDisruptionBudget",
     "NetworkPolicy",
     "CustomResourceDefinition",
@@ -111,7 +110,13 @@ const KNOWN_NOT_SIMULATED: &[&str] = &[
 /// these get the API server's name checks, and a duplicate is an error rather
 /// than a warning. A kind that starts being simulated moves here from
 /// [`KNOWN_NOT_SIMULATED`].
-const SIMULATED_KINDS: &[&str] = &["Namespace", "Deployment", "Service", "Ingress"];
+const SIMULATED_KINDS: &[&str] = &[
+    "Namespace",
+    "Deployment",
+    "Service",
+    "Ingress",
+    "HorizontalPodAutoscaler",
+];
 
 /// The API group of meshsim's own kinds.
 const MESHSIM_GROUP: &str = "meshsim.dev";
@@ -218,6 +223,7 @@ pub fn build(
     }
     let mut istio = super::istio::Collector::default();
     let mut chaos = super::chaos::Collector::default();
+    let mut hpas = super::kube::hpa::Collector::default();
     for o in &objects {
         let mut cx = Cx::new(o.origin.clone(), &mut diags);
         if o.api_version.starts_with("meshsim.dev/") && o.api_version != MESHSIM_API {
@@ -238,7 +244,7 @@ pub fn build(
         // collected by `istio.rs`, one file per kind under `istio/`; Chaos
         // Mesh's by `chaos.rs`, first, so Istio does not list them as
         // unsimulated.
-        if chaos.object(o, &mut cx) || istio.object(o, &mut cx) {
+        if chaos.object(o, &mut cx) || hpas.object(o, &mut cx) || istio.object(o, &mut cx) {
             continue;
         }
         decode_object(&mut b, o, &mut cx);
@@ -257,6 +263,7 @@ pub fn build(
         )
         .map(|mut s| {
             istio.finish(&mut s, &mut diags);
+            hpas.finish(&mut s, &mut diags);
             chaos.finish(&mut s, &mut diags);
             s
         })
@@ -489,6 +496,7 @@ impl Builder {
             network,
             istio: Default::default(),
             chaos: Default::default(),
+            autoscalers: Vec::new(),
             external_hosts: external,
         };
         // What would not fit in a run (memory, time) is an error too.

@@ -68,6 +68,8 @@ pub struct Outcome {
     /// What happened to pods, in time order (`pod_lifecycle.rs`; empty
     /// without Chaos Mesh experiments).
     pub pod_events: Vec<super::pod_lifecycle::PodEvent>,
+    /// Each HPA's syncs (`autoscale.rs`; empty without one).
+    pub autoscale: Vec<super::autoscale::HpaTrace>,
 }
 
 impl World<'_> {
@@ -202,6 +204,7 @@ impl World<'_> {
             propagation,
             istio: self.istio,
             pod_events: self.life.map(|l| l.events()).unwrap_or_default(),
+            autoscale: self.hpa.map(|h| h.traces()).unwrap_or_default(),
         }
     }
 }

@@ -94,13 +94,22 @@ pub(super) struct PodLife {
     pub(super) restarts: u32,
     last_start: SimTime,
     pub(super) delay: Option<NetDelay>,
-    /// Not affected by experiments (gateway, ingress controller, pending).
+    /// Not affected by experiments (gateway, ingress controller, pending,
+    /// a pod the HPA created unscheduled).
     pub(super) exempt: bool,
-    /// No pod in this slot (a ReplicaSet below its slot count, a deleted
-    /// pod not replaced): `rollout.rs`.
+    /// No pod in this slot: a ReplicaSet below its slot count or a deleted
+    /// pod not replaced (`rollout.rs`), an HPA slot not created yet or
+    /// deleted by a scale-down (`autoscale.rs`).
     pub(super) absent: bool,
     /// Its node is lost: packets to and from it vanish.
     pub(super) unreachable: bool,
+    /// When the pod was created (None: before the run): its `startTime`.
+    pub(super) created: Option<SimTime>,
+    /// When its containers first ran since it was created (None: before
+    /// the run, or Pending when `created` is set).
+    pub(super) running: Option<SimTime>,
+    /// Its Ready condition's last transition (None: before the run).
+    pub(super) ready_at: Option<SimTime>,
 }
 
 /// One thing that happened to a pod (summary.json `pods.events`, the
@@ -161,7 +170,7 @@ impl World<'_> {
     /// the scenario has one).
     pub(super) fn init_lifecycle(&mut self, f: &RngFactory) {
         let plan = &self.spec.chaos;
-        if !plan.is_active() {
+        if !plan.is_active() && self.spec.autoscalers.is_empty() {
             return;
         }
         let spec = self.spec;
@@ -175,7 +184,10 @@ impl World<'_> {
         for (i, p) in self.pods.iter().enumerate() {
             let d = &spec.deployments[p.deployment as usize];
             let has_sidecar = spec.istio.has_sidecar(p.deployment as usize);
-            let absent = absent_slot(p);
+            let absent = absent_slot(p)
+                || super::autoscale::slot_empty(spec, p.deployment as usize, p.replica);
+            // An absent slot is not exempt: the pod later created in it
+            // (scale, rollout, HPA) is subject to experiments like any other.
             let exempt = (self.node_of[i] == NO_NODE && !absent)
                 || p.deployment == self.ingress_ctrl
                 || self.is_gateway(i as u32);
@@ -193,6 +205,9 @@ impl World<'_> {
                 exempt,
                 absent,
                 unreachable: false,
+                created: None,
+                running: None,
+                ready_at: None,
             });
         }
         let mut backs = vec![Vec::new(); spec.deployments.len()];
@@ -273,7 +288,13 @@ impl World<'_> {
         self.pod_event_of(pod, name, what, detail);
     }
 
-    fn pod_event_of(&mut self, pod: u32, name: String, what: &'static str, detail: String) {
+    pub(super) fn pod_event_of(
+        &mut self,
+        pod: u32,
+        name: String,
+        what: &'static str,
+        detail: String,
+    ) {
         let at = self.now();
         let d = &self.spec.deployments[self.dep_of[pod as usize] as usize];
         let workload = format!("{}/{}", d.namespace, d.name);
@@ -455,6 +476,9 @@ impl World<'_> {
         let name = format!("{}-{}", self.spec.deployments[dep].name, l.next_name[dep]);
         l.next_name[dep] += 1;
         let old = std::mem::replace(&mut l.pods[p as usize].name, name);
+        let now = self.now();
+        let pl = &mut self.life.as_mut().expect("lifecycle").pods[p as usize];
+        (pl.created, pl.running) = (Some(now), None);
         self.pod_event(p, "created", format!("replaces {old}"));
         self.restart_later(p, Part::Pod, SimDuration::ZERO);
     }
@@ -538,6 +562,9 @@ impl World<'_> {
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];
         pl.last_start = now;
+        if pl.created.is_some() && pl.running.is_none() {
+            pl.running = Some(now);
+        }
         let epoch = pl.epoch;
         if pl.failing {
             // The pause containers run: nothing listens. Ready only when no
@@ -592,6 +619,8 @@ impl World<'_> {
             return;
         }
         self.pods[p as usize].ready = ready;
+        let now = self.now();
+        self.life.as_mut().expect("lifecycle").pods[p as usize].ready_at = Some(now);
         let what = if ready { "ready" } else { "unready" };
         self.pod_event(p, what, why.to_string());
         self.availability_changed(p);

@@ -478,7 +478,7 @@ impl World<'_> {
     }
 
     /// A pod is deleted and dies at once; its slot is empty afterwards.
-    fn delete_pod(&mut self, p: u32, why: &str) {
+    pub(super) fn delete_pod(&mut self, p: u32, why: &str) {
         self.pod_event(p, "died", why.to_string());
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];

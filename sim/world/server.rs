@@ -157,6 +157,9 @@ impl World<'_> {
                     let d = self.deps[dep].program.samplers[s as usize]
                         .sample(&mut self.svc_rng[ex.pod as usize]);
                     let t = self.now() + d;
+                    if let Some(h) = &mut self.hpa {
+                        h.compute(ex.pod, t, d);
+                    }
                     if ex.traced {
                         let msg = format!("{} computes for {d}", self.pod_name(ex.pod));
                         self.trace_log(ex.req, msg);
