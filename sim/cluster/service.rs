@@ -105,3 +105,70 @@ impl<'a> BackingIndex<'a> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Svc(&'static str, BTreeMap<String, String>, Option<&'static str>);
+    struct Dep(
+        &'static str,
+        BTreeMap<String, String>,
+        &'static [&'static str],
+    );
+
+    impl ServiceView for Svc {
+        fn namespace(&self) -> &str {
+            self.0
+        }
+        fn selector(&self) -> &BTreeMap<String, String> {
+            &self.1
+        }
+        fn target_port_name(&self, _: usize) -> Option<&str> {
+            self.2
+        }
+    }
+    impl PodTemplateView for Dep {
+        fn namespace(&self) -> &str {
+            self.0
+        }
+        fn labels(&self) -> &BTreeMap<String, String> {
+            &self.1
+        }
+        fn has_port_named(&self, name: &str) -> bool {
+            self.2.contains(&name)
+        }
+    }
+
+    fn m(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn index_answers_as_the_scan_does() {
+        let deps = [
+            Dep("a", m(&[("app", "r"), ("v", "1")]), &["http"]),
+            Dep("a", m(&[("app", "r"), ("v", "2")]), &[]),
+            Dep("b", m(&[("app", "r"), ("v", "1")]), &["http"]),
+            Dep("a", m(&[("app", "p")]), &["http"]),
+        ];
+        let svcs = [
+            Svc("a", m(&[("app", "r")]), None),
+            Svc("a", m(&[("app", "r"), ("v", "1")]), None),
+            Svc("a", m(&[("v", "2"), ("app", "r")]), None),
+            Svc("a", m(&[("app", "r")]), Some("http")),
+            Svc("b", m(&[("app", "r")]), None),
+            Svc("a", m(&[]), None),
+            Svc("a", m(&[("tier", "web")]), None),
+        ];
+        let want: [&[usize]; 7] = [&[0, 1], &[0], &[1], &[0], &[2], &[], &[]];
+        let index = BackingIndex::new(&deps);
+        for (s, w) in svcs.iter().zip(want) {
+            assert_eq!(backing_deployments(s, 0, &deps), w);
+            assert_eq!(index.backing(s, 0, &deps), w);
+        }
+    }
+}
