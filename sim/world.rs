@@ -54,7 +54,7 @@ use crate::cluster::load_balancer;
 use crate::cluster::network::Latency;
 use crate::cluster::node::{NO_NODE, NodeIx};
 use crate::cluster::pod::Pod;
-use crate::cluster::service::backing_deployments;
+use crate::cluster::service::BackingIndex;
 use crate::cluster::session_affinity::AffinityTable;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{EventQueue, SimTime};
@@ -89,6 +89,7 @@ mod router;
 mod server;
 mod sidecar;
 pub mod trace;
+mod twin;
 mod upstream;
 
 use call::CallState;
@@ -223,6 +224,11 @@ struct DeploymentRt {
     full_status: u16,
     error: Option<crate::scenario::spec::ErrorInjection>,
     pool_size: Option<u32>,
+    /// Its requests may need a rare feature at the pod: it is the ingress
+    /// controller, has gateway pods (any mesh), endpoint rules or an app
+    /// error. False: `arrive_at_pod` / `begin_exec` / `Respond` skip those
+    /// checks with this one.
+    rare: bool,
 }
 
 pub struct World<'s> {
@@ -301,6 +307,9 @@ pub struct World<'s> {
     life: Option<Box<pod_lifecycle::LifeRt>>,
     /// HPA controller and CPU meters (`autoscale.rs`); None without an HPA.
     hpa: Option<Box<autoscale::HpaRt>>,
+    /// Per deployment: the Service whose recorder it shares (`twin.rs`;
+    /// NONE = its own; empty = no pairs).
+    twin: Vec<u32>,
 }
 
 /// The compiled mesh of a scenario without proxies.
@@ -366,7 +375,7 @@ impl<'s> World<'s> {
             }
             pods_of_dep.push(mine);
         }
-        let deps: Vec<DeploymentRt> = spec
+        let mut deps: Vec<DeploymentRt> = spec
             .deployments
             .iter()
             .map(|d| DeploymentRt {
@@ -376,17 +385,28 @@ impl<'s> World<'s> {
                 full_status: d.behaviour.queue_full_status,
                 error: d.behaviour.error,
                 pool_size: d.behaviour.pool_size,
+                rare: true, // decided below, once the mesh is known
             })
             .collect();
-        let endpoints = spec
+        let index = BackingIndex::new(&spec.deployments);
+        let backing: Vec<Vec<Vec<usize>>> = spec
             .services
             .iter()
             .map(|s| {
                 (0..s.ports.len())
-                    .map(|pi| {
-                        let mut eps: Vec<u32> = backing_deployments(s, pi, &spec.deployments)
-                            .into_iter()
-                            .flat_map(|d| pods_of_dep[d].iter().copied())
+                    .map(|pi| index.backing(s, pi, &spec.deployments))
+                    .collect()
+            })
+            .collect();
+        let endpoints = backing
+            .iter()
+            .map(|ports| {
+                ports
+                    .iter()
+                    .map(|deps| {
+                        let mut eps: Vec<u32> = deps
+                            .iter()
+                            .flat_map(|&d| pods_of_dep[d].iter().copied())
                             .filter(|&p| pods[p as usize].ready)
                             .collect();
                         eps.sort_unstable();
@@ -466,6 +486,13 @@ impl<'s> World<'s> {
                 }
             }
         }
+        let ingress_ctrl = spec.network.ingress_controller.map_or(NONE, |d| d as u32);
+        for (i, d) in deps.iter_mut().enumerate() {
+            d.rare = i as u32 == ingress_ctrl
+                || mesh.is_some()
+                || d.error.is_some()
+                || d.program.entries.len() > 1;
+        }
         let ep = endpoint::EndpointRt::new(spec, &deps, &f);
         let mut w = World {
             ep,
@@ -511,7 +538,7 @@ impl<'s> World<'s> {
             lb_rng,
             lb_nodes,
             affinity,
-            ingress_ctrl: spec.network.ingress_controller.map_or(NONE, |d| d as u32),
+            ingress_ctrl,
             rr: Vec::new(),
             pools: Vec::new(),
             pool_ix: vec![Vec::new(); n_pods],
@@ -522,9 +549,13 @@ impl<'s> World<'s> {
             istio: None,
             life: None,
             hpa: None,
+            twin: Vec::new(),
         };
         w.init_lifecycle(&f);
         w.init_autoscale();
+        if w.mesh.is_none() && w.life.is_none() {
+            w.twin = twin::pairs(&backing, spec.deployments.len());
+        }
         w.header_ix.insert(Vec::new(), 0);
         w.start_loads(&f);
         if window.from > SimTime::ZERO {
@@ -625,7 +656,11 @@ impl<'s> World<'s> {
 
     /// The response to `r` reaches its origin.
     fn complete(&mut self, r: u32, status: u16) {
+        // `req` never leaves this function (load_response is inlined), so the
+        // compiler reads only the fields used; the mesh's handlers take the
+        // whole record by reference: `full`, copied only with a mesh.
         let req = self.requests.items[r as usize];
+        let full = self.mesh.is_some().then(|| self.requests.items[r as usize]);
         if let (Some(p), Origin::Load { load, .. }) = (&mut self.picker, req.origin)
             && req.counted_client
         {
@@ -682,8 +717,8 @@ impl<'s> World<'s> {
         }
         self.requests.items[r as usize].live = false;
         self.requests.remove(r);
-        if self.mesh.is_some() {
-            self.mesh_complete(&req, status);
+        if let Some(full) = &full {
+            self.mesh_complete(full, status);
         }
         if req.pconn != NONE {
             self.release_pconn(req.pool, req.pconn, status);
@@ -715,7 +750,10 @@ impl<'s> World<'s> {
             }
             Origin::Abandoned | Origin::Mirror => {}
             Origin::Proxy { parent } => self.proxy_response(parent, status),
-            Origin::Attempt { stream } => self.attempt_done(stream, &req, status),
+            Origin::Attempt { stream } => {
+                let full = full.expect("client-proxy attempts exist only with a mesh");
+                self.attempt_done(stream, &full, status)
+            }
         }
     }
 }

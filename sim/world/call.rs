@@ -43,13 +43,16 @@ impl World<'_> {
         let dep = self.pods[ex.pod as usize].deployment as usize;
         let call = &self.deps[dep].program.calls[cs.call as usize];
         let (target, timeout) = (call.target, call.timeout);
-        let parent_req = self.requests.items[ex.req as usize];
-        let forwards = !call.forward_headers.is_empty() && parent_req.headers != 0;
+        let (parent_headers, parent_depth) = {
+            let q = &self.requests.items[ex.req as usize];
+            (q.headers, q.depth)
+        };
+        let forwards = !call.forward_headers.is_empty() && parent_headers != 0;
         let headers = if !forwards && call.headers.is_empty() {
             0
         } else {
             let mut set: Vec<(String, String)> = if forwards {
-                self.headers[parent_req.headers as usize]
+                self.headers[parent_headers as usize]
                     .iter()
                     .filter(|(k, _)| call.forward_headers.contains(k))
                     .cloned()
@@ -69,11 +72,14 @@ impl World<'_> {
         let from = self.node_of[ex.pod as usize];
         let (mut pod, mut via, mut new_conn, mut pool, mut pconn) =
             (NONE, NO_NODE, true, NONE, NONE);
-        let (mut attrs, meshed) = (0, self.mesh.is_some());
+        let meshed = self.mesh.is_some();
         let sidecar = meshed && self.client_proxy(client as u32) != NONE;
-        if meshed {
-            attrs = self.call_attrs(dep as u32, cs.call, headers);
-        }
+        // Without a mesh `attrs` carries the endpoint rules' request line.
+        let attrs = if meshed {
+            self.call_attrs(dep as u32, cs.call, headers)
+        } else {
+            self.ep.call_line(dep, cs.call)
+        };
         match self.deps[dep].pool_size {
             // With a sidecar the app talks to its local Envoy, which balances
             // per request: no kube-proxy pick, no pinned keep-alive pool.
@@ -93,7 +99,7 @@ impl World<'_> {
         };
         let r = self.requests.insert(Request {
             pod,
-            depth: parent_req.depth.saturating_add(1),
+            depth: parent_depth.saturating_add(1),
             headers,
             via,
             pool,
@@ -101,7 +107,6 @@ impl World<'_> {
             traced: ex.traced,
             attrs,
             fresh: new_conn,
-            line: self.ep.call_line(dep, cs.call),
             ..Request::new(origin, target, client as u32, from, now)
         });
         if ex.traced {

@@ -134,8 +134,12 @@ impl World<'_> {
     /// Delivers a request to its pod (after the network path, if it takes
     /// time), or fails it if the connection could not be made.
     pub(super) fn dispatch(&mut self, r: u32, new_conn: bool) {
-        let req = self.requests.items[r as usize];
-        if req.pod == NONE {
+        // The four fields the path needs, not a copy of the whole record.
+        let (pod, client, from, via) = {
+            let q = &self.requests.items[r as usize];
+            (q.pod, q.client, q.from, q.via)
+        };
+        if pod == NONE {
             // Connection refused or dropped: no HTTP response at all.
             self.complete(r, 0);
             return;
@@ -150,19 +154,19 @@ impl World<'_> {
         let mut d = extra;
         if self.life.is_some() {
             let n = self.spec.loads.len() as u32;
-            if req.client >= n {
-                d = d + self.egress_delay(req.client - n);
+            if client >= n {
+                d = d + self.egress_delay(client - n);
             }
         }
         if let Some(lat) = &self.lat {
-            let to = self.node_of[req.pod as usize];
+            let to = self.node_of[pod as usize];
             d = d + lat.path(
                 &self.spec.network.cluster,
-                req.from,
-                req.via,
+                from,
+                via,
                 to,
                 new_conn,
-                &mut self.net_rng[req.client as usize],
+                &mut self.net_rng[client as usize],
             );
         }
         if d > SimDuration::ZERO {
@@ -170,7 +174,7 @@ impl World<'_> {
             self.q.schedule(t, Event::Deliver { req: r });
             return;
         }
-        self.arrive_at_pod(r, req.pod);
+        self.arrive_at_pod(r, pod);
     }
 
     /// The response to `r` travels back from its pod to its client (the path in
@@ -188,14 +192,15 @@ impl World<'_> {
             d = d + self.egress_delay(pod);
         }
         if let Some(lat) = &self.lat {
-            let req = self.requests.items[r as usize];
+            let q = &self.requests.items[r as usize];
+            let (pod, via, from, client) = (q.pod, q.via, q.from, q.client);
             d = d + lat.path(
                 &self.spec.network.cluster,
-                self.node_of[req.pod as usize],
-                req.via,
-                req.from,
+                self.node_of[pod as usize],
+                via,
+                from,
                 false,
-                &mut self.net_rng[req.client as usize],
+                &mut self.net_rng[client as usize],
             );
         }
         if d > SimDuration::ZERO {

@@ -4,7 +4,7 @@
 //! the request line the *server* sees — after a VirtualService's rewrite or
 //! ingress-nginx's `rewrite-target` — so the pod picks its entry pc on
 //! arrival. Without a mesh each request carries an interned (method, path)
-//! `line`; with one, the interned Envoy attributes already hold it. A
+//! line in `attrs`; with one, the interned Envoy attributes already hold it. A
 //! deployment's decision per line is cached, so a rule table is walked once
 //! per distinct request line. Nothing here runs unless some Workload has
 //! rules (`active`) or a `choice` step.
@@ -141,15 +141,23 @@ impl World<'_> {
     /// Request `r` arrives at a pod of `dep`: the entry pc of the script it
     /// runs (0 = the default script unless the Workload has rules), counting
     /// it for its rule.
+    #[inline]
     pub(super) fn endpoint_entry(&mut self, r: u32, dep: usize, counted: bool) -> u32 {
         if self.deps[dep].program.entries.len() < 2 {
             return 0;
         }
-        let req = self.requests.items[r as usize];
-        let key = match &self.mesh {
-            Some(_) => req.attrs,
-            None => req.line,
-        } as usize;
+        self.endpoint_rule(r, dep, counted)
+    }
+
+    /// [`Self::endpoint_entry`] for a deployment with rules (out of line:
+    /// the hot path of one without pays a length check only).
+    #[inline(never)]
+    fn endpoint_rule(&mut self, r: u32, dep: usize, counted: bool) -> u32 {
+        let (key, traced) = {
+            // Mesh attributes or, without a mesh, the interned line: one field.
+            let q = &self.requests.items[r as usize];
+            (q.attrs as usize, q.traced)
+        };
         let cache = &mut self.ep.cache[dep];
         if cache.len() <= key {
             cache.resize(key + 1, 0);
@@ -170,7 +178,7 @@ impl World<'_> {
         if counted {
             self.ep.rec[dep][ix as usize].requests += 1;
         }
-        if req.traced {
+        if traced {
             let name = match ix {
                 0 => "default (no rule matched)".to_string(),
                 i => format!(

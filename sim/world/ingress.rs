@@ -56,10 +56,10 @@ impl World<'_> {
             depth: parent.depth.saturating_add(1),
             headers: parent.headers,
             traced: parent.traced,
-            attrs: parent.attrs,
-            line: match parent.origin {
-                Origin::Load { load, .. } => self.ep.ingress_line(load as usize),
-                _ => parent.line,
+            // Without a mesh `attrs` is the line after `rewrite-target`.
+            attrs: match (parent.origin, &self.mesh) {
+                (Origin::Load { load, .. }, None) => self.ep.ingress_line(load as usize),
+                _ => parent.attrs,
             },
             ..Request::new(origin, t, client, self.node_of[pod as usize], now)
         });

@@ -207,6 +207,11 @@ impl World<'_> {
             NO_NODE
         };
         let (variant, headers, attrs) = self.mix[li].pick();
+        // Without a mesh `attrs` carries the endpoint rules' request line.
+        let attrs = match self.mesh {
+            Some(_) => attrs,
+            None => self.ep.load_line(li, variant),
+        };
         let counted = self.window.contains(start);
         let ordinal = if counted {
             let c = &mut self.loads[li].counted;
@@ -228,7 +233,6 @@ impl World<'_> {
                 headers,
                 traced,
                 attrs,
-                line: self.ep.load_line(li, variant),
                 ..Request::new(origin, target, client, from, start)
             });
             if let Some(p) = &mut self.picker {
@@ -265,7 +269,6 @@ impl World<'_> {
             traced,
             attrs,
             fresh: new_conn,
-            line: self.ep.load_line(li, variant),
             ..Request::new(origin, target, client, from, start)
         });
         if let Some(p) = &mut self.picker {
@@ -305,6 +308,9 @@ impl World<'_> {
         self.trace_log(r, msg);
     }
 
+    /// Always inlined into its one caller (`complete`), so `req` stays a
+    /// local whose unused fields are never copied.
+    #[inline(always)]
     pub(super) fn load_response(&mut self, li: usize, conn: u32, req: &Request, status: u16) {
         let now = self.now();
         let (start, counted) = (req.start, req.counted_client);

@@ -116,6 +116,7 @@ impl World<'_> {
         {
             r.flush(); // staged histogram counts (metrics::Recorder)
         }
+        self.copy_twins();
         let mut capacity: Vec<Capacity> = self
             .spec
             .deployments

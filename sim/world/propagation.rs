@@ -9,8 +9,8 @@
 //! 5xx). Interning (link, next) makes prepending O(log n) with no copying,
 //! and the table holds only the distinct chains a run produces, so a run
 //! with millions of failures keeps a few hundred cells. Edges are counted in
-//! a small per-caller table and handed to the recorder at the end, so the
-//! hot path pays a short linear scan, not a map insert.
+//! a small per-caller table (sorted by callee) and handed to the recorder at
+//! the end, so the hot path pays a binary search, not a map insert.
 
 use super::World;
 use crate::metrics::is_failure;
@@ -31,7 +31,7 @@ pub(super) struct PropRt {
     cause_ix: BTreeMap<String, u32>,
     /// Failed load requests per chain (the load's own link first).
     failures: BTreeMap<u32, u64>,
-    /// Per caller (loads, then services): (callee service, counts).
+    /// Per caller (loads, then services): (callee service, counts), sorted by callee.
     edges: Vec<Vec<(u32, EdgeCounts)>>,
 }
 
@@ -137,13 +137,16 @@ impl World<'_> {
         let caused = failed && self.prop.is_root(chain);
         let i = self.prop.caller_ix(caller, self.spec.loads.len());
         let list = &mut self.prop.edges[i];
-        let e = match list.iter().position(|(c, _)| *c == callee) {
-            Some(p) => &mut list[p].1,
-            None => {
-                list.push((callee, EdgeCounts::default()));
-                &mut list.last_mut().expect("pushed").1
+        // Sorted by callee: a caller with a hundred callees (isotope's
+        // fan-outs) pays a binary search, not a scan, per response.
+        let p = match list.binary_search_by_key(&callee, |e| e.0) {
+            Ok(p) => p,
+            Err(p) => {
+                list.insert(p, (callee, EdgeCounts::default()));
+                p
             }
         };
+        let e = &mut list[p].1;
         e.requests += 1;
         e.attempts += u64::from(attempts);
         e.failed += u64::from(failed);

@@ -203,6 +203,9 @@ impl World<'_> {
                     }
                     if let Some(err) = serving.errors {
                         self.deps[d].error = err;
+                        // The server checks errors only on deployments
+                        // marked `rare` (world.rs): this one now is.
+                        self.deps[d].rare |= err.is_some();
                     }
                 }
             }

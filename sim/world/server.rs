@@ -36,7 +36,9 @@ impl World<'_> {
         };
         if counted {
             self.rec_svc[svc].requests += 1;
-            self.rec_dep[dep].requests += 1;
+            if self.own_recorder(dep, svc) {
+                self.rec_dep[dep].requests += 1;
+            }
             let seen = &mut self.headers_seen[dep];
             if seen.len() <= hs {
                 seen.resize(hs + 1, 0);
@@ -44,15 +46,19 @@ impl World<'_> {
             seen[hs] += 1;
             self.pod_requests[pod as usize] += 1;
         }
-        if dep as u32 == self.ingress_ctrl {
-            self.proxy(r, pod);
-            return;
-        }
-        if self.is_gateway(pod) {
-            self.gateway(r, pod);
-            return;
-        }
-        let entry = self.endpoint_entry(r, dep, counted);
+        let entry = if self.deps[dep].rare {
+            if dep as u32 == self.ingress_ctrl {
+                self.proxy(r, pod);
+                return;
+            }
+            if self.is_gateway(pod) {
+                self.gateway(r, pod);
+                return;
+            }
+            self.endpoint_entry(r, dep, counted)
+        } else {
+            0
+        };
         let e = self.execs.insert(Exec {
             req: r,
             pod,
@@ -229,6 +235,7 @@ impl World<'_> {
                 Op::Respond => {
                     let mut status = if ex.fail != 0 { ex.fail } else { 200 };
                     if status == 200
+                        && self.deps[dep].rare
                         && self.deps[dep].error.is_some_and(|err| !err.before_script)
                         && let Some(st) = self.app_error(dep, ex.pod)
                     {
@@ -268,7 +275,8 @@ impl World<'_> {
             (ex.req, ex.pod, ex.traced)
         };
         let dep = self.pods[pod as usize].deployment as usize;
-        if self.deps[dep].error.is_some_and(|err| err.before_script)
+        if self.deps[dep].rare
+            && self.deps[dep].error.is_some_and(|err| err.before_script)
             && let Some(status) = self.app_error(dep, pod)
         {
             if traced {
@@ -428,7 +436,9 @@ impl World<'_> {
             let dep = self.pods[req.pod as usize].deployment as usize;
             let ix = req.endpoint;
             self.rec_svc[svc].record(b, lat, status);
-            self.rec_dep[dep].record(b, lat, status);
+            if self.own_recorder(dep, svc) {
+                self.rec_dep[dep].record(b, lat, status);
+            }
             if self.ep.active {
                 self.record_endpoint(dep, ix, b, lat, status);
             }
