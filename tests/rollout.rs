@@ -256,3 +256,28 @@ fn a_partition_from_everything_makes_connections_time_out() {
     assert_eq!(m.outcomes[0].loads_in_flight[0], 190);
     assert_eq!(u.failed, 0);
 }
+
+#[test]
+fn a_workload_event_injects_errors_from_its_time_on() {
+    // The same app, with no rollout: from 30 s on web answers every request
+    // with 503 (a deployment that had no errors at the start: the server
+    // must check them from then on).
+    let spec = load(
+        "rolling-update",
+        &[(
+            "events.yaml",
+            "    rollout:\n      deployment: web\n      labels: {version: v2}",
+            "    workload:\n      deployment: web\n      errors: {probability: 1, status: 503}",
+        )],
+    );
+    let m = common::run(&spec);
+    assert_accounting(&m);
+    let web = &m.workloads[0].pooled;
+    let codes: Vec<u16> = web.codes.iter().map(|(c, _)| *c).collect();
+    assert_eq!(codes, vec![200, 503]);
+    // 60 of the run's 90 s fail: 2/3 of ≈ 27,000 Poisson arrivals (a
+    // 99.9 % band is ± 0.01 around 2/3; the requests on the pods at 30 s
+    // make it a hair less).
+    let share = web.failed as f64 / web.requests as f64;
+    assert!((0.655..0.677).contains(&share), "{share}");
+}
