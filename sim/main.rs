@@ -138,7 +138,11 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 ..meshsim::world::Guard::NONE
             };
             let xds = meshsim::run::compile(&spec);
-            let opts = meshsim::batch::RunOptions { istio_metrics };
+            let opts = meshsim::batch::RunOptions {
+                istio_metrics,
+                // Only per-replication assertions read the other replications.
+                drop_outcomes: named.is_empty(),
+            };
             let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
             let wall = clock.elapsed_secs();
             if show {
@@ -147,8 +151,12 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if check_determinism {
                 // Same per-replication budget as the run (so a guarded stop
                 // replays too); a wall-clock stop cannot replay.
-                let per_rep =
-                    meshsim::batch::replication_guard(&spec, &limits, merged.replications as u64);
+                let per_rep = meshsim::batch::replication_guard_opts(
+                    &spec,
+                    &limits,
+                    merged.replications as u64,
+                    &opts,
+                );
                 let again = meshsim::run::replicate_guarded(&spec, 0, &per_rep, &mut |_| true);
                 let first = &merged.outcomes[0];
                 if (again.digest, again.events) != (first.digest, first.events) {
