@@ -1,20 +1,23 @@
-//! Replications in parallel, merged in index order.
+//! Replications in parallel, merged in index order as they finish.
 //!
-//! rayon maps replication indices to outcomes and `collect`s into a `Vec`
-//! (an indexed collect keeps order whatever thread ran what), then everything is
-//! merged sequentially in index order. Histogram and sum merges are exact integer
-//! adds; the only float work (replication means) happens after the ordered
-//! collect, so results are identical for any `RAYON_NUM_THREADS`.
+//! Replications start in index order on the rayon pool (`spawn_fifo`); each
+//! finished outcome goes to a shared [`merge::Merger`], which folds in every
+//! outcome whose predecessors are all folded in, then drops it (issue #12
+//! item 3: memory flat in the number of replications). Histogram and sum
+//! merges are exact integer adds and per-replication means are pushed in
+//! index order, so results are identical for any `RAYON_NUM_THREADS`.
+
+mod merge;
+pub use merge::Merger;
 
 use crate::istiod::Xds;
 use crate::metrics::propagation::PropagationRecorder;
-use crate::metrics::timeline::{BINS, LoadSnap, WorkloadSnap};
+use crate::metrics::timeline::{BINS, LoadSnap, PooledTimeline, WorkloadSnap};
 use crate::metrics::{Capacity, Recorder};
 use crate::run::replicate_guarded_opts;
 use crate::scenario::Scenario;
 use crate::world::guard::human_bytes;
 use crate::world::{Guard, Outcome, Split};
-use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Merged results of all replications.
@@ -34,7 +37,10 @@ pub struct Merged {
     /// Digest of the per-replication digests, in index order.
     pub digest: u64,
     pub window_secs: f64,
-    /// Per-replication outcomes (kept for tests and per-replication reports).
+    /// Per-replication outcomes, in index order: all of them when the run
+    /// keeps them ([`RunOptions::drop_outcomes`] false: tests, sweeps,
+    /// per-replication assertions), else replication 0's alone (what the
+    /// reports' one-cluster views read).
     pub outcomes: Vec<Outcome>,
     /// Routing statistics pooled over replications (None without proxies).
     pub mesh: Option<MeshMerged>,
@@ -43,6 +49,11 @@ pub struct Merged {
     pub partial: Vec<String>,
     /// Failure propagation pooled over replications, in index order.
     pub propagation: PropagationRecorder,
+    /// Timelines summed over replications (`report::plot`).
+    pub timeline: PooledTimeline,
+    /// Requests each pod received, summed over replications (pods in
+    /// Deployment order, then replica order).
+    pub pod_requests: Vec<u64>,
 }
 
 /// `routes`, `destinations` and route splits, pooled over replications.
@@ -86,13 +97,12 @@ pub fn run_all_with(spec: &Scenario, xds: &Xds, progress: &(dyn Fn(f64) + Sync))
     })
 }
 
-/// Heap bytes one replication's [`Outcome`] keeps until all are merged: a
-/// latency recorder per load, Service and Deployment (its histogram's counts,
-/// read off a fresh recorder: 270,336 bytes at the initial bounds; staging is
-/// freed by the final flush), the timeline and the per-pod counts. Checked
-/// against real outcomes by `outcome_bytes_are_what_an_outcome_holds`; a
-/// histogram grown by hour-long latencies holds more, which the run-time guard
-/// does not see (the replication has finished by then).
+/// Heap bytes one replication's [`Outcome`] holds whatever its latencies:
+/// a recorder per load, Service and Deployment (the struct; its histogram
+/// adds a 2 KiB page per range of latencies it holds, `metrics::hist`), the
+/// timeline and the per-pod counts. Checked against real outcomes by
+/// `outcome_bytes_are_what_an_outcome_holds`. Merged outcomes are dropped
+/// unless the run keeps them ([`RunOptions::drop_outcomes`]).
 pub fn outcome_bytes(spec: &Scenario) -> u64 {
     let recorders = (spec.loads.len() + spec.services.len() + spec.deployments.len()) as u64;
     let pods: u64 = spec.deployments.iter().map(|d| d.replicas as u64).sum();
@@ -100,20 +110,24 @@ pub fn outcome_bytes(spec: &Scenario) -> u64 {
         * (spec.loads.len() * std::mem::size_of::<LoadSnap>()
             + spec.deployments.len() * std::mem::size_of::<WorkloadSnap>()))
         as u64;
-    recorders * Recorder::default().heap_bytes() + timeline + pods * 8
+    recorders * std::mem::size_of::<Recorder>() as u64 + timeline + pods * 8
 }
 
-/// Heap bytes `o` holds (what [`outcome_bytes`] predicts), read off its parts.
-/// Its failure-propagation record is counted here but not predicted: it
-/// depends on how many distinct failure chains and windows the run produces.
+/// Heap bytes `o` holds (what [`outcome_bytes`] predicts plus its
+/// histograms' pages), read off its parts. Its failure-propagation record is
+/// counted here but not predicted: it depends on how many distinct failure
+/// chains and windows the run produces.
 pub fn retained_bytes(o: &Outcome) -> u64 {
-    let recs: u64 = o
-        .loads
+    let recs: u64 = [&o.loads, &o.services, &o.workloads]
         .iter()
-        .chain(&o.services)
-        .chain(&o.workloads)
-        .map(|r| r.heap_bytes())
-        .sum();
+        .map(|v| (v.capacity() * std::mem::size_of::<Recorder>()) as u64)
+        .sum::<u64>()
+        + o.loads
+            .iter()
+            .chain(&o.services)
+            .chain(&o.workloads)
+            .map(|r| r.heap_bytes())
+            .sum::<u64>();
     let timeline: u64 = o
         .timeline
         .loads
@@ -132,11 +146,29 @@ pub fn retained_bytes(o: &Outcome) -> u64 {
 /// The guard of one replication when `r` replications run within `limits`:
 /// the budget left after their results, shared by those running at once.
 pub fn replication_guard(spec: &Scenario, limits: &Guard, r: u64) -> Guard {
+    replication_guard_opts(spec, limits, r, &RunOptions::default())
+}
+
+/// Outcomes a run of `r` replications holds at once: all of them when it
+/// keeps them, else replication 0's plus those finished while an earlier
+/// one still runs (about one per thread).
+fn held(r: u64, opts: &RunOptions) -> u64 {
+    let threads = rayon::current_num_threads().max(1) as u64;
+    if opts.drop_outcomes {
+        r.min(threads + 1)
+    } else {
+        r
+    }
+}
+
+/// [`replication_guard`] of a run made with `opts`.
+pub fn replication_guard_opts(spec: &Scenario, limits: &Guard, r: u64, opts: &RunOptions) -> Guard {
+    let held = held(r, opts);
     let running = r.min(rayon::current_num_threads().max(1) as u64).max(1);
     Guard {
         memory_bytes: limits
             .memory_bytes
-            .saturating_sub(r.saturating_mul(outcome_bytes(spec)))
+            .saturating_sub(held.saturating_mul(outcome_bytes(spec)))
             / running,
         ..*limits
     }
@@ -175,6 +207,34 @@ pub struct RunOptions {
     /// Istio's request metrics of replication 0 (`Outcome::istio`): the
     /// counters one real cluster would show (`report::openmetrics`).
     pub istio_metrics: bool,
+    /// Keep only replication 0's outcome in [`Merged::outcomes`]: every other
+    /// one is dropped as soon as it is merged, so memory does not grow with
+    /// the number of replications. Per-replication consumers (assertions on
+    /// each replication, sweeps' intervals, tests) need them kept.
+    pub drop_outcomes: bool,
+}
+
+/// Outcomes finished but not yet merged (a later index finished first), and
+/// the merger they wait for.
+struct Pending {
+    merger: Merger,
+    /// Index of the next outcome to merge.
+    next: u64,
+    /// Finished outcomes with index ≥ `next` (`None`: skipped, halted).
+    waiting: std::collections::BTreeMap<u64, Option<Outcome>>,
+}
+
+impl Pending {
+    /// Replication `i` is over: merges it and every waiting successor.
+    fn finish(&mut self, i: u64, o: Option<Outcome>) {
+        self.waiting.insert(i, o);
+        while let Some(o) = self.waiting.remove(&self.next) {
+            if let Some(o) = o {
+                self.merger.add(o);
+            }
+            self.next += 1;
+        }
+    }
 }
 
 /// [`run_all_guarded_with`] collecting what `opts` asks for.
@@ -188,7 +248,10 @@ pub fn run_all_opts(
     let memory_bytes = limits.memory_bytes;
     let asked = spec.run.replications.max(1) as u64;
     let per_outcome = outcome_bytes(spec).max(1);
-    let r = asked.min((memory_bytes / 2 / per_outcome).max(1));
+    let mut r = asked;
+    while r > 1 && held(r, opts).saturating_mul(per_outcome) > memory_bytes / 2 {
+        r -= 1;
+    }
     let mut partial = Vec::new();
     if r < asked {
         partial.push(format!(
@@ -197,233 +260,72 @@ pub fn run_all_opts(
             human_bytes(memory_bytes)
         ));
     }
-    let guard = replication_guard(spec, limits, r);
+    let guard = replication_guard_opts(spec, limits, r, opts);
     // Progress is per-mille per replication, summed; display only, never results.
     let done = AtomicU64::new(0);
     let halt = AtomicBool::new(false);
-    let outcomes: Vec<Option<Outcome>> = (0..r)
-        .into_par_iter()
-        .map(|i| {
-            if halt.load(Ordering::Relaxed) {
-                return None;
-            }
-            let mut last = 0u64;
-            let mut cb = |f: f64| {
-                let now = (f * 1000.0) as u64;
-                let add = now.saturating_sub(last);
-                last = now;
-                let total = done.fetch_add(add, Ordering::Relaxed) + add;
-                if !progress(total as f64 / (1000 * r) as f64) {
-                    halt.store(true, Ordering::Relaxed);
-                }
-                !halt.load(Ordering::Relaxed)
-            };
-            let istio = opts.istio_metrics && i == 0;
-            let o = replicate_guarded_opts(spec, xds, i, &guard, &mut cb, istio);
-            let add = 1000u64.saturating_sub(last);
+    let pending = std::sync::Mutex::new(Pending {
+        merger: Merger::new(spec, !opts.drop_outcomes),
+        next: 0,
+        waiting: Default::default(),
+    });
+    let run_one = |i: u64| -> Option<Outcome> {
+        if halt.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut last = 0u64;
+        let mut cb = |f: f64| {
+            let now = (f * 1000.0) as u64;
+            let add = now.saturating_sub(last);
+            last = now;
             let total = done.fetch_add(add, Ordering::Relaxed) + add;
             if !progress(total as f64 / (1000 * r) as f64) {
                 halt.store(true, Ordering::Relaxed);
             }
-            Some(o)
-        })
-        .collect();
-    let ran = outcomes.iter().flatten().count() as u64;
+            !halt.load(Ordering::Relaxed)
+        };
+        let istio = opts.istio_metrics && i == 0;
+        let o = replicate_guarded_opts(spec, xds, i, &guard, &mut cb, istio);
+        let add = 1000u64.saturating_sub(last);
+        let total = done.fetch_add(add, Ordering::Relaxed) + add;
+        if !progress(total as f64 / (1000 * r) as f64) {
+            halt.store(true, Ordering::Relaxed);
+        }
+        Some(o)
+    };
+    // Started in index order (FIFO), merged as soon as their predecessors are.
+    rayon::scope_fifo(|s| {
+        for i in 0..r {
+            let (run_one, pending) = (&run_one, &pending);
+            s.spawn_fifo(move |_| {
+                let o = run_one(i);
+                pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .finish(i, o);
+            });
+        }
+    });
+    let pending = pending.into_inner().unwrap_or_else(|e| e.into_inner());
+    let ran = pending.merger.replications() as u64;
     if ran < r {
         partial.push(format!(
             "ran {ran} of {r} replications before the wall-clock limit (--max-wall)"
         ));
     }
-    let mut m = merge(spec, outcomes.into_iter().flatten().collect());
+    let mut m = pending.merger.finish();
     partial.append(&mut m.partial);
     m.partial = partial;
     m
 }
 
-fn merge_streams(per_rep: Vec<(&Recorder, u64)>) -> Stream {
-    let mut pooled = Recorder::default();
-    let mut in_flight = 0;
-    let mut means = Vec::new();
-    for (rec, fl) in per_rep {
-        pooled.merge(rec);
-        in_flight += fl;
-        if let Some(m) = rec.mean_secs() {
-            means.push(m);
-        }
-    }
-    Stream {
-        pooled,
-        in_flight,
-        replication_means: means,
-    }
-}
-
-/// Merges outcomes in index order.
+/// Merges outcomes in index order (keeping them all in [`Merged::outcomes`]).
 pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
-    let n_l = spec.loads.len();
-    let n_s = spec.services.len();
-    let n_d = spec.deployments.len();
-    let loads = (0..n_l)
-        .map(|i| {
-            merge_streams(
-                outcomes
-                    .iter()
-                    .map(|o| (&o.loads[i], o.loads_in_flight[i]))
-                    .collect(),
-            )
-        })
-        .collect();
-    let services = (0..n_s)
-        .map(|i| {
-            merge_streams(
-                outcomes
-                    .iter()
-                    .map(|o| (&o.services[i], o.services_in_flight[i]))
-                    .collect(),
-            )
-        })
-        .collect();
-    let workloads = (0..n_d)
-        .map(|i| {
-            merge_streams(
-                outcomes
-                    .iter()
-                    .map(|o| (&o.workloads[i], o.workloads_in_flight[i]))
-                    .collect(),
-            )
-        })
-        .collect();
-    let endpoints = (0..n_d)
-        .map(|i| {
-            let rules = outcomes
-                .first()
-                .map_or(0, |o| o.endpoints.get(i).map_or(0, Vec::len));
-            (0..rules)
-                .map(|k| {
-                    merge_streams(
-                        outcomes
-                            .iter()
-                            .map(|o| (&o.endpoints[i][k], o.endpoints_in_flight[i][k]))
-                            .collect(),
-                    )
-                })
-                .collect()
-        })
-        .collect();
-    let queue_growth = (0..n_d)
-        .map(|i| {
-            outcomes
-                .iter()
-                .map(|o| (o.queue_start[i], o.queue_end[i]))
-                .max_by_key(|(a, b)| b.saturating_sub(*a))
-                .unwrap_or((0, 0))
-        })
-        .collect();
-    let capacity = (0..n_d)
-        .map(|i| {
-            let mut c = Capacity::default();
-            for o in &outcomes {
-                c.merge(&o.capacity[i]);
-            }
-            c
-        })
-        .collect();
-    let mesh = outcomes.first().and_then(|o| o.mesh.as_ref()).map(|first| {
-        let pool = |keys: &[String], pick: &dyn Fn(&Outcome) -> Option<&Vec<Recorder>>| {
-            keys.iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let per: Vec<(&Recorder, u64)> = outcomes
-                        .iter()
-                        .filter_map(|o| pick(o).map(|v| (&v[i], 0)))
-                        .collect();
-                    (k.clone(), merge_streams(per))
-                })
-                .collect()
-        };
-        let mut splits = first.splits.clone();
-        for s in &mut splits {
-            s.requests = 0;
-        }
-        for o in &outcomes {
-            if let Some(m) = &o.mesh {
-                for (s, x) in splits.iter_mut().zip(&m.splits) {
-                    s.requests += x.requests;
-                }
-            }
-        }
-        let meshes: Vec<&crate::world::MeshOutcome> =
-            outcomes.iter().filter_map(|o| o.mesh.as_ref()).collect();
-        let sum = |pick: &dyn Fn(&crate::world::MeshOutcome) -> &Vec<u64>| -> Vec<u64> {
-            let mut v = vec![0; pick(first).len()];
-            for m in &meshes {
-                for (a, b) in v.iter_mut().zip(pick(m)) {
-                    *a += b;
-                }
-            }
-            v
-        };
-        let mut cluster_stats = vec![Default::default(); first.cluster_stats.len()];
-        let mut outlier_stats =
-            vec![crate::proxy::outlier::OutlierStats::default(); first.outlier_stats.len()];
-        for m in &meshes {
-            for (a, b) in cluster_stats.iter_mut().zip(&m.cluster_stats) {
-                crate::proxy::breaker::ClusterStats::merge(a, b);
-            }
-            for (a, b) in outlier_stats.iter_mut().zip(&m.outlier_stats) {
-                a.merge(b);
-            }
-        }
-        MeshMerged {
-            routes: pool(&first.route_keys, &|o| o.mesh.as_ref().map(|m| &m.routes)),
-            destinations: pool(&first.dest_keys, &|o| {
-                o.mesh.as_ref().map(|m| &m.destinations)
-            }),
-            splits,
-            route_attempts: sum(&|m| &m.route_attempts),
-            route_abandoned: sum(&|m| &m.route_abandoned),
-            cluster_stats,
-            outlier_stats,
-        }
-    });
-    // Stopped replications, first three by index, then a count.
-    let stopped: Vec<(usize, &crate::world::Stopped)> = outcomes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| o.stopped.as_ref().map(|s| (i, s)))
-        .collect();
-    let mut partial: Vec<String> = stopped
-        .iter()
-        .take(3)
-        .map(|(i, s)| format!("replication {i} stopped early: {}", s.reason))
-        .collect();
-    if stopped.len() > 3 {
-        partial.push(format!(
-            "{} more replications stopped early",
-            stopped.len() - 3
-        ));
+    let mut m = Merger::new(spec, true);
+    for o in outcomes {
+        m.add(o);
     }
-    let propagation = PropagationRecorder::merge_all(outcomes.iter().map(|o| &o.propagation));
-    let mut digest = 0u64;
-    for o in &outcomes {
-        digest = crate::engine::rng::mix64(digest ^ o.digest);
-    }
-    Merged {
-        replications: outcomes.len() as u32,
-        loads,
-        services,
-        workloads,
-        endpoints,
-        capacity,
-        queue_growth,
-        events: outcomes.iter().map(|o| o.events).sum(),
-        digest,
-        window_secs: outcomes.first().map(|o| o.window.secs()).unwrap_or(0.0),
-        outcomes,
-        mesh,
-        partial,
-        propagation,
-    }
+    m.finish()
 }
 
 impl Stream {

@@ -146,6 +146,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             let xds = meshsim::run::compile(&spec);
             let opts = meshsim::batch::RunOptions {
                 istio_metrics: istio_metrics || istio_csv,
+                // Only per-replication assertions and `--percentile-ci` read
+                // the other replications' outcomes.
+                drop_outcomes: named.is_empty() && !percentile_ci,
             };
             let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
             let wall = clock.elapsed_secs();
@@ -153,8 +156,12 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             if check_determinism {
                 // Same per-replication budget as the run (so a guarded stop
                 // replays too); a wall-clock stop cannot replay.
-                let per_rep =
-                    meshsim::batch::replication_guard(&spec, &limits, merged.replications as u64);
+                let per_rep = meshsim::batch::replication_guard_opts(
+                    &spec,
+                    &limits,
+                    merged.replications as u64,
+                    &opts,
+                );
                 let again = meshsim::run::replicate_guarded(&spec, 0, &per_rep, &mut |_| true);
                 let first = &merged.outcomes[0];
                 if (again.digest, again.events) != (first.digest, first.events) {

@@ -162,6 +162,7 @@ pub fn flagged(r: &Recorder, flag: &str) -> u64 {
 /// resolution: 3 significant digits, i.e. within 0.1 %).
 pub fn latency_between(r: &Recorder, lo: f64, hi: f64) -> u64 {
     r.hist
+        .to_hdr()
         .iter_recorded()
         .filter(|v| {
             let s = v.value_iterated_to() as f64 * 1e-9;

@@ -929,7 +929,7 @@ spec:
 
 #[test]
 fn too_many_replications() {
-    let sim = SIM.replace("duration: 10s", "duration: 10s, replications: 20000");
+    let sim = SIM.replace("duration: 10s", "duration: 10s, replications: 200000");
     let e = the_error(&[
         ("sim.yaml", &sim),
         (
@@ -939,7 +939,7 @@ fn too_many_replications() {
     ]);
     assert_eq!(
         e,
-        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 20,000 replications × 2 loads, Services and Deployments = 40,000 latency histograms, above meshsim's limit of 20,000 (each keeps 270 KiB in memory until the run ends): run at most 10,000 replications"
+        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 200,000 replications × 2 loads, Services and Deployments = 400,000 latency histograms, above meshsim's limit of 200,000 (a run that checks each replication keeps all of them): run at most 100,000 replications"
     );
 }
 
@@ -1085,7 +1085,7 @@ fn a_flag_caused_error_is_attributed_to_the_flag() {
         })
         .collect();
     let ov = meshsim::scenario::Overrides {
-        replications: Some(100_000),
+        replications: Some(1_000_000),
         ..Default::default()
     };
     let Err(LoadError::Invalid(d)) = meshsim::scenario::from_sources("t".into(), &sources, &ov)
@@ -1096,7 +1096,7 @@ fn a_flag_caused_error_is_attributed_to_the_flag() {
     assert_eq!(
         errs,
         [
-            "(scenario): --replications: 100,000 replications × 2 loads, Services and Deployments = 200,000 latency histograms, above meshsim's limit of 20,000 (each keeps 270 KiB in memory until the run ends): run at most 10,000 replications"
+            "(scenario): --replications: 1,000,000 replications × 2 loads, Services and Deployments = 2,000,000 latency histograms, above meshsim's limit of 200,000 (a run that checks each replication keeps all of them): run at most 100,000 replications"
         ]
     );
 }

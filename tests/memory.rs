@@ -6,11 +6,13 @@
 //! Figures on x86-64, release build (printed by the test, `--nocapture`):
 //! 157 bytes of peak heap per request queued at an overloaded pod; with a
 //! 32 MiB budget the guard stopped at 131 k queued requests with a real peak
-//! of 21.0 MB (its count includes the next `Vec` doubling); a finished
-//! replication of a 3-recorder scenario keeps 872,240 bytes until merged,
-//! predicted 817,480 by `batch::outcome_bytes` (270,336 per recorder).
+//! of 21.0 MB (its count includes the next `Vec` doubling). Issue #12 item
+//! 3: a run that drops merged outcomes holds the same peak for 4 and 16
+//! replications, and a replication of isotope's 1,000-service topology
+//! peaks under 64 KiB per Service, Deployment and pod (it was ~600 KB when
+//! every recorder held a full HdrHistogram).
 
-use meshsim::batch::{outcome_bytes, run_all};
+use meshsim::batch::{RunOptions, run_all_opts};
 use meshsim::run::replicate_guarded;
 use meshsim::scenario::{Overrides, SourceFile};
 use meshsim::world::Guard;
@@ -136,15 +138,51 @@ fn memory_figures_are_measured() {
         "the guard stopped far too early: {peak}"
     );
 
-    // 3. What a finished replication keeps until the merge.
-    let reps = stuck(100, 1, 16);
-    let (m, kept) = peak_growth(|| run_all(&reps, &|_| {}));
-    let per_rep = kept as f64 / 16.0;
-    let predicted = outcome_bytes(&reps) as f64;
-    eprintln!("memory: {per_rep:.0} bytes per replication kept, predicted {predicted:.0}");
-    assert_eq!(m.replications, 16);
+    // 3. Flat in replications: merged outcomes are dropped (only
+    //    replication 0's is kept), so 16 replications peak as 4 do.
+    let opts = RunOptions {
+        drop_outcomes: true,
+        ..RunOptions::default()
+    };
+    let peak_of = |r: u32| {
+        let spec = stuck(100, 1, r);
+        let xds = meshsim::run::compile(&spec);
+        peak_growth(|| run_all_opts(&spec, &xds, &Guard::NONE, &|_| true, &opts))
+    };
+    let (m4, p4) = peak_of(4);
+    let (m16, p16) = peak_of(16);
+    eprintln!("memory: peak {p4} bytes for 4 replications, {p16} for 16");
+    assert_eq!((m4.replications, m16.replications), (4, 16));
+    assert_eq!(m16.outcomes.len(), 1);
     assert!(
-        per_rep <= predicted * 1.3 && per_rep >= predicted * 0.7,
-        "kept {per_rep} per replication, predicted {predicted}"
+        p16 <= p4 + p4 / 4,
+        "peak {p16} for 16 replications, {p4} for 4"
     );
+
+    // 4. Per entity: one replication of isotope's 1,000 services (2,000
+    //    pods) with the bench's hops, shortened to 300 ms.
+    let read = |p: &str| SourceFile {
+        path: p.into(),
+        text: std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{p}: {e}")),
+    };
+    let topo = read("../shared/corpus/isotope/example-topologies/1000-svc_5000-end.yaml");
+    let mut bench = read("benches/scenarios/isotope-1000.yaml");
+    bench.text = bench
+        .text
+        .replace("duration: 70s", "duration: 300ms")
+        .replace("warmup: 10s", "warmup: 0s");
+    let spec = meshsim::scenario::from_sources("iso".into(), &[topo, bench], &Overrides::default())
+        .expect("valid");
+    let entities = spec.services.len()
+        + spec.deployments.len()
+        + spec
+            .deployments
+            .iter()
+            .map(|d| d.replicas as usize)
+            .sum::<usize>();
+    let (o, peak) = peak_growth(|| replicate_guarded(&spec, 0, &Guard::NONE, &mut |_| true));
+    let per = peak / entities as u64;
+    eprintln!("memory: isotope 1000: peak {peak} bytes, {per} per entity ({entities})");
+    assert!(o.services[0].count > 200, "{}", o.services[0].count);
+    assert!(per <= 64 * 1024, "{per} bytes per Service/Deployment/pod");
 }

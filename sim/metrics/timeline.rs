@@ -52,26 +52,31 @@ pub struct WorkloadPoint {
 impl Timeline {
     /// Per-bin rates of load `i`, summed over `tls` (replications) and averaged.
     pub fn load_points(tls: &[&Timeline], i: usize) -> Vec<LoadPoint> {
-        let Some(first) = tls.first() else {
+        pool(tls).load_points(i)
+    }
+
+    /// Per-bin utilisation and queue of workload `i` with `workers` in total.
+    pub fn workload_points(tls: &[&Timeline], i: usize, workers: u64) -> Vec<WorkloadPoint> {
+        pool(tls).workload_points(i, workers)
+    }
+
+    /// Per-bin rates of load `i` of this timeline, the sum of `reps`
+    /// replications' snapshots.
+    fn load_points_of(&self, i: usize, reps: usize) -> Vec<LoadPoint> {
+        let Some(snaps) = self.loads.get(i) else {
             return Vec::new();
         };
-        let bins = first
-            .loads
-            .get(i)
-            .map(|v| v.len().saturating_sub(1))
-            .unwrap_or(0);
-        let secs = first.bin_ns as f64 * 1e-9 * tls.len() as f64;
-        (0..bins)
-            .map(|b| {
-                let (mut n, mut f, mut s) = (0u64, 0u64, 0u128);
-                for tl in tls {
-                    let (a, z) = (tl.loads[i][b], tl.loads[i][b + 1]);
-                    n += z.finished - a.finished;
-                    f += z.failed - a.failed;
-                    s += z.latency_sum_ns - a.latency_sum_ns;
-                }
+        let secs = self.bin_ns as f64 * 1e-9 * reps as f64;
+        snaps
+            .windows(2)
+            .enumerate()
+            .map(|(b, w)| {
+                let (a, z) = (w[0], w[1]);
+                let n = z.finished - a.finished;
+                let f = z.failed - a.failed;
+                let s = z.latency_sum_ns - a.latency_sum_ns;
                 LoadPoint {
-                    t: (b + 1) as f64 * first.bin_ns as f64 * 1e-9,
+                    t: (b + 1) as f64 * self.bin_ns as f64 * 1e-9,
                     throughput_rps: (n - f) as f64 / secs,
                     failed_rps: f as f64 / secs,
                     mean_latency_ms: (n > 0).then(|| s as f64 / n as f64 / 1e6),
@@ -80,27 +85,21 @@ impl Timeline {
             .collect()
     }
 
-    /// Per-bin utilisation and queue of workload `i` with `workers` in total.
-    pub fn workload_points(tls: &[&Timeline], i: usize, workers: u64) -> Vec<WorkloadPoint> {
-        let Some(first) = tls.first() else {
+    /// Per-bin utilisation and queue of workload `i` (the sum of `reps`
+    /// replications' snapshots) with `workers` in total.
+    fn workload_points_of(&self, i: usize, workers: u64, reps: usize) -> Vec<WorkloadPoint> {
+        let Some(snaps) = self.workloads.get(i) else {
             return Vec::new();
         };
-        let bins = first
-            .workloads
-            .get(i)
-            .map(|v| v.len().saturating_sub(1))
-            .unwrap_or(0);
-        let span = first.bin_ns as f64 * tls.len() as f64;
-        (0..bins)
-            .map(|b| {
-                let (mut busy, mut q) = (0u128, 0u128);
-                for tl in tls {
-                    let (a, z) = (tl.workloads[i][b], tl.workloads[i][b + 1]);
-                    busy += z.busy_ns - a.busy_ns;
-                    q += z.queue_ns - a.queue_ns;
-                }
+        let span = self.bin_ns as f64 * reps as f64;
+        snaps
+            .windows(2)
+            .enumerate()
+            .map(|(b, w)| {
+                let busy = w[1].busy_ns - w[0].busy_ns;
+                let q = w[1].queue_ns - w[0].queue_ns;
                 WorkloadPoint {
-                    t: (b + 1) as f64 * first.bin_ns as f64 * 1e-9,
+                    t: (b + 1) as f64 * self.bin_ns as f64 * 1e-9,
                     utilisation: if workers == 0 {
                         0.0
                     } else {
@@ -110,5 +109,83 @@ impl Timeline {
                 }
             })
             .collect()
+    }
+}
+
+fn pool(tls: &[&Timeline]) -> PooledTimeline {
+    let mut p = PooledTimeline::default();
+    for t in tls {
+        p.add(t);
+    }
+    p
+}
+
+/// Timelines of several replications summed snapshot by snapshot (integer
+/// adds), so the per-bin figures over all of them are those of
+/// [`Timeline::load_points`] on the separate timelines, without keeping them.
+#[derive(Clone, Debug, Default)]
+pub struct PooledTimeline {
+    pub sum: Timeline,
+    pub replications: usize,
+}
+
+impl PooledTimeline {
+    /// Adds one replication's timeline.
+    pub fn add(&mut self, t: &Timeline) {
+        if self.replications == 0 {
+            self.sum = t.clone();
+        } else {
+            add_series(&mut self.sum.loads, &t.loads, |a, b| {
+                a.finished += b.finished;
+                a.failed += b.failed;
+                a.latency_sum_ns += b.latency_sum_ns;
+            });
+            add_series(&mut self.sum.workloads, &t.workloads, |a, b| {
+                a.busy_ns += b.busy_ns;
+                a.queue_ns += b.queue_ns;
+            });
+        }
+        self.replications += 1;
+    }
+
+    /// [`Timeline::load_points`] over the pooled replications.
+    pub fn load_points(&self, i: usize) -> Vec<LoadPoint> {
+        if self.replications == 0 {
+            return Vec::new();
+        }
+        self.sum.load_points_of(i, self.replications)
+    }
+
+    /// [`Timeline::workload_points`] over the pooled replications.
+    pub fn workload_points(&self, i: usize, workers: u64) -> Vec<WorkloadPoint> {
+        if self.replications == 0 {
+            return Vec::new();
+        }
+        self.sum.workload_points_of(i, workers, self.replications)
+    }
+
+    /// Heap bytes held (the summed snapshots).
+    pub fn heap_bytes(&self) -> u64 {
+        let l: usize = self
+            .sum
+            .loads
+            .iter()
+            .map(|v| v.capacity() * size_of::<LoadSnap>())
+            .sum();
+        let w: usize = self
+            .sum
+            .workloads
+            .iter()
+            .map(|v| v.capacity() * size_of::<WorkloadSnap>())
+            .sum();
+        (l + w) as u64
+    }
+}
+
+fn add_series<T>(acc: &mut [Vec<T>], x: &[Vec<T>], add: impl Fn(&mut T, &T)) {
+    for (a, b) in acc.iter_mut().zip(x) {
+        for (p, q) in a.iter_mut().zip(b) {
+            add(p, q);
+        }
     }
 }

@@ -143,9 +143,9 @@ fn histogram(rec: &Recorder, pct: &[Percentile]) -> HistogramData {
     };
     let sum = rec.sum_ns as f64 / 1e9;
     let mut counts = [0u64; NUM_VALUES + 1];
-    for v in h.iter_recorded() {
-        let ns = h.lowest_equivalent(v.value_iterated_to());
-        counts[bucket_of(ns as f64 / 1e9)] += v.count_at_value();
+    for (slot, n) in h.iter() {
+        let ns = crate::metrics::hist::slot_value(slot);
+        counts[bucket_of(ns as f64 / 1e9)] += n;
     }
     let total: u64 = counts.iter().sum();
     let mut data: Vec<Bucket> = Vec::new();
@@ -191,7 +191,12 @@ fn histogram(rec: &Recorder, pct: &[Percentile]) -> HistogramData {
         Max: max,
         Sum: sum,
         Avg: if count > 0 { sum / count as f64 } else { 0.0 },
-        StdDev: if count > 0 { h.stdev() / 1e9 } else { 0.0 },
+        // HdrHistogram's stdev over slot midpoints (once per report).
+        StdDev: if count > 0 {
+            h.to_hdr().stdev() / 1e9
+        } else {
+            0.0
+        },
         Data: data,
         Percentiles: percentiles,
     }

@@ -24,7 +24,7 @@ const SUB_BUCKETS: u32 = 2048;
 
 /// The percentile distribution of `rec`'s latencies.
 pub fn render(rec: &Recorder) -> String {
-    let h = &rec.hist;
+    let h = rec.hist.to_hdr();
     let mut s = String::new();
     let _ = write!(
         s,

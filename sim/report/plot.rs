@@ -7,7 +7,6 @@
 //! the rest are folded into one "other" series.
 
 use crate::batch::{Merged, Stream};
-use crate::metrics::timeline::Timeline;
 use crate::report::chart::axis::{Range, Scale};
 use crate::report::chart::style::{self, OTHER, TOP};
 use crate::report::chart::{self, Axis, Band, Figure, Panel, Series};
@@ -54,7 +53,7 @@ fn nines_label(n: i32) -> String {
 
 /// The percentile curve of `s`: x = log10 1/(1−p) up to the resolution its
 /// sample count supports (and [`MAX_NINES`]), y = latency in ms.
-fn spectrum(s: &Stream, hist: &hdrhistogram::Histogram<u64>) -> Vec<(f64, f64)> {
+fn spectrum(s: &Stream, hist: &crate::metrics::Hist) -> Vec<(f64, f64)> {
     let n = s.pooled.count.max(hist.len());
     let top = (n.max(1) as f64).log10().min(MAX_NINES);
     let steps = (top / NINES_STEP).floor() as usize;
@@ -90,8 +89,8 @@ fn spectrum_panel(title: &str, kind: &str, streams: &[(String, &Stream)]) -> Pan
     if let Some(&first) = rest.first() {
         let mut h = live[first].1.pooled.hist.clone();
         for &r in &rest[1..] {
-            // Same layout everywhere (one histogram shape per run): cannot fail.
-            let _ = h.add(&live[r].1.pooled.hist);
+            // Exact integer adds, slot by slot.
+            h.add(&live[r].1.pooled.hist);
         }
         series.push(Series {
             name: format!("other ({} {kind}, pooled)", rest.len()),
@@ -155,10 +154,6 @@ pub fn latency_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
         plot_h: 260.0,
         panels,
     }))
-}
-
-fn timelines(m: &Merged) -> Vec<&Timeline> {
-    m.outcomes.iter().map(|o| &o.timeline).collect()
 }
 
 /// Series of one panel from per-entity point lists, the [`TOP`] heaviest
@@ -265,9 +260,8 @@ fn event_bands(spec: &Scenario, m: &Merged) -> Vec<Band> {
 /// Stacked panels over time: throughput, mean latency and errors (per load),
 /// utilisation and queue length (per workload); timed events shaded.
 pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
-    let tls = timelines(m);
     let loads: Vec<_> = (0..spec.loads.len())
-        .map(|i| Timeline::load_points(&tls, i))
+        .map(|i| m.timeline.load_points(i))
         .collect();
     let workers: Vec<f64> = spec
         .deployments
@@ -275,7 +269,7 @@ pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
         .map(|d| d.replicas as f64 * d.behaviour.workers as f64)
         .collect();
     let deps: Vec<_> = (0..spec.deployments.len())
-        .map(|i| Timeline::workload_points(&tls, i, workers[i] as u64))
+        .map(|i| m.timeline.workload_points(i, workers[i] as u64))
         .collect();
     let load_names: Vec<String> = spec.loads.iter().map(|l| l.name.clone()).collect();
     let dep_names: Vec<String> = spec.deployments.iter().map(|d| d.key()).collect();
@@ -432,11 +426,10 @@ pub fn timeline_svg(spec: &Scenario, m: &Merged) -> Result<String, PlotError> {
 
 /// The timeline as CSV (the data behind `timeline.svg`): one row per bin and series.
 pub fn timeline_csv(spec: &Scenario, m: &Merged) -> String {
-    let tls = timelines(m);
     let mut s =
         String::from("t_s,kind,name,throughput_rps,failed_rps,mean_latency_ms,utilisation,queue\n");
     for (i, l) in spec.loads.iter().enumerate() {
-        for p in Timeline::load_points(&tls, i) {
+        for p in m.timeline.load_points(i) {
             let lat = p
                 .mean_latency_ms
                 .map(|x| format!("{x:.3}"))
@@ -450,7 +443,7 @@ pub fn timeline_csv(spec: &Scenario, m: &Merged) -> String {
     }
     for (i, d) in spec.deployments.iter().enumerate() {
         let w = d.replicas as u64 * d.behaviour.workers as u64;
-        for p in Timeline::workload_points(&tls, i, w) {
+        for p in m.timeline.workload_points(i, w) {
             let _ = writeln!(
                 s,
                 "{:.3},workload,{},,,,{:.4},{:.3}",

@@ -189,13 +189,7 @@ fn network_json(
     for (di, d) in spec.deployments.iter().enumerate() {
         let mut pods = Map::new();
         let counts: Vec<u64> = (0..d.replicas as usize)
-            .map(|r| {
-                merged
-                    .outcomes
-                    .iter()
-                    .map(|o| o.pod_requests.get(pod + r).copied().unwrap_or(0))
-                    .sum()
-            })
+            .map(|r| merged.pod_requests.get(pod + r).copied().unwrap_or(0))
             .collect();
         let total: u64 = counts.iter().sum();
         for (r, n) in counts.iter().enumerate() {
