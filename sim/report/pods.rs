@@ -71,7 +71,13 @@ pub fn marks(m: &Merged) -> Vec<(f64, String)> {
         .filter(|e| {
             matches!(
                 e.what,
-                "died" | "endpoint-removed" | "endpoint-added" | "delayed"
+                "died"
+                    | "endpoint-removed"
+                    | "endpoint-added"
+                    | "delayed"
+                    | "unreachable"
+                    | "partitioned"
+                    | "scaled"
             )
         })
         .map(|e| {
@@ -79,6 +85,9 @@ pub fn marks(m: &Merged) -> Vec<(f64, String)> {
                 "died" => "died",
                 "endpoint-removed" => "out",
                 "endpoint-added" => "in",
+                "unreachable" => "lost",
+                "partitioned" => "cut",
+                "scaled" => "scaled",
                 _ => "delay",
             };
             (e.at.0 as f64 * 1e-9, format!("{} {what}", e.pod))

@@ -112,7 +112,9 @@ pub struct PodEvent {
     pub workload: String,
     pub pod: String,
     /// died, started, listening, ready, unready, endpoint-removed,
-    /// endpoint-added, chaos-start, chaos-end, delayed, undelayed.
+    /// endpoint-added, chaos-start, chaos-end, delayed, undelayed; from
+    /// `rollout.rs`: created (in an empty slot), unreachable, partitioned,
+    /// scaled (`pod` is then the ReplicaSet).
     pub what: &'static str,
     pub detail: String,
 }
@@ -271,7 +273,13 @@ impl World<'_> {
         self.pod_event_of(pod, name, what, detail);
     }
 
-    fn pod_event_of(&mut self, pod: u32, name: String, what: &'static str, detail: String) {
+    pub(super) fn pod_event_of(
+        &mut self,
+        pod: u32,
+        name: String,
+        what: &'static str,
+        detail: String,
+    ) {
         let at = self.now();
         let d = &self.spec.deployments[self.dep_of[pod as usize] as usize];
         let workload = format!("{}/{}", d.namespace, d.name);
