@@ -451,7 +451,7 @@ spec:
         vec![
             "sim.yaml:5:13: document 1 (Simulation sim): spec.duration: 0s, must be > 0",
             "sim.yaml:6:17: document 1 (Simulation sim): spec.replications: 0, must be in 1..=100000",
-            "sim.yaml:7:3: document 1 (Simulation sim): spec.sed: unknown field (did you mean \"seed\"?); known fields: duration, warmup, seed, replications, mesh, assertions, lifecycle, externalHosts",
+            "sim.yaml:7:3: document 1 (Simulation sim): spec.sed: unknown field (did you mean \"seed\"?); known fields: duration, warmup, seed, replications, mesh, assertions, lifecycle, events, externalHosts",
         ]
     );
 }

@@ -33,8 +33,29 @@ fn rolling_update_with_max_unavailable_0_replaces_one_pod_every_six_seconds() {
         .cloned()
         .collect();
     assert_eq!(kept, want, "{t:?}");
-    assert_eq!(t[0], ev(30_000, "web-r2-0", "created"));
+    assert_eq!(t[0], ev(30_000, "web-r2", "scaled"));
+    assert_eq!(t[1], ev(30_000, "web-r2-0", "created"));
     assert_eq!(t.iter().filter(|e| e.2 == "created").count(), 4);
+    // The replica counts, as `kubectl get rs -w` shows them.
+    let scaled: Vec<(u64, String, String)> = m.outcomes[0]
+        .pod_events
+        .iter()
+        .filter(|e| e.what == "scaled")
+        .map(|e| (e.at.0 / 1_000_000, e.pod.clone(), e.detail.clone()))
+        .collect();
+    let mut want = vec![(30_000, "web-r2".to_string(), "replicas 0 → 1".to_string())];
+    for k in 0..4u64 {
+        let at = 36_000 + 6_000 * k;
+        want.push((at, "web".into(), format!("replicas {} → {}", 4 - k, 3 - k)));
+        if k < 3 {
+            want.push((
+                at,
+                "web-r2".into(),
+                format!("replicas {} → {}", k + 1, k + 2),
+            ));
+        }
+    }
+    assert_eq!(scaled, want);
     // Four deletions, each refused for its endpoint's second (≈ 300/4.5),
     // plus the requests on the deleted pods.
     let users = &m.loads[0].pooled;

@@ -71,7 +71,13 @@ pub fn marks(m: &Merged) -> Vec<(f64, String)> {
         .filter(|e| {
             matches!(
                 e.what,
-                "died" | "endpoint-removed" | "endpoint-added" | "delayed" | "scaled"
+                "died"
+                    | "endpoint-removed"
+                    | "endpoint-added"
+                    | "delayed"
+                    | "unreachable"
+                    | "partitioned"
+                    | "scaled"
             )
         })
         .map(|e| {
@@ -79,6 +85,8 @@ pub fn marks(m: &Merged) -> Vec<(f64, String)> {
                 "died" => "died",
                 "endpoint-removed" => "out",
                 "endpoint-added" => "in",
+                "unreachable" => "lost",
+                "partitioned" => "cut",
                 "scaled" => "scaled",
                 _ => "delay",
             };

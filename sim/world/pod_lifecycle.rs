@@ -123,7 +123,9 @@ pub struct PodEvent {
     pub workload: String,
     pub pod: String,
     /// died, started, listening, ready, unready, endpoint-removed,
-    /// endpoint-added, chaos-start, chaos-end, delayed, undelayed.
+    /// endpoint-added, chaos-start, chaos-end, delayed, undelayed; from
+    /// `rollout.rs`: created (in an empty slot), unreachable, partitioned,
+    /// scaled (`pod` is then the ReplicaSet).
     pub what: &'static str,
     pub detail: String,
 }

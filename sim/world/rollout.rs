@@ -88,8 +88,10 @@ pub(super) struct TimedRt {
     /// Per rollable: desired replicas and how many of its ReplicaSets exist.
     desired: Vec<u32>,
     revisions: Vec<usize>,
-    /// Per deployment (ReplicaSet): its `spec.replicas`.
+    /// Per deployment (ReplicaSet): its `spec.replicas`, and the count
+    /// last reported in the pod timeline.
     want: Vec<u32>,
+    shown: Vec<u32>,
     /// Per deployment: its rollable (NONE = none).
     rollable_of: Vec<u32>,
     sync_pending: Vec<bool>,
@@ -114,6 +116,11 @@ impl TimedRt {
             desired: plan.rollables.iter().map(|r| r.replicas).collect(),
             revisions: vec![1; plan.rollables.len()],
             want: if plan.initial.is_empty() {
+                spec.deployments.iter().map(|d| d.replicas).collect()
+            } else {
+                plan.initial.clone()
+            },
+            shown: if plan.initial.is_empty() {
                 spec.deployments.iter().map(|d| d.replicas).collect()
             } else {
                 plan.initial.clone()
@@ -385,6 +392,18 @@ impl World<'_> {
     /// runs `want[rs]`.
     fn replica_set_sync(&mut self, rs: usize) {
         let want = self.timed().want[rs];
+        let was = self.timed().shown[rs];
+        if was != want {
+            // The timeline says when replicas changed (on the ReplicaSet's
+            // first slot, named after the ReplicaSet).
+            self.timed().shown[rs] = want;
+            if let Some(first) =
+                (0..self.pods.len() as u32).find(|&p| self.dep_of[p as usize] as usize == rs)
+            {
+                let name = self.spec.deployments[rs].name.clone();
+                self.pod_event_of(first, name, "scaled", format!("replicas {was} → {want}"));
+            }
+        }
         let live = self.live(rs);
         if live > want {
             let mut mine: Vec<u32> = {
