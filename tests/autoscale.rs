@@ -332,6 +332,15 @@ fn invalid_hpas_are_located_errors() {
         e[0].contains("spec.behavior.scaleUp.policies[0].type: \"Pod\", must be Pods or Percent"),
         "{e:?}"
     );
+    // Pod slots up to maxReplicas exist from the start: meshsim's pod limit applies.
+    let huge = format!("{head}  maxReplicas: 200000\n");
+    let e = hpa_error(&huge);
+    assert_eq!(
+        e,
+        vec![
+            "bad.yaml:3:18: document 1 (HorizontalPodAutoscaler default/web): metadata.name: maxReplicas 200000: the scenario would hold 200000 pods, above meshsim's limit of 100000"
+        ]
+    );
     let old = head.replace("autoscaling/v2", "autoscaling/v2beta1") + "  maxReplicas: 3\n";
     let e = hpa_error(&old);
     assert!(e[0].contains("meshsim reads autoscaling/v2"), "{e:?}");

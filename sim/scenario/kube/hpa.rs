@@ -281,6 +281,7 @@ impl Collector {
     pub fn finish(self, s: &mut Scenario, diags: &mut Diagnostics) {
         s.not_simulated.extend(self.not_simulated);
         let mut taken: BTreeMap<usize, String> = BTreeMap::new();
+        let mut at = Vec::new();
         for r in self.raws {
             let mut cx = Cx::new(r.origin.clone(), diags);
             if r.target_kind != "Deployment" {
@@ -335,6 +336,7 @@ impl Collector {
                 );
             }
             let initial = dep.replicas;
+            at.push((r.origin.clone(), r.at.clone()));
             s.autoscalers.push(Autoscaler {
                 name: r.name,
                 deployment: d,
@@ -346,8 +348,22 @@ impl Collector {
         if s.autoscalers.is_empty() {
             return;
         }
-        for a in &s.autoscalers {
+        let mut pods: u64 = s.deployments.iter().map(|d| u64::from(d.replicas)).sum();
+        for (a, (origin, (loc, path))) in s.autoscalers.iter().zip(&at) {
             let d = &mut s.deployments[a.deployment];
+            pods += u64::from(a.spec.max.saturating_sub(d.replicas));
+            if pods > crate::scenario::limits::MAX_PODS {
+                Cx::new(origin.clone(), diags).error_at(
+                    *loc,
+                    path,
+                    format!(
+                        "maxReplicas {}: the scenario would hold {pods} pods, above meshsim's limit of {}",
+                        a.spec.max,
+                        crate::scenario::limits::MAX_PODS
+                    ),
+                );
+                return;
+            }
             d.replicas = d.replicas.max(a.spec.max);
         }
         // The slots the HPA may fill are placed as the scheduler would
