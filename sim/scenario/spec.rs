@@ -6,6 +6,7 @@
 pub mod chaos;
 pub mod endpoint;
 pub mod istio;
+pub mod probe;
 
 pub use endpoint::{Endpoint, PathMatch};
 

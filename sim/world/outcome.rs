@@ -66,6 +66,9 @@ pub struct Outcome {
     /// What happened to pods, in time order (`pod_lifecycle.rs`; empty
     /// without Chaos Mesh experiments).
     pub pod_events: Vec<super::pod_lifecycle::PodEvent>,
+    /// Container restarts per pod (`pod_lifecycle.rs`; only pods that
+    /// restarted, in pod order).
+    pub pod_restarts: Vec<super::pod_lifecycle::PodRestarts>,
 }
 
 impl World<'_> {
@@ -103,6 +106,7 @@ impl World<'_> {
     pub(super) fn finish(mut self) -> Outcome {
         let end = self.end;
         let propagation = self.propagation_outcome();
+        let (pod_events, pod_restarts) = self.life.take().map(|l| l.finish()).unwrap_or_default();
         for r in self
             .rec_load
             .iter_mut()
@@ -199,7 +203,8 @@ impl World<'_> {
             // filled by the world
             propagation,
             istio: self.istio,
-            pod_events: self.life.map(|l| l.events()).unwrap_or_default(),
+            pod_events,
+            pod_restarts,
         }
     }
 }

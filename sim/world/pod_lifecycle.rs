@@ -43,15 +43,30 @@ pub(super) enum Step {
         pod: u32,
         epoch: u32,
     },
-    /// The readiness probe of `pod` passes.
-    Probe {
-        pod: u32,
-        epoch: u32,
-    },
     /// A readiness change of `pod` reaches kube-proxy and the sidecars.
     Endpoint {
         pod: u32,
         present: bool,
+    },
+    /// Probe `kind` of `pod` is due (`probe.rs`; stale unless `epoch`
+    /// matches).
+    ProbeTick {
+        pod: u32,
+        epoch: u32,
+        kind: u8,
+    },
+    /// The inbound sidecar of `pod` retries request `req`
+    /// (`inbound_retry.rs`), its `tried`-th retry.
+    InboundRetry {
+        req: u32,
+        pod: u32,
+        tried: u32,
+    },
+    /// A queued probe's `timeoutSeconds` is over.
+    ProbeTimeout {
+        pod: u32,
+        kind: u8,
+        generation: u32,
     },
 }
 
@@ -88,11 +103,17 @@ pub(super) struct PodLife {
     /// The name of the pod whose endpoint kube-proxy lists for this slot
     /// (a deleted pod's until its removal propagates).
     listed: String,
-    restarts: u32,
-    last_start: SimTime,
+    /// The kubelet's restart back-off per container (app, istio-proxy):
+    /// restarts in the current streak, and when the last one was decided
+    /// (`flowcontrol.Backoff` entry: backoff, lastUpdate).
+    backoff: [(u32, SimTime); 2],
+    /// Container restarts of this pod (its status' `restartCount`).
+    restart_count: u32,
     pub(super) delay: Option<NetDelay>,
     /// Not affected by experiments (gateway, ingress controller, pending).
     exempt: bool,
+    /// `namespace/deployment`.
+    workload: String,
 }
 
 /// One thing that happened to a pod (summary.json `pods.events`, the
@@ -117,25 +138,56 @@ pub(super) struct LifeRt {
     chosen: Vec<Vec<u32>>,
     mode_rng: Vec<SimRng>,
     pub(super) netem_rng: Vec<SimRng>,
+    /// Per pod: its inbound sidecar's retry back-off draws.
+    pub(super) inbound_rng: Vec<SimRng>,
     /// Per deployment: the (service, port) pairs its pods back.
     backs: Vec<Vec<(usize, usize)>>,
     /// service → port → every placed pod behind it (balancer host sets).
     pub(super) all: Vec<Vec<Vec<u32>>>,
     next_name: Vec<u32>,
     events: Vec<PodEvent>,
+    /// Per pod: its probe workers (`probe.rs`).
+    pub(super) probes: Vec<super::probe::PodProbes>,
+    /// Restart counts of deleted pods.
+    restarts: Vec<PodRestarts>,
+}
+
+/// How often the kubelet restarted a pod's containers (its
+/// `restartCount`, summed over containers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PodRestarts {
+    /// `namespace/deployment`.
+    pub workload: String,
+    pub pod: String,
+    pub restarts: u32,
 }
 
 impl LifeRt {
-    pub(super) fn events(self) -> Vec<PodEvent> {
-        self.events
+    /// The events in time order and the restart counts (pods that
+    /// restarted at least once; deleted pods first, then in slot order).
+    pub(super) fn finish(mut self) -> (Vec<PodEvent>, Vec<PodRestarts>) {
+        for p in &self.pods {
+            if p.restart_count > 0 {
+                self.restarts.push(PodRestarts {
+                    workload: p.workload.clone(),
+                    pod: p.name.clone(),
+                    restarts: p.restart_count,
+                });
+            }
+        }
+        (self.events, self.restarts)
     }
     pub(super) fn name(&self, pod: u32) -> &str {
         &self.pods[pod as usize].name
     }
 }
 
-/// Kubelet's restart back-off for the n-th restart (1-based): the first is
-/// immediate, then 10 s doubling to 5 min (reference §1 "Probes").
+/// Kubelet's restart back-off for the n-th restart of a streak (1-based):
+/// the first is immediate, then 10 s doubling to 5 min —
+/// kubernetes/kubernetes `pkg/kubelet/kubelet.go` (`backOffPeriod` 10 s,
+/// `MaxContainerBackOff` 300 s), `kuberuntime_manager.go` `doBackOff`
+/// (`IsInBackOffSince` the container's exit, then `Next`),
+/// `client-go/util/flowcontrol/backoff.go` (doubling, capped).
 fn backoff(n: u32) -> SimDuration {
     if n <= 1 {
         return SimDuration::ZERO;
@@ -168,8 +220,9 @@ impl World<'_> {
                 failing: false,
                 name: format!("{}-{}", d.name, p.replica),
                 listed: format!("{}-{}", d.name, p.replica),
-                restarts: 0,
-                last_start: SimTime::ZERO,
+                workload: format!("{}/{}", d.namespace, d.name),
+                backoff: [(0, SimTime::ZERO); 2],
+                restart_count: 0,
                 delay: None,
                 exempt,
             });
@@ -211,17 +264,33 @@ impl World<'_> {
                 )
             })
             .collect();
+        let exempt: Vec<bool> = pods.iter().map(|p| p.exempt).collect();
+        let inbound_rng = (0..pods.len())
+            .map(|i| {
+                let p = &self.pods[i];
+                let d = &spec.deployments[p.deployment as usize];
+                let key = format!("inbound/{}/{}/{}", d.namespace, d.name, p.replica);
+                f.of(Purpose::RetryBackoff, &key)
+            })
+            .collect();
         self.life = Some(Box::new(LifeRt {
             pods,
             steps: Vec::new(),
             chosen: vec![Vec::new(); plan.actions.len()],
             mode_rng,
             netem_rng,
+            inbound_rng,
             backs,
             all,
             next_name: spec.deployments.iter().map(|d| d.replicas).collect(),
             events: Vec::new(),
+            probes: Vec::new(),
+            restarts: Vec::new(),
         }));
+        if !plan.probes.is_empty() {
+            let probes = self.init_probes(f, &exempt);
+            self.life.as_mut().expect("lifecycle").probes = probes;
+        }
         for (i, a) in plan.actions.iter().enumerate() {
             let at = SimTime(a.start.as_nanos());
             if at < self.end {
@@ -230,14 +299,14 @@ impl World<'_> {
         }
     }
 
-    fn schedule_step(&mut self, at: SimTime, step: Step) {
+    pub(super) fn schedule_step(&mut self, at: SimTime, step: Step) {
         let l = self.life.as_mut().expect("lifecycle");
         l.steps.push(step);
         let ix = l.steps.len() as u32 - 1;
         self.q.schedule(at, Event::Lifecycle { step: ix });
     }
 
-    fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
+    pub(super) fn pod_event(&mut self, pod: u32, what: &'static str, detail: String) {
         let name = self.life.as_ref().expect("lifecycle").pods[pod as usize]
             .name
             .clone();
@@ -275,10 +344,16 @@ impl World<'_> {
                 l.pods[pod as usize].app_up = true;
                 self.pod_event(pod, "listening", "the app accepts connections".into());
             }
-            Step::Probe { pod, epoch } if epoch_ok(self, pod, epoch) => {
-                self.set_ready(pod, true, "readiness probe passed")
-            }
             Step::Endpoint { pod, present } => self.apply_endpoint(pod, present),
+            Step::ProbeTick { pod, epoch, kind } if epoch_ok(self, pod, epoch) => {
+                self.probe_tick(pod, kind, epoch)
+            }
+            Step::ProbeTimeout {
+                pod,
+                kind,
+                generation,
+            } => self.probe_timeout(pod, kind, generation),
+            Step::InboundRetry { req, pod, tried } => self.on_inbound_retry(req, pod, tried),
             _ => {} // stale: the pod died or restarted again since
         }
     }
@@ -407,7 +482,16 @@ impl World<'_> {
         pl.sidecar_up = false;
         pl.failing = false;
         pl.delay = None; // an experiment injects into the pods it found
-        pl.restarts = 0;
+        pl.backoff = [(0, SimTime::ZERO); 2];
+        if pl.restart_count > 0 {
+            let r = PodRestarts {
+                workload: pl.workload.clone(),
+                pod: pl.name.clone(),
+                restarts: pl.restart_count,
+            };
+            pl.restart_count = 0;
+            l.restarts.push(r);
+        }
         self.reset_pod(p, 0, "pod deleted");
         self.set_ready(p, false, "pod deleted");
         let dep = self.dep_of[p as usize] as usize;
@@ -441,19 +525,40 @@ impl World<'_> {
     /// `container-kill`: the container dies; the kubelet restarts it in
     /// the same pod after its back-off.
     fn container_kill(&mut self, p: u32, c: Container) {
+        let l = self.life.as_mut().expect("lifecycle");
+        if l.pods[p as usize].failing {
+            return; // a paused pod's pause container: nothing to kill
+        }
+        let what = match c {
+            Container::App => "app container killed (container-kill)",
+            Container::Sidecar => "istio-proxy killed (container-kill)",
+        };
+        self.container_died(p, c, what.into());
+    }
+
+    /// The kubelet kills the app container (a failed liveness or startup
+    /// probe, `probe.rs`) and restarts it after its back-off.
+    pub(super) fn app_container_died(&mut self, p: u32, detail: String) {
+        self.container_died(p, Container::App, detail);
+    }
+
+    /// Container `c` of `p` exited: its requests end, the pod is not
+    /// ready, and the kubelet restarts the container after its back-off.
+    fn container_died(&mut self, p: u32, c: Container, detail: String) {
         let now = self.now();
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];
-        if pl.failing {
-            return; // a paused pod's pause container: nothing to kill
-        }
         pl.epoch += 1;
-        // Back-off resets after 10 min of running.
-        if now.saturating_since(pl.last_start) >= SimDuration::from_secs(600) {
-            pl.restarts = 0;
+        // `doBackOff`: in back-off for `backoff` after the exit; the
+        // streak starts again once the exit comes more than 2 × 5 min
+        // after the last restart (`hasExpired`).
+        let (n, last) = &mut pl.backoff[c as usize];
+        if *n > 0 && now.saturating_since(*last) > SimDuration::from_secs(600) {
+            *n = 0;
         }
-        pl.restarts += 1;
-        let wait = backoff(pl.restarts);
+        *n += 1;
+        let wait = backoff(*n);
+        *last = now + wait;
         let sidecar_lives = pl.has_sidecar && c == Container::App;
         match c {
             Container::App => pl.app_up = false,
@@ -461,15 +566,19 @@ impl World<'_> {
             // connection to the dead Envoy's port.
             Container::Sidecar => pl.sidecar_up = false,
         }
-        let (what, part) = match c {
-            Container::App => ("app container killed (container-kill)", Part::App),
-            Container::Sidecar => ("istio-proxy killed (container-kill)", Part::Sidecar),
+        let part = match c {
+            Container::App => Part::App,
+            Container::Sidecar => Part::Sidecar,
         };
-        self.pod_event(p, "died", what.into());
+        self.pod_event(p, "died", detail.clone());
         // With the sidecar alive the inbound Envoy answers 503 for what it
         // was forwarding; otherwise the connections are reset.
-        self.reset_pod(p, if sidecar_lives { 503 } else { 0 }, what);
+        self.reset_pod(p, if sidecar_lives { 503 } else { 0 }, &detail);
         self.set_ready(p, false, "container not running");
+        if wait > SimDuration::ZERO {
+            let msg = format!("CrashLoopBackOff: restarted in {wait}");
+            self.pod_event(p, "back-off", msg);
+        }
         self.restart_later(p, part, wait);
     }
 
@@ -494,15 +603,14 @@ impl World<'_> {
     fn started(&mut self, p: u32, what: Part) {
         let now = self.now();
         let dep = self.dep_of[p as usize] as usize;
-        let probe = self.spec.chaos.readiness.get(dep).copied().flatten();
+        let probes = self.spec.chaos.probes.get(dep).copied().unwrap_or_default();
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];
-        pl.last_start = now;
         let epoch = pl.epoch;
         if pl.failing {
             // The pause containers run: nothing listens. Ready only when no
             // container has a readiness probe (the sidecar has one).
-            let ready = probe.is_none() && !pl.has_sidecar;
+            let ready = probes.readiness.is_none() && probes.startup.is_none() && !pl.has_sidecar;
             self.pod_event(p, "started", "pause containers".into());
             if ready {
                 self.set_ready(p, true, "no readiness probe: running counts as ready");
@@ -510,6 +618,9 @@ impl World<'_> {
             return;
         }
         pl.sidecar_up = true;
+        if what != Part::Pod {
+            pl.restart_count += 1; // `restartCount` counts started containers
+        }
         let detail = match what {
             Part::Pod => "containers running",
             Part::App => "app container restarted",
@@ -527,27 +638,17 @@ impl World<'_> {
         } else if listen < self.end {
             self.schedule_step(listen, Step::Listening { pod: p, epoch });
         }
-        match probe {
-            None => self.set_ready(p, true, "no readiness probe: running counts as ready"),
-            Some((delay, period)) => {
-                let mut t = now + delay;
-                if t < listen {
-                    let gap = listen.saturating_since(t).as_nanos();
-                    let k = gap.div_ceil(period.as_nanos().max(1));
-                    t += SimDuration::from_nanos(k * period.as_nanos());
-                }
-                if t == now {
-                    self.set_ready(p, true, "readiness probe passed");
-                } else if t < self.end {
-                    self.schedule_step(t, Step::Probe { pod: p, epoch });
-                }
-            }
+        if probes.any() {
+            self.probes_started(p, epoch, what);
+        }
+        if probes.readiness.is_none() && probes.startup.is_none() {
+            self.set_ready(p, true, "no readiness probe: running counts as ready");
         }
     }
 
     /// The pod's Ready condition changes: the endpoint follows after the
     /// propagation delay.
-    fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
+    pub(super) fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
         if self.pods[p as usize].ready == ready {
             return;
         }
