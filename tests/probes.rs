@@ -144,3 +144,41 @@ fn no_inbound_retry_on_a_grpc_port() {
         .map_or(0, |x| x.1);
     assert!(uf > 100, "{c:?}");
 }
+
+/// A probe with two handlers, or a liveness probe with successThreshold 2,
+/// is rejected as the API server rejects it, with file, line and path.
+#[test]
+fn invalid_probes_are_located_errors() {
+    let sim = "apiVersion: meshsim.dev/v1alpha1\nkind: Simulation\nmetadata: {name: s}\nspec: {duration: 10s}\n";
+    let dep = |probe: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n      - name: web\n{probe}"
+        )
+    };
+    let err =
+        |probe: &str| match common::load_texts(&[("app.yaml", &dep(probe)), ("sim.yaml", sim)]) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        };
+    let e = err(
+        "        livenessProbe:\n          httpGet: {path: /, port: 8080}\n          tcpSocket: {port: 8080}\n",
+    );
+    assert!(
+        e.contains("app.yaml:11:9: document 1 (Deployment default/web): spec.template.spec.containers[0].livenessProbe: may not specify more than one handler"),
+        "{e}"
+    );
+    let e = err(
+        "        startupProbe:\n          exec: {command: [true]}\n          successThreshold: 2\n",
+    );
+    assert!(
+        e.contains("app.yaml:13:29: document 1 (Deployment default/web): spec.template.spec.containers[0].startupProbe.successThreshold: must be 1 for a startupProbe"),
+        "{e}"
+    );
+    let e = err("        readinessProbe:\n          periodSeconds: 5\n");
+    assert!(e.contains("readinessProbe: needs one handler"), "{e}");
+    assert!(e.contains("app.yaml:11:9"), "{e}");
+    let ok = err(
+        "        readinessProbe:\n          grpc: {port: 8080}\n          successThreshold: 2\n",
+    );
+    assert_eq!(ok, "");
+}

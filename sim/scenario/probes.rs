@@ -32,14 +32,11 @@ fn probe(cx: &mut Cx, p: &V, which: &str) -> Option<Probe> {
     let kind = match found[..] {
         [k] => k,
         [] => {
-            cx.error(
-                p,
-                format!("{which}: needs one handler (httpGet, tcpSocket, exec or grpc)"),
-            );
+            cx.error(p, "needs one handler (httpGet, tcpSocket, exec or grpc)");
             return None;
         }
         _ => {
-            cx.error(p, format!("{which}: may not specify more than one handler"));
+            cx.error(p, "may not specify more than one handler");
             return None;
         }
     };
@@ -47,7 +44,7 @@ fn probe(cx: &mut Cx, p: &V, which: &str) -> Option<Probe> {
     let success = int(cx, p, "successThreshold", 1, 1);
     if success != 1 && which != "readinessProbe" {
         let at = p.get("successThreshold").expect("set when not 1");
-        cx.error(&at, format!("{which}: successThreshold must be 1"));
+        cx.error(&at, format!("must be 1 for a {which}"));
     }
     Some(Probe {
         kind,

@@ -5,9 +5,11 @@
 //! Why a room of its own: this is the one retry a *server's* Envoy makes,
 //! and it decides what a dead app behind a live sidecar looks like to
 //! clients. Istio 1.28 gives every non-gRPC inbound HTTP route
-//! `retry_on: reset-before-request`, `num_retries: 2`, hard-coded
-//! (istio/istio 1.28 `pilot/pkg/networking/core/route/route.go`
-//! `BuildDefaultHTTPInboundRoute`; `istiod::resilience::inbound_retry_policy`).
+//! `retry_on: reset-before-request`, `num_retries: 2`, hard-coded, none
+//! when the port's protocol `IsGRPC()` (gRPC or gRPC-Web) — istio/istio
+//! tag 1.28.10 `pilot/pkg/networking/core/route/route.go`
+//! `BuildDefaultHTTPInboundRoute`, `pkg/config/protocol/instance.go`
+//! (`istiod::resilience::inbound_retry_policy`).
 //! Envoy retries a connection failure under it — the request was never
 //! sent — with its default jittered back-off (envoyproxy/envoy
 //! `source/common/router/retry_state_impl.cc` `wouldRetryFromReset`:
@@ -32,12 +34,16 @@ use crate::proxy::retry::JitteredBackoff;
 use crate::workload::load::NONE;
 
 impl World<'_> {
-    /// Whether the Service port request `r` targets is a gRPC port.
+    /// Whether the Service port request `r` targets is a gRPC (or
+    /// gRPC-Web) port.
     fn grpc_port(&self, r: u32) -> bool {
         let t = self.requests.items[r as usize].target;
         let p = &self.spec.services[t.service].ports[t.port];
         let name = p.name.as_deref().unwrap_or("");
-        convert_protocol(u32::from(p.port), name, Transport::Tcp, None) == Protocol::Grpc
+        matches!(
+            convert_protocol(u32::from(p.port), name, Transport::Tcp, None),
+            Protocol::Grpc | Protocol::GrpcWeb
+        )
     }
 
     /// `r` found `pod`'s app not listening behind a live sidecar; `tried`

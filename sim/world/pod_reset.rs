@@ -181,5 +181,6 @@ impl World<'_> {
             }
         }
         self.forget_pod(pod);
+        self.probes_dropped(pod);
     }
 }

@@ -157,6 +157,21 @@ impl World<'_> {
         }
     }
 
+    /// `pod`'s containers died (`pod_reset.rs`): a probe waiting in its
+    /// queue is gone with it, neither passed nor failed (the worker resumes
+    /// with the next container, as `doProbe` does on a new container ID).
+    pub(super) fn probes_dropped(&mut self, pod: u32) {
+        if let Some(st) = self
+            .life
+            .as_mut()
+            .and_then(|l| l.probes.get_mut(pod as usize))
+        {
+            for w in &mut st.w {
+                w.waiting = false;
+            }
+        }
+    }
+
     /// A probe's period comes round (stale ticks never reach here).
     pub(super) fn probe_tick(&mut self, pod: u32, kind: u8, epoch: u32) {
         let p = self.probe_spec(pod, kind).expect("a tick has its probe");
