@@ -22,6 +22,7 @@ pub mod limits;
 pub mod meshsim;
 pub mod network;
 pub mod object;
+pub mod probes;
 pub mod raw;
 pub mod resolve;
 pub mod selectors;

@@ -12,12 +12,12 @@ use meshsim::batch::Merged;
 use meshsim::scenario::{self, Overrides, Scenario, SourceFile};
 use std::path::PathBuf;
 
-fn folder(name: &str) -> PathBuf {
+pub(crate) fn folder(name: &str) -> PathBuf {
     common::root().join("scenarios").join("chaos").join(name)
 }
 
 /// The folder's YAML files with each `(file, from, to)` edit applied.
-pub fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
+pub(crate) fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
     let dir = folder(name);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("scenario folder")
@@ -61,7 +61,7 @@ pub(crate) fn ev(t_ms: u64, pod: &str, what: &'static str) -> (u64, String, &'st
 
 /// The accounting invariant on every load, Service and workload of every
 /// replication (tests/accounting.rs states it).
-pub fn assert_accounting(m: &Merged) {
+pub(crate) fn assert_accounting(m: &Merged) {
     for o in &m.outcomes {
         for (recs, in_flight, what) in [
             (&o.loads, &o.loads_in_flight, "load"),
@@ -81,7 +81,7 @@ pub fn assert_accounting(m: &Merged) {
 }
 
 /// |observed − expected| ≤ 4 √expected (Poisson counts).
-fn near(observed: u64, expected: f64) -> bool {
+pub(crate) fn near(observed: u64, expected: f64) -> bool {
     (observed as f64 - expected).abs() <= 4.0 * expected.sqrt()
 }
 
@@ -313,10 +313,11 @@ fn container_kill_app_vs_istio_proxy() {
     );
     let users = &m.loads[0].pooled;
     // App killed: ≈ 10 in flight + the requests sent to a live sidecar with
-    // a dead app for 2 s: plain 503s (no client flag). Fast 503s keep the
-    // pod's in-flight count at 0, so LEAST_REQUEST picks it whenever it is
-    // one of its two candidates: 5/9 of 150/s, not 1/3. Sidecar killed:
-    // ≈ 10 UC.
+    // a dead app for 2 s: plain 503s (no client flag), after the inbound
+    // sidecar's 2 reset-before-request retries (≤ 75 ms). Quick 503s keep
+    // the pod's in-flight count near 0, so LEAST_REQUEST picks it whenever
+    // it is one of its two candidates: 5/9 of 150/s, not 1/3. Sidecar
+    // killed: ≈ 10 UC.
     let uc = flag(users, "UC");
     let plain = common::code(users, 503) - uc;
     assert!(
@@ -469,6 +470,7 @@ fn a_second_container_kill_waits_for_crash_loop_back_off() {
             ev(60_000, "web-0", "chaos-start"),
             ev(60_000, "web-0", "died"),
             ev(60_000, "web-0", "unready"),
+            ev(60_000, "web-0", "back-off"),
             ev(61_000, "web-0", "endpoint-removed"),
             ev(71_000, "web-0", "started"),
             ev(71_000, "web-0", "ready"),
@@ -584,4 +586,117 @@ fn every_request_ends_exactly_once_through_deaths_in_a_call_graph() {
             assert!(o.loads[0].completed > 3000, "mesh {mesh}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// The liveness cascade (scenarios/chaos/liveness-cascade).
+
+/// The restarts of the cascade, exactly (seed 7): web-0 is killed at 60 s;
+/// the survivors fail their queued httpGet liveness probes 3 × 5 s later
+/// and restart, the load lands on whoever is left, and CrashLoopBackOff
+/// (10, 20, 40, 80 s between restarts of a container, plus the 2 s
+/// container start) keeps pods out ever longer.
+#[test]
+fn liveness_probes_queued_behind_traffic_turn_one_pod_kill_into_a_cascade() {
+    let spec = load("liveness-cascade", &[]);
+    let m = common::run(&spec);
+    assert_accounting(&m);
+    let restarts: Vec<_> = timeline(&m)
+        .into_iter()
+        .filter(|e| matches!(e.2, "died" | "back-off" | "started" | "created"))
+        .collect();
+    assert_eq!(
+        restarts,
+        vec![
+            ev(60_000, "web-0", "died"),
+            ev(60_000, "web-3", "created"),
+            ev(62_000, "web-3", "started"),
+            ev(75_120, "web-2", "died"),
+            ev(77_120, "web-2", "started"),
+            ev(79_069, "web-1", "died"),
+            ev(81_069, "web-1", "started"),
+            ev(93_000, "web-3", "died"),
+            ev(95_000, "web-3", "started"),
+            ev(98_120, "web-2", "died"),
+            ev(98_120, "web-2", "back-off"),
+            ev(110_120, "web-2", "started"),
+            ev(112_069, "web-1", "died"),
+            ev(112_069, "web-1", "back-off"),
+            ev(116_000, "web-3", "died"),
+            ev(116_000, "web-3", "back-off"),
+            ev(124_069, "web-1", "started"),
+            ev(128_000, "web-3", "started"),
+            ev(131_120, "web-2", "died"),
+            ev(131_120, "web-2", "back-off"),
+            ev(145_069, "web-1", "died"),
+            ev(145_069, "web-1", "back-off"),
+            ev(149_000, "web-3", "died"),
+            ev(149_000, "web-3", "back-off"),
+            ev(153_120, "web-2", "started"),
+            ev(167_069, "web-1", "started"),
+            ev(171_000, "web-3", "started"),
+            ev(174_120, "web-2", "died"),
+            ev(174_120, "web-2", "back-off"),
+            ev(188_069, "web-1", "died"),
+            ev(188_069, "web-1", "back-off"),
+            ev(192_000, "web-3", "died"),
+            ev(192_000, "web-3", "back-off"),
+            ev(216_120, "web-2", "started"),
+            ev(230_069, "web-1", "started"),
+            ev(234_000, "web-3", "started"),
+            ev(237_120, "web-2", "died"),
+            ev(237_120, "web-2", "back-off"),
+            ev(251_069, "web-1", "died"),
+            ev(251_069, "web-1", "back-off"),
+            ev(255_000, "web-3", "died"),
+            ev(255_000, "web-3", "back-off"),
+        ]
+    );
+    // Each death was the kubelet's (liveness), after 3 queued probes timed out.
+    let o = &m.outcomes[0];
+    let liveness = o
+        .pod_events
+        .iter()
+        .filter(|e| e.what == "died" && e.detail.starts_with("liveness probe failed 3×"))
+        .count();
+    assert_eq!(liveness, 15);
+    let counts: Vec<(&str, u32)> = o
+        .pod_restarts
+        .iter()
+        .map(|r| (r.pod.as_str(), r.restarts))
+        .collect();
+    // The last deaths' 80 s back-offs outlast the run: 4 restarts each.
+    assert_eq!(counts, vec![("web-3", 4), ("web-1", 4), ("web-2", 4)]);
+    // More than half of all requests fail, every one a reset or refusal.
+    let users = &m.loads[0].pooled;
+    assert!(
+        users.failed * 2 > users.requests,
+        "failed {} of {}",
+        users.failed,
+        users.requests
+    );
+    assert_eq!(common::code(users, 0), users.failed);
+}
+
+/// The same with the livenessProbe as `tcpSocket`: the kernel answers it
+/// however long the queue is, so nobody restarts; only the kill's own
+/// requests fail (the rest are served, slowly).
+#[test]
+fn a_tcp_liveness_probe_does_not_cascade() {
+    let spec = load(
+        "liveness-cascade",
+        &[(
+            "app.yaml",
+            "        livenessProbe:\n          httpGet: {path: /healthz, port: 8080}",
+            "        livenessProbe:\n          tcpSocket: {port: 8080}",
+        )],
+    );
+    let m = common::run(&spec);
+    assert_accounting(&m);
+    let o = &m.outcomes[0];
+    assert!(o.pod_restarts.is_empty(), "{:?}", o.pod_restarts);
+    let died = o.pod_events.iter().filter(|e| e.what == "died").count();
+    assert_eq!(died, 1, "only the pod-kill");
+    let users = &m.loads[0].pooled;
+    assert!(users.failed < 300, "failed {}", users.failed);
 }

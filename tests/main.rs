@@ -63,6 +63,9 @@ mod outlier;
 mod overload;
 /// fortio's closed-loop pacing: catch-up, -nocatchup, -uniform, -jitter.
 mod pacing;
+/// Kubelet probes (startup gating, CrashLoopBackOff) and the inbound
+/// sidecar's reset-before-request retry (scenarios/chaos/ variants).
+mod probes;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.

@@ -6,7 +6,7 @@
 //! and jitter; the first one is the one `--trace` follows too).
 
 use crate::batch::Merged;
-use crate::world::pod_lifecycle::PodEvent;
+use crate::world::pod_lifecycle::{PodEvent, PodRestarts};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 
@@ -34,7 +34,22 @@ pub fn json(m: &Merged) -> Option<Value> {
             })
         })
         .collect();
-    Some(json!({"replication": 0, "events": list}))
+    let mut v = json!({"replication": 0, "events": list});
+    let restarts = restarts(m);
+    if !restarts.is_empty() {
+        // Only when a container restarted: older reports keep their shape.
+        let r: Vec<Value> = restarts
+            .iter()
+            .map(|r| json!({"workload": r.workload, "pod": r.pod, "restarts": r.restarts}))
+            .collect();
+        v["restarts"] = Value::Array(r);
+    }
+    Some(v)
+}
+
+/// Replication 0's container restarts per pod (pods that restarted).
+pub fn restarts(m: &Merged) -> &[PodRestarts] {
+    m.outcomes.first().map_or(&[], |o| &o.pod_restarts[..])
 }
 
 /// The terminal table: one line per event.
@@ -59,6 +74,14 @@ pub fn table(m: &Merged) -> String {
             e.what,
             e.detail
         );
+    }
+    let r = restarts(m);
+    if !r.is_empty() {
+        let list: Vec<String> = r
+            .iter()
+            .map(|r| format!("{} ×{}", r.pod, r.restarts))
+            .collect();
+        let _ = writeln!(out, "  Container restarts: {}", list.join(" · "));
     }
     out
 }

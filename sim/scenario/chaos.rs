@@ -34,6 +34,7 @@ use super::object::{Object, prefix};
 use super::raw::Loc;
 use super::spec::Scenario;
 use super::spec::chaos::*;
+use super::spec::probe::Probes;
 use crate::engine::SimDuration;
 use std::collections::BTreeMap;
 
@@ -65,9 +66,8 @@ enum RawKind {
     Containers(Vec<String>, Loc, String),
 }
 
-/// A pod template's app container names and readiness probe
-/// (initialDelaySeconds, periodSeconds).
-type Template = (Vec<String>, Option<(SimDuration, SimDuration)>);
+/// A pod template's app container names and probes.
+type Template = (Vec<String>, Probes);
 
 /// Collects experiments, lifecycle settings and the probe facts of
 /// Deployments.
@@ -75,7 +75,7 @@ type Template = (Vec<String>, Option<(SimDuration, SimDuration)>);
 pub struct Collector {
     raws: Vec<Raw>,
     lifecycle: Option<Lifecycle>,
-    /// (namespace, deployment) → (app container names, readiness probe).
+    /// (namespace, deployment) → (app container names, probes).
     templates: BTreeMap<(String, String), Template>,
     not_simulated: Vec<String>,
     /// `Simulation.spec.events` and the Deployments' strategies.
@@ -89,13 +89,6 @@ fn note_line(o: &Object, what: &str) -> String {
         o.origin.document,
         o.origin.object.as_deref().unwrap_or(&o.kind)
     )
-}
-
-fn seconds(cx: &mut Cx, v: Option<V>, default: u64, min: i64) -> SimDuration {
-    v.and_then(|v| cx.int_in(&v, min, 1 << 31))
-        .map_or(SimDuration::from_secs(default), |s| {
-            SimDuration::from_secs(s as u64)
-        })
 }
 
 impl Collector {
@@ -158,7 +151,7 @@ impl Collector {
             return;
         };
         let mut names = Vec::new();
-        let mut probe = None;
+        let mut probes = Probes::default();
         let list = match &containers.node.value {
             super::raw::Value::Seq(_) => cx.seq(&containers).unwrap_or_default(),
             _ => Vec::new(),
@@ -169,17 +162,10 @@ impl Collector {
                 continue;
             }
             names.push(name.to_string());
-            if probe.is_none()
-                && let Some(p) = c.get("readinessProbe")
-            {
-                // Kubernetes defaults: initialDelaySeconds 0, periodSeconds 10 (min 1).
-                let delay = seconds(cx, p.get("initialDelaySeconds"), 0, 0);
-                let period = seconds(cx, p.get("periodSeconds"), 10, 1);
-                probe = Some((delay, period));
-            }
+            super::probes::container(cx, &c, &mut probes);
         }
         self.templates
-            .insert((o.namespace.clone(), o.name.clone()), (names, probe));
+            .insert((o.namespace.clone(), o.name.clone()), (names, probes));
     }
 
     /// Fields shared by PodChaos and NetworkChaos: start, duration, mode, selector.
@@ -569,24 +555,25 @@ impl Collector {
                 target,
             });
         }
-        // HPA-created pods start like replacements: they need the probes too.
-        if plan.is_active() || !s.autoscalers.is_empty() {
-            plan.readiness = s
-                .deployments
-                .iter()
-                .map(|d| {
-                    self.templates
-                        .get(&(d.namespace.clone(), d.name.clone()))
-                        .and_then(|t| t.1)
-                })
-                .collect();
-            // A new ReplicaSet's pods keep the template's probe.
-            for r in &plan.timed.rollables {
-                let first = plan.readiness[r.replica_sets[0]];
-                for &rs in &r.replica_sets {
-                    plan.readiness[rs] = first;
-                }
+        let mut probes: Vec<Probes> = s
+            .deployments
+            .iter()
+            .map(|d| {
+                self.templates
+                    .get(&(d.namespace.clone(), d.name.clone()))
+                    .map(|t| t.1)
+                    .unwrap_or_default()
+            })
+            .collect();
+        // A new ReplicaSet's pods keep the template's probes.
+        for r in &plan.timed.rollables {
+            let first = probes[r.replica_sets[0]];
+            for &rs in &r.replica_sets {
+                probes[rs] = first;
             }
+        }
+        if probes.iter().any(Probes::any) {
+            plan.probes = probes;
         }
         s.chaos = plan;
     }

@@ -8,6 +8,7 @@ pub mod chaos;
 pub mod endpoint;
 pub mod events;
 pub mod istio;
+pub mod probe;
 
 pub use endpoint::{Endpoint, PathMatch};
 

@@ -316,7 +316,6 @@ impl World<'_> {
         pl.absent = false;
         pl.exempt = unscheduled;
         pl.failing = false;
-        pl.restarts = 0;
         pl.created = Some(now);
         pl.running = None;
         if unscheduled {

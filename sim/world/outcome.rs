@@ -70,6 +70,9 @@ pub struct Outcome {
     pub pod_events: Vec<super::pod_lifecycle::PodEvent>,
     /// Each HPA's syncs (`autoscale.rs`; empty without one).
     pub autoscale: Vec<super::autoscale::HpaTrace>,
+    /// Container restarts per pod (`pod_lifecycle.rs`; only pods that
+    /// restarted, in pod order).
+    pub pod_restarts: Vec<super::pod_lifecycle::PodRestarts>,
 }
 
 impl World<'_> {
@@ -107,6 +110,7 @@ impl World<'_> {
     pub(super) fn finish(mut self) -> Outcome {
         let end = self.end;
         let propagation = self.propagation_outcome();
+        let (pod_events, pod_restarts) = self.life.take().map(|l| l.finish()).unwrap_or_default();
         for r in self
             .rec_load
             .iter_mut()
@@ -204,7 +208,8 @@ impl World<'_> {
             // filled by the world
             propagation,
             istio: self.istio,
-            pod_events: self.life.map(|l| l.events()).unwrap_or_default(),
+            pod_events,
+            pod_restarts,
             autoscale: self.hpa.map(|h| h.traces()).unwrap_or_default(),
         }
     }

@@ -43,11 +43,6 @@ pub(super) enum Step {
         pod: u32,
         epoch: u32,
     },
-    /// The readiness probe of `pod` passes.
-    Probe {
-        pod: u32,
-        epoch: u32,
-    },
     /// A readiness change of `pod` reaches kube-proxy and the sidecars.
     Endpoint {
         pod: u32,
@@ -56,6 +51,26 @@ pub(super) enum Step {
     /// meshsim's own timed events and the controllers they wake
     /// (`rollout.rs`).
     Timed(super::rollout::TimedStep),
+    /// Probe `kind` of `pod` is due (`probe.rs`; stale unless `epoch`
+    /// matches).
+    ProbeTick {
+        pod: u32,
+        epoch: u32,
+        kind: u8,
+    },
+    /// The inbound sidecar of `pod` retries request `req`
+    /// (`inbound_retry.rs`), its `tried`-th retry.
+    InboundRetry {
+        req: u32,
+        pod: u32,
+        tried: u32,
+    },
+    /// A queued probe's `timeoutSeconds` is over.
+    ProbeTimeout {
+        pod: u32,
+        kind: u8,
+        generation: u32,
+    },
 }
 
 /// Which containers a (re)start brings back.
@@ -91,9 +106,15 @@ pub(super) struct PodLife {
     /// The name of the pod whose endpoint kube-proxy lists for this slot
     /// (a deleted pod's until its removal propagates).
     listed: String,
-    pub(super) restarts: u32,
-    last_start: SimTime,
+    /// The kubelet's restart back-off per container (app, istio-proxy):
+    /// restarts in the current streak, and when the last one was decided
+    /// (`flowcontrol.Backoff` entry: backoff, lastUpdate).
+    pub(super) backoff: [(u32, SimTime); 2],
+    /// Container restarts of this pod (its status' `restartCount`).
+    pub(super) restart_count: u32,
     pub(super) delay: Option<NetDelay>,
+    /// `namespace/deployment`.
+    workload: String,
     /// Not affected by experiments (gateway, ingress controller, pending,
     /// a pod the HPA created unscheduled).
     pub(super) exempt: bool,
@@ -138,6 +159,8 @@ pub(super) struct LifeRt {
     chosen: Vec<Vec<u32>>,
     pub(super) mode_rng: Vec<SimRng>,
     pub(super) netem_rng: Vec<SimRng>,
+    /// Per pod: its inbound sidecar's retry back-off draws.
+    pub(super) inbound_rng: Vec<SimRng>,
     /// Per deployment: the (service, port) pairs its pods back.
     backs: Vec<Vec<(usize, usize)>>,
     /// service → port → every placed pod behind it (balancer host sets).
@@ -146,19 +169,65 @@ pub(super) struct LifeRt {
     events: Vec<PodEvent>,
     /// Timed events, controllers, partitions (`rollout.rs`).
     pub(super) timed: super::rollout::TimedRt,
+    /// Per pod: its probe workers (`probe.rs`).
+    pub(super) probes: Vec<super::probe::PodProbes>,
+    /// Restart counts of deleted pods.
+    restarts: Vec<PodRestarts>,
+}
+
+/// How often the kubelet restarted a pod's containers (its
+/// `restartCount`, summed over containers).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PodRestarts {
+    /// `namespace/deployment`.
+    pub workload: String,
+    pub pod: String,
+    pub restarts: u32,
 }
 
 impl LifeRt {
-    pub(super) fn events(self) -> Vec<PodEvent> {
-        self.events
+    /// Pod `p` is deleted: its restart count goes to the report's list and
+    /// its back-off is forgotten, so a new pod in the slot starts afresh
+    /// (pod-kill, and every controller's delete).
+    pub(super) fn retire(&mut self, p: u32) {
+        let pl = &mut self.pods[p as usize];
+        pl.backoff = [(0, SimTime::ZERO); 2];
+        if pl.restart_count > 0 {
+            let r = PodRestarts {
+                workload: pl.workload.clone(),
+                pod: pl.name.clone(),
+                restarts: pl.restart_count,
+            };
+            pl.restart_count = 0;
+            self.restarts.push(r);
+        }
+    }
+
+    /// The events in time order and the restart counts (pods that
+    /// restarted at least once; deleted pods first, then in slot order).
+    pub(super) fn finish(mut self) -> (Vec<PodEvent>, Vec<PodRestarts>) {
+        for p in &self.pods {
+            if p.restart_count > 0 {
+                self.restarts.push(PodRestarts {
+                    workload: p.workload.clone(),
+                    pod: p.name.clone(),
+                    restarts: p.restart_count,
+                });
+            }
+        }
+        (self.events, self.restarts)
     }
     pub(super) fn name(&self, pod: u32) -> &str {
         &self.pods[pod as usize].name
     }
 }
 
-/// Kubelet's restart back-off for the n-th restart (1-based): the first is
-/// immediate, then 10 s doubling to 5 min (reference §1 "Probes").
+/// Kubelet's restart back-off for the n-th restart of a streak (1-based):
+/// the first is immediate, then 10 s doubling to 5 min —
+/// kubernetes/kubernetes `pkg/kubelet/kubelet.go` (`backOffPeriod` 10 s,
+/// `MaxContainerBackOff` 300 s), `kuberuntime_manager.go` `doBackOff`
+/// (`IsInBackOffSince` the container's exit, then `Next`),
+/// `client-go/util/flowcontrol/backoff.go` (doubling, capped).
 fn backoff(n: u32) -> SimDuration {
     if n <= 1 {
         return SimDuration::ZERO;
@@ -201,8 +270,9 @@ impl World<'_> {
                 failing: false,
                 name: format!("{}-{}", d.name, p.replica),
                 listed: format!("{}-{}", d.name, p.replica),
-                restarts: 0,
-                last_start: SimTime::ZERO,
+                workload: format!("{}/{}", d.namespace, d.name),
+                backoff: [(0, SimTime::ZERO); 2],
+                restart_count: 0,
                 delay: None,
                 exempt,
                 absent,
@@ -251,12 +321,22 @@ impl World<'_> {
                 )
             })
             .collect();
+        let exempt: Vec<bool> = pods.iter().map(|p| p.exempt).collect();
+        let inbound_rng = (0..pods.len())
+            .map(|i| {
+                let p = &self.pods[i];
+                let d = &spec.deployments[p.deployment as usize];
+                let key = format!("inbound/{}/{}/{}", d.namespace, d.name, p.replica);
+                f.of(Purpose::RetryBackoff, &key)
+            })
+            .collect();
         self.life = Some(Box::new(LifeRt {
             pods,
             steps: Vec::new(),
             chosen: vec![Vec::new(); plan.actions.len()],
             mode_rng,
             netem_rng,
+            inbound_rng,
             backs,
             all,
             next_name: if initial.is_empty() {
@@ -266,7 +346,13 @@ impl World<'_> {
             },
             events: Vec::new(),
             timed: super::rollout::TimedRt::new(spec, self.pods.len()),
+            probes: Vec::new(),
+            restarts: Vec::new(),
         }));
+        if !plan.probes.is_empty() {
+            let probes = self.init_probes(f, &exempt);
+            self.life.as_mut().expect("lifecycle").probes = probes;
+        }
         for (i, a) in plan.actions.iter().enumerate() {
             let at = SimTime(a.start.as_nanos());
             if at < self.end {
@@ -327,11 +413,17 @@ impl World<'_> {
                 l.pods[pod as usize].app_up = true;
                 self.pod_event(pod, "listening", "the app accepts connections".into());
             }
-            Step::Probe { pod, epoch } if epoch_ok(self, pod, epoch) => {
-                self.set_ready(pod, true, "readiness probe passed")
-            }
             Step::Endpoint { pod, present } => self.apply_endpoint(pod, present),
             Step::Timed(t) => self.on_timed(t),
+            Step::ProbeTick { pod, epoch, kind } if epoch_ok(self, pod, epoch) => {
+                self.probe_tick(pod, kind, epoch)
+            }
+            Step::ProbeTimeout {
+                pod,
+                kind,
+                generation,
+            } => self.probe_timeout(pod, kind, generation),
+            Step::InboundRetry { req, pod, tried } => self.on_inbound_retry(req, pod, tried),
             _ => {} // stale: the pod died or restarted again since
         }
     }
@@ -470,7 +562,7 @@ impl World<'_> {
         pl.sidecar_up = false;
         pl.failing = false;
         pl.delay = None; // an experiment injects into the pods it found
-        pl.restarts = 0;
+        l.retire(p);
         self.reset_pod(p, 0, "pod deleted");
         self.set_ready(p, false, "pod deleted");
         let dep = self.dep_of[p as usize] as usize;
@@ -507,19 +599,40 @@ impl World<'_> {
     /// `container-kill`: the container dies; the kubelet restarts it in
     /// the same pod after its back-off.
     fn container_kill(&mut self, p: u32, c: Container) {
+        let l = self.life.as_mut().expect("lifecycle");
+        if l.pods[p as usize].failing {
+            return; // a paused pod's pause container: nothing to kill
+        }
+        let what = match c {
+            Container::App => "app container killed (container-kill)",
+            Container::Sidecar => "istio-proxy killed (container-kill)",
+        };
+        self.container_died(p, c, what.into());
+    }
+
+    /// The kubelet kills the app container (a failed liveness or startup
+    /// probe, `probe.rs`) and restarts it after its back-off.
+    pub(super) fn app_container_died(&mut self, p: u32, detail: String) {
+        self.container_died(p, Container::App, detail);
+    }
+
+    /// Container `c` of `p` exited: its requests end, the pod is not
+    /// ready, and the kubelet restarts the container after its back-off.
+    fn container_died(&mut self, p: u32, c: Container, detail: String) {
         let now = self.now();
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];
-        if pl.failing {
-            return; // a paused pod's pause container: nothing to kill
-        }
         pl.epoch += 1;
-        // Back-off resets after 10 min of running.
-        if now.saturating_since(pl.last_start) >= SimDuration::from_secs(600) {
-            pl.restarts = 0;
+        // `doBackOff`: in back-off for `backoff` after the exit; the
+        // streak starts again once the exit comes more than 2 × 5 min
+        // after the last restart (`hasExpired`).
+        let (n, last) = &mut pl.backoff[c as usize];
+        if *n > 0 && now.saturating_since(*last) > SimDuration::from_secs(600) {
+            *n = 0;
         }
-        pl.restarts += 1;
-        let wait = backoff(pl.restarts);
+        *n += 1;
+        let wait = backoff(*n);
+        *last = now + wait;
         let sidecar_lives = pl.has_sidecar && c == Container::App;
         match c {
             Container::App => pl.app_up = false,
@@ -527,15 +640,19 @@ impl World<'_> {
             // connection to the dead Envoy's port.
             Container::Sidecar => pl.sidecar_up = false,
         }
-        let (what, part) = match c {
-            Container::App => ("app container killed (container-kill)", Part::App),
-            Container::Sidecar => ("istio-proxy killed (container-kill)", Part::Sidecar),
+        let part = match c {
+            Container::App => Part::App,
+            Container::Sidecar => Part::Sidecar,
         };
-        self.pod_event(p, "died", what.into());
+        self.pod_event(p, "died", detail.clone());
         // With the sidecar alive the inbound Envoy answers 503 for what it
         // was forwarding; otherwise the connections are reset.
-        self.reset_pod(p, if sidecar_lives { 503 } else { 0 }, what);
+        self.reset_pod(p, if sidecar_lives { 503 } else { 0 }, &detail);
         self.set_ready(p, false, "container not running");
+        if wait > SimDuration::ZERO {
+            let msg = format!("CrashLoopBackOff: restarted in {wait}");
+            self.pod_event(p, "back-off", msg);
+        }
         self.restart_later(p, part, wait);
     }
 
@@ -560,10 +677,9 @@ impl World<'_> {
     fn started(&mut self, p: u32, what: Part) {
         let now = self.now();
         let dep = self.dep_of[p as usize] as usize;
-        let probe = self.spec.chaos.readiness.get(dep).copied().flatten();
+        let probes = self.spec.chaos.probes.get(dep).copied().unwrap_or_default();
         let l = self.life.as_mut().expect("lifecycle");
         let pl = &mut l.pods[p as usize];
-        pl.last_start = now;
         if pl.created.is_some() && pl.running.is_none() {
             pl.running = Some(now);
         }
@@ -571,7 +687,7 @@ impl World<'_> {
         if pl.failing {
             // The pause containers run: nothing listens. Ready only when no
             // container has a readiness probe (the sidecar has one).
-            let ready = probe.is_none() && !pl.has_sidecar;
+            let ready = probes.readiness.is_none() && probes.startup.is_none() && !pl.has_sidecar;
             self.pod_event(p, "started", "pause containers".into());
             if ready {
                 self.set_ready(p, true, "no readiness probe: running counts as ready");
@@ -579,6 +695,9 @@ impl World<'_> {
             return;
         }
         pl.sidecar_up = true;
+        if what != Part::Pod {
+            pl.restart_count += 1; // `restartCount` counts started containers
+        }
         let detail = match what {
             Part::Pod => "containers running",
             Part::App => "app container restarted",
@@ -596,21 +715,11 @@ impl World<'_> {
         } else if listen < self.end {
             self.schedule_step(listen, Step::Listening { pod: p, epoch });
         }
-        match probe {
-            None => self.set_ready(p, true, "no readiness probe: running counts as ready"),
-            Some((delay, period)) => {
-                let mut t = now + delay;
-                if t < listen {
-                    let gap = listen.saturating_since(t).as_nanos();
-                    let k = gap.div_ceil(period.as_nanos().max(1));
-                    t += SimDuration::from_nanos(k * period.as_nanos());
-                }
-                if t == now {
-                    self.set_ready(p, true, "readiness probe passed");
-                } else if t < self.end {
-                    self.schedule_step(t, Step::Probe { pod: p, epoch });
-                }
-            }
+        if probes.any() {
+            self.probes_started(p, epoch, what);
+        }
+        if probes.readiness.is_none() && probes.startup.is_none() {
+            self.set_ready(p, true, "no readiness probe: running counts as ready");
         }
     }
 

@@ -21,10 +21,10 @@
 //! * on the way to the pod, or sent later while the endpoint is still
 //!   listed: connection refused — status 0, `UF` for a client proxy (retried
 //!   under `connect-failure`, which Istio's default `retryOn` has); with a
-//!   live sidecar and a dead app, the inbound Envoy's `reset-before-request`
-//!   retries (2, no back-off: reference §6) all fail to connect and it
-//!   answers 503 (`UF,URX` in its own log). Neither is counted server-side
-//!   (nothing reached the app).
+//!   live sidecar and a dead app, the inbound Envoy retries
+//!   (`inbound_retry.rs`: `reset-before-request`, 2, Envoy's back-off) and
+//!   answers 503 (`UF,URX` in its own log) unless the app listens again
+//!   meanwhile. Neither is counted server-side (nothing reached the app).
 //! * a response already on its way back arrives.
 //!
 
@@ -37,7 +37,8 @@ use crate::workload::script::Op;
 
 impl World<'_> {
     /// A request arrives at `pod`: false when the pod serves it; true when
-    /// it was answered here (refused, or the inbound sidecar's 503).
+    /// it was answered here (refused) or handed to the inbound sidecar's
+    /// retry (`inbound_retry.rs`).
     pub(super) fn refused_at(&mut self, r: u32, pod: u32) -> bool {
         if self.cut_off(r, pod) {
             return true;
@@ -47,29 +48,18 @@ impl World<'_> {
         if pl.app_up && pl.sidecar_up {
             return false;
         }
-        let svc = self.requests.items[r as usize].target.service as u32;
-        let node = crate::metrics::propagation::Node::Service(svc);
-        let inbound = pl.has_sidecar && pl.sidecar_up;
-        let (status, cause) = if inbound {
-            (503, "UF,URX inbound sidecar: app not listening")
-        } else {
-            (0, "connection refused")
-        };
+        if pl.has_sidecar && pl.sidecar_up {
+            self.inbound_refused(r, pod, 0);
+            return true;
+        }
         if self.requests.items[r as usize].traced {
             let msg = format!(
-                "{} is not listening: {}",
-                self.pod_name(pod),
-                if inbound {
-                    "its inbound sidecar retries (reset-before-request ×2) and answers 503"
-                } else {
-                    "connection refused"
-                }
+                "{} is not listening: connection refused",
+                self.pod_name(pod)
             );
             self.trace_log(r, msg);
         }
-        let c = self.chain(node, status, cause, NONE);
-        self.requests.items[r as usize].chain = c;
-        self.respond(r, status);
+        self.answer_here(r, 0, "connection refused");
         true
     }
 
@@ -194,5 +184,6 @@ impl World<'_> {
             }
         }
         self.forget_pod(pod);
+        self.probes_dropped(pod);
     }
 }

@@ -458,7 +458,6 @@ impl World<'_> {
         pl.absent = false;
         pl.unreachable = false;
         pl.epoch += 1;
-        pl.restarts = 0;
         pl.name = name;
         let node_name = self.spec.network.cluster.nodes[node as usize].name.clone();
         self.pod_event(p, "created", format!("on {node_name}"));
@@ -510,6 +509,7 @@ impl World<'_> {
         pl.failing = false;
         pl.delay = None;
         pl.absent = true;
+        l.retire(p);
         self.reset_pod(p, 0, why);
         self.set_ready(p, false, "pod deleted");
     }

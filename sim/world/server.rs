@@ -355,6 +355,12 @@ impl World<'_> {
         let p = &mut self.pods[pod as usize];
         p.touch(now);
         match p.queue.pop_front() {
+            Some(w) if self.execs.items[w as usize].req == NONE => {
+                // A kubelet probe (`probe.rs`): answered at once, and the
+                // worker goes to the next waiter.
+                self.probe_dequeued(w);
+                self.release_worker(pod);
+            }
             Some(w) => {
                 let ex = &mut self.execs.items[w as usize];
                 ex.holds_worker = true;

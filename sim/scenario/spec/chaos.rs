@@ -134,10 +134,9 @@ pub struct ChaosAction {
 pub struct ChaosPlan {
     pub actions: Vec<ChaosAction>,
     pub lifecycle: Lifecycle,
-    /// Per deployment: its pod template has a `readinessProbe` on the app
-    /// container: (initialDelaySeconds, periodSeconds) in ns. Empty when no
-    /// action exists.
-    pub readiness: Vec<Option<(SimDuration, SimDuration)>>,
+    /// Per deployment: its app container's probes (empty when no
+    /// Deployment declares one).
+    pub probes: Vec<super::probe::Probes>,
     /// Chaos Mesh objects or actions read but not simulated, one line each
     /// (also in `Scenario::not_simulated`; `meshsim validate` lists them).
     pub not_simulated: Vec<String>,
@@ -146,8 +145,9 @@ pub struct ChaosPlan {
 }
 
 impl ChaosPlan {
-    /// Whether anything changes during the run.
+    /// Whether anything can change during the run: an experiment, or a
+    /// probe the kubelet runs.
     pub fn is_active(&self) -> bool {
-        !self.actions.is_empty() || self.timed.is_active()
+        !self.actions.is_empty() || self.timed.is_active() || !self.probes.is_empty()
     }
 }
