@@ -929,17 +929,21 @@ spec:
 
 #[test]
 fn too_many_replications() {
-    let sim = SIM.replace("duration: 10s", "duration: 10s, replications: 200000");
+    let sim = SIM.replace("duration: 10s", "duration: 10s, replications: 100000");
     let e = the_error(&[
         ("sim.yaml", &sim),
         (
             "web.yaml",
             &common::server_yaml("web", 1, 1, "{constant: 1ms}"),
         ),
+        (
+            "api.yaml",
+            &common::server_yaml("api", 1, 1, "{constant: 1ms}"),
+        ),
     ]);
     assert_eq!(
         e,
-        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 200,000 replications × 2 loads, Services and Deployments = 400,000 latency histograms, above meshsim's limit of 200,000 (a run that checks each replication keeps all of them): run at most 100,000 replications"
+        "sim.yaml:4:37: document 1 (Simulation sim): spec.replications: 100,000 replications × 4 loads, Services and Deployments = 400,000 latency histograms, above meshsim's limit of 200,000 (a run that checks each replication keeps all of them): run at most 50,000 replications"
     );
 }
 

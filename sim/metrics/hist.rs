@@ -185,8 +185,8 @@ impl Hist {
                 total += sum;
                 continue;
             }
-            for i in 0..PAGE {
-                total += page[i];
+            for (i, &c) in page.iter().enumerate() {
+                total += c;
                 if total >= want {
                     let v = slot_value(first + i);
                     return if quantile == 0.0 {
@@ -203,7 +203,7 @@ impl Hist {
     /// Highest value equivalent to the largest sample (0 when empty).
     pub fn max(&self) -> u64 {
         for (first, page) in self.pages().rev() {
-            if let Some(i) = (0..PAGE).rev().find(|&i| page[i] > 0) {
+            if let Some(i) = page.iter().rposition(|&c| c > 0) {
                 return self.highest_equivalent(slot_value(first + i));
             }
         }
@@ -214,7 +214,7 @@ impl Hist {
     /// a sample of 0 was recorded, as HdrHistogram's `min`).
     pub fn min(&self) -> u64 {
         for (first, page) in self.pages() {
-            if let Some(i) = (0..PAGE).find(|&i| page[i] > 0) {
+            if let Some(i) = page.iter().position(|&c| c > 0) {
                 return slot_value(first + i);
             }
         }

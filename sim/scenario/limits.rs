@@ -32,8 +32,8 @@ pub const MAX_PODS: u64 = 100_000;
 pub const MAX_FANOUT: f64 = 1e6;
 /// Latency recorders × replications. A recorder (one per load, Service and
 /// Deployment) holds its histogram's 2 KiB pages, one per ×1.19 range its
-/// latencies fall in (`metrics::hist`: 2 KiB for a constant latency, ~100 KiB
-/// for an exponential one spread over five decades); `meshsim run` drops each replication's recorders once merged,
+/// latencies fall in (`metrics::hist`: 2 KiB for a constant latency, ~180 KiB
+/// for M/M/4's million latencies from 2 µs to 40 s); `meshsim run` drops each replication's recorders once merged,
 /// but a run that checks every replication (per-replication assertions,
 /// sweeps, the library) keeps them all, so this bounds those to 200,000
 /// (1,000-service isotope topologies × 99 replications). The run itself also
