@@ -70,6 +70,7 @@ use std::collections::BTreeMap;
 mod call;
 mod connection;
 mod endpoint;
+mod entry_hosts;
 mod gateway;
 pub mod guard;
 mod ingress;

@@ -19,6 +19,8 @@ mod common;
 mod corpus;
 /// Same seed ⇒ byte-identical reports; 1 vs N threads; stream independence.
 mod determinism;
+/// istio.io's Egress Gateways task: sidecar → istio-egressgateway → external host.
+mod egress_gateway;
 /// Workload endpoint rules and `choice` steps: exact per-rule latency, one branch per request.
 mod endpoints;
 /// Bad input ⇒ located errors, never a panic.
@@ -56,6 +58,8 @@ mod outlier;
 mod overload;
 /// fortio's closed-loop pacing: catch-up, -nocatchup, -uniform, -jitter.
 mod pacing;
+/// consistentHash useSourceIp (one client, one pod); proxy latency on the response path.
+mod proxy_extras;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.
@@ -68,3 +72,5 @@ mod scenario_fuzz;
 mod seed;
 /// Seeds 07, 08, 10 (route timeout, retries, fault delay) under Istio 1.28, and retryOn variants.
 mod seed_resilience;
+/// ServiceEntry endpoints (weights, labels), DNS vs DNS_ROUND_ROBIN, workloadSelector.
+mod service_entry;
