@@ -9,7 +9,6 @@
 //! concept, shared by the build (`MeshRt::lb_for`) and the endpoint updates
 //! (`MeshRt::endpoints_changed`).
 
-use super::mesh::PortPods;
 use crate::istiod::xds::{Cluster, ClusterKind};
 use crate::proxy::locality::Locality;
 
@@ -63,11 +62,11 @@ pub(super) struct HostSet {
 
 /// The hosts of cluster `c` (None when it has no endpoints to balance):
 /// every pod that may back it (`all` with lifecycle, else the ready ones
-/// `eps`), readiness from `eps`.
+/// `eps`), readiness from `eps` (per Service, per port: pods, sorted).
 pub(super) fn host_set(
     c: &Cluster,
-    eps: &[PortPods],
-    all: Option<&[PortPods]>,
+    eps: &[Vec<Vec<u32>>],
+    all: Option<&[Vec<Vec<u32>>]>,
     dep_of: &[u32],
 ) -> Option<HostSet> {
     let ClusterKind::Service {

@@ -158,16 +158,16 @@ pub(super) fn client_placement(
 /// 2 (`route/retry/retry.go` @1.28.9): before a pick, once the attempts so
 /// far are a non-zero multiple of 2, the priorities they went to are
 /// excluded from the load; when nothing would be left, the plugin forgets
-/// them and the original load applies. Returns the exclusion mask.
+/// them and the original load applies. `prio`: the balancer's priorities
+/// (None = no locality LB). Returns the exclusion mask.
 pub(super) fn retry_exclusion(
     attempts: u32,
     seen: &mut u64,
     excluded: &mut u64,
-    m: &super::mesh::MeshRt,
-    lb: u32,
+    prio: Option<&crate::proxy::lb::prioritized::Prioritized>,
 ) -> u64 {
     const UPDATE_FREQUENCY: u32 = 2;
-    let Some(p) = m.lb_states.get(lb as usize).and_then(|s| s.prio.as_ref()) else {
+    let Some(p) = prio else {
         return 0;
     };
     if attempts >= UPDATE_FREQUENCY && attempts.is_multiple_of(UPDATE_FREQUENCY) {

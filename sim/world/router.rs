@@ -249,7 +249,8 @@ impl<'s> World<'s> {
         let excluded = if pol.retry.previous_priorities {
             let st = &mut self.streams.items[s as usize];
             let (seen, ex) = (&mut st.prio_seen, &mut st.prio_excluded);
-            super::locality::retry_exclusion(st.attempts, seen, ex, m, lb)
+            let prio = m.lb_states.get(lb as usize).and_then(|s| s.prio.as_ref());
+            super::locality::retry_exclusion(st.attempts, seen, ex, prio)
         } else {
             0
         };
