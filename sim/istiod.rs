@@ -19,6 +19,7 @@
 //! `pilot/pkg/model/{virtualservice.go,push_context.go,sidecar.go}`).
 
 pub mod cluster;
+pub mod entry_endpoints;
 pub mod host;
 pub mod resilience;
 pub mod route;

@@ -76,18 +76,20 @@
 //!   timeouts, hedging (Istio configures none); mirrored copies bypass
 //!   pools. ServiceEntry hosts are routed on their HTTP ports to a
 //!   stand-in Service's pods (`Simulation.spec.externalHosts`;
-//!   [`istiod::service_entry`]): their `endpoints` addresses, weights and
-//!   localities, `workloadSelector`, `DNS_ROUND_ROBIN`'s single address and
-//!   egress gateways are not modelled. Locality load balancing
-//!   ([`proxy::locality`]) reads no MeshConfig `localityLbSetting` (Istio's
-//!   default, enabled) and ignores localities in a priority in panic; it
-//!   is not combined with pods changing during a run (with Chaos Mesh
-//!   experiments the client's balancer is the plain one over the hosts in
-//!   EDS).
+//!   [`istiod::service_entry`]); `endpoints` (addresses resolved through
+//!   `externalHosts`, with weights, localities and labels) and
+//!   `workloadSelector` (selected pods, found through a Service backing
+//!   them) are host groups ([`istiod::entry_endpoints`]); `DNS_ROUND_ROBIN`
+//!   uses the first ready address. Egress gateways are the user's
+//!   `istio-egressgateway` Deployment, routed as any gateway. Locality load
+//!   balancing ([`proxy::locality`]) reads no MeshConfig `localityLbSetting`
+//!   (Istio's default, enabled) and ignores localities in a priority in
+//!   panic; with pods changing during a run the layout is redone over the
+//!   endpoints in EDS, as istiod recomputes the assignment.
 //!   `tcp_proxy` listeners are not simulated (sidecars send to the original
 //!   destination). A proxy hop costs a configured latency on the request
-//!   path only (none on the response); sidecars have no CPU budget (gateways
-//!   can, `mesh.proxy.workers`).
+//!   path, and on the response path only with `mesh.proxy.responseLatency`;
+//!   sidecars have no CPU budget (gateways can, `mesh.proxy.workers`).
 //!
 //! ## Events per meshed request
 //! A request from a client sidecar to a server with a sidecar costs: the

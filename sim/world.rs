@@ -71,6 +71,7 @@ pub mod autoscale;
 mod call;
 mod connection;
 mod endpoint;
+mod entry_hosts;
 mod gateway;
 pub mod guard;
 mod inbound_retry;

@@ -38,6 +38,21 @@ pub fn load_ok(text: &str) -> Scenario {
     }
 }
 
+/// The scenario of folder `dir`'s `files` without those in `drop` (a
+/// scenario's variants: "the same without its VirtualService").
+pub fn load_without(dir: &Path, files: &[&str], drop: &[&str]) -> Scenario {
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .filter(|f| !drop.contains(f))
+        .map(|f| (f.to_string(), std::fs::read_to_string(dir.join(f)).unwrap()))
+        .collect();
+    let refs: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    load_texts(&refs).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Loads scenario files from disk with overrides.
 pub fn load_paths(paths: &[&Path], ov: &Overrides) -> Scenario {
     let p: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();

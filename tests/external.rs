@@ -22,19 +22,7 @@ fn without(drop: &[&str]) -> Scenario {
         "virtual-service.yaml",
         "scenario.yaml",
     ];
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .filter(|f| !drop.contains(f))
-        .map(|f| {
-            let t = std::fs::read_to_string(dir().join(f)).unwrap();
-            (f.to_string(), t)
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    common::load_texts(&refs).unwrap_or_else(|e| panic!("{e}"))
+    common::load_without(&dir(), &files, drop)
 }
 
 const HTTPBIN: &str = "external/httpbin";

@@ -207,3 +207,47 @@ fn locality_retry_remote_localities() {
         }
     }
 }
+
+/// Locality LB with pods changing during a run (Chaos Mesh pod-kill of
+/// region1.zone1's only pod at 20 s; endpoint propagation 1 s, containers
+/// start 2 s after deletion, the app listens 8 s later, a readiness probe
+/// every 2 s). istiod recomputes the client's assignment from the endpoints
+/// now in EDS, so once the killed pod's endpoint is gone region1.zone2 is
+/// priority 0 (compacted), and when the replacement is ready region1.zone1
+/// takes everything back. region2/region3 never see a request; without
+/// locality priorities ROUND_ROBIN would give each region a quarter.
+#[test]
+fn locality_follows_pods_killed_during_the_run() {
+    let s = load_edited("locality-failover", &|f, t| {
+        match f {
+        "workloads.yaml" => t.replace(
+            "  errors: {probability: 1, status: 503}     # drained\n",
+            "",
+        ),
+        "helloworld.yaml" => t.replacen(
+            "ports: [{containerPort: 5000}]}",
+            "ports: [{containerPort: 5000}], readinessProbe: {httpGet: {path: /hello, port: 5000}, initialDelaySeconds: 1, periodSeconds: 2}}",
+            1,
+        ),
+        "scenario.yaml" => t.replace(
+            "  mesh:\n",
+            "  lifecycle: {endpointDelay: 1s, containerStart: 2s, appStartup: 8s}\n  mesh:\n",
+        ) + "---\napiVersion: chaos-mesh.org/v1alpha1\nkind: PodChaos\nmetadata:\n  name: kill-zone1\n  namespace: sample\n  annotations: {meshsim.dev/start: 20s}\nspec:\n  action: pod-kill\n  mode: all\n  selector:\n    namespaces: [sample]\n    labelSelectors: {version: region1.zone1}\n",
+        _ => t,
+    }
+    });
+    let m = common::run(&s);
+    let sleep = load_rec(&m, &s, "sleep");
+    assert_eq!(sleep.count, 600);
+    // 0–20 s and from ≈ 32 s (replacement ready + 1 s) in region1.zone1;
+    // 21–32 s in region1.zone2.
+    assert_eq!(per_locality(&m, &s), [480, 110, 0, 0]);
+    // 20–21 s: the endpoint is still listed, the pod is gone: connections
+    // fail (UF), the default retries (connect-failure) stay in priority 0
+    // — its only host is not ejected (1 of 4 hosts is more than the
+    // default maxEjectionPercent 10 %) — and run out (URX).
+    assert_eq!(code(sleep, 503), 10);
+    assert_eq!(common::flagged(sleep, "UF"), 10);
+    assert_eq!(common::flagged(sleep, "URX"), 10);
+    assert_eq!(code(sleep, 200), 590);
+}

@@ -24,6 +24,8 @@ mod corpus;
 mod determinism;
 /// `meshsim diff`: common random numbers, paired intervals (issue #13).
 mod diff;
+/// istio.io's Egress Gateways task: sidecar → istio-egressgateway → external host.
+mod egress_gateway;
 /// Workload endpoint rules and `choice` steps: exact per-rule latency, one branch per request.
 mod endpoints;
 /// Bad input ⇒ located errors, never a panic.
@@ -66,6 +68,8 @@ mod pacing;
 /// Kubelet probes (startup gating, CrashLoopBackOff) and the inbound
 /// sidecar's reset-before-request retry (scenarios/chaos/ variants).
 mod probes;
+/// consistentHash useSourceIp (one client, one pod); proxy latency on the response path.
+mod proxy_extras;
 /// Queueing results against exact theory (Erlang-C, M/D/1, Jackson).
 mod queueing;
 /// The summary.json contract and the renderers.
@@ -81,6 +85,8 @@ mod scenario_fuzz;
 mod seed;
 /// Seeds 07, 08, 10 (route timeout, retries, fault delay) under Istio 1.28, and retryOn variants.
 mod seed_resilience;
+/// ServiceEntry endpoints (weights, labels), DNS vs DNS_ROUND_ROBIN, workloadSelector.
+mod service_entry;
 /// Sharded sweeps: `sweep --shard I/N` + `merge` = the unsharded sweep, byte for
 /// byte; bad partial sets refused; deploy/kubernetes's Indexed Job run locally.
 mod sharded;

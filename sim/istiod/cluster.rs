@@ -252,6 +252,7 @@ pub fn outbound(
     let stats_key = format!("{host}/{}", subset.unwrap_or("-"));
     let missing = || special(&cname, ClusterKind::Missing, &stats_key);
     // (Service, port index, namespace the DestinationRule lookup uses).
+    let mut entry = None;
     let (si, pi, dr_ns) = match service_by_host(spec, host) {
         Some(si) => {
             let svc = &spec.services[si];
@@ -267,7 +268,12 @@ pub fn outbound(
             if se.entry.resolution == crate::scenario::spec::istio::Resolution::None {
                 return special(&cname, ClusterKind::Passthrough, &stats_key);
             }
-            match super::service_entry::stand_in(spec, host, port) {
+            entry = super::entry_endpoints::resolve(spec, se.entry, host, se.port);
+            let first = match &entry {
+                Some(e) => e.groups.first().map(|g| (g.service, g.port)),
+                None => super::service_entry::stand_in(spec, host, port),
+            };
+            match first {
                 Some((si, pi)) => (si, pi, se.entry.meta.namespace.clone()),
                 // DNS resolves to nothing: no host (503 UH).
                 None => return special(&cname, ClusterKind::BlackHole, &stats_key),
@@ -288,6 +294,22 @@ pub fn outbound(
         .into_iter()
         .filter(|&d| labels.is_none_or(|l| l.is_empty() || selects(l, &spec.deployments[d].labels)))
         .collect();
+    // A ServiceEntry's endpoints: a subset selects on the endpoints' labels.
+    if let Some(e) = &mut entry {
+        e.groups
+            .retain(|g| labels.is_none_or(|l| l.is_empty() || selects(l, &g.labels)));
+        if e.groups.is_empty() {
+            return special(&cname, ClusterKind::BlackHole, &stats_key);
+        }
+    }
+    let (si, pi, deployments) = match &entry {
+        Some(e) => (
+            e.groups[0].service,
+            e.groups[0].port,
+            e.groups[0].deployments.clone(),
+        ),
+        None => (si, pi, deployments),
+    };
     let (passthrough, mut lb, hash) = lb_config(dr.and_then(|d| effective_lb(d, port, subset)));
     let pool = dr.and_then(|d| effective(d, port, subset, |p| p.connection_pool.as_ref()));
     let od = dr.and_then(|d| effective(d, port, subset, |p| p.outlier_detection.as_ref()));
@@ -322,6 +344,7 @@ pub fn outbound(
         ),
         pool: resilience::upstream_pool(pool, upstream_http2(spec, si, pi, pool)),
         outlier,
+        entry: entry.map(Box::new),
     }
 }
 

@@ -178,6 +178,11 @@ pub struct Cluster {
     /// failover under outlier detection); the world applies it per client
     /// proxy ([`crate::proxy::locality`]).
     pub locality: Option<LocalityPolicy>,
+    /// A ServiceEntry's endpoints (`endpoints`, `workloadSelector`,
+    /// LOGICAL_DNS): the balancer's hosts are these groups' pods; `kind`
+    /// names the first group (the request's target in reports). None = the
+    /// pods of `kind`.
+    pub entry: Option<Box<super::entry_endpoints::EntryHosts>>,
 }
 
 impl Cluster {
@@ -194,6 +199,7 @@ impl Cluster {
             pool: crate::istiod::resilience::upstream_pool(None, false),
             outlier: None,
             locality: None,
+            entry: None,
         }
     }
 

@@ -230,7 +230,8 @@ impl Collector {
         false
     }
 
-    /// `Simulation.spec.mesh`: `injectNamespaces: [ns, …]`, `proxy: {latency, workers}`.
+    /// `Simulation.spec.mesh`: `injectNamespaces: [ns, …]`, `proxy: {latency,
+    /// workers, responseLatency}`.
     fn simulation(&mut self, o: &Object, cx: &mut Cx) {
         let Some(m) = o.node.get("spec").and_then(|s| s.get("mesh")) else {
             return;
@@ -242,9 +243,12 @@ impl Collector {
         if let Some(p) = m.get("proxy")
             && cx.map(&p).is_some()
         {
-            cx.known_fields(&p, &["latency", "workers"]);
+            cx.known_fields(&p, &["latency", "workers", "responseLatency"]);
             self.config.proxy.latency = p
                 .get("latency")
+                .and_then(|l| super::meshsim::dist::dist(cx, &l));
+            self.config.proxy.response_latency = p
+                .get("responseLatency")
                 .and_then(|l| super::meshsim::dist::dist(cx, &l));
             self.config.proxy.workers = p
                 .get("workers")

@@ -183,7 +183,7 @@ impl World<'_> {
         let now = self.now();
         // A gateway's local answer carries its routing latency (`hop`).
         let mut d = if self.mesh.is_some() {
-            std::mem::take(&mut self.requests.items[r as usize].hop)
+            std::mem::take(&mut self.requests.items[r as usize].hop) + self.inbound_response_hop(r)
         } else {
             SimDuration::ZERO
         };

@@ -19,8 +19,8 @@ use crate::proxy::locality::{
 use crate::scenario::spec::Scenario;
 use std::collections::BTreeMap;
 
-/// A prioritized balancer's host order: `order[i]` is the index (into the
-/// cluster's ready pods) of host i; `groups` its priority/locality runs.
+/// A prioritized balancer's host order: `order[i]` is the position (in the
+/// hosts laid out) of host i; `groups` its priority/locality runs.
 pub(super) struct Layout {
     pub order: Vec<usize>,
     pub groups: Vec<Group>,
@@ -48,47 +48,89 @@ fn placed(
     (Locality::of_labels(&n.labels), l)
 }
 
-/// The layout of `pods` (a cluster's ready endpoints, in pod order) for the
-/// client on `client_node` with pod labels `client_labels`; None when it is
-/// one group holding every endpoint — then Envoy's single priority behaves
-/// exactly as the plain balancer (same panic rule), which keeps scenarios
-/// whose endpoints all share the client's locality as they were.
-pub(super) fn layout_for(
-    spec: &Scenario,
-    policy: &LocalityPolicy,
-    (client_node, client_labels): (NodeIx, &BTreeMap<String, String>),
-    pods: &[u32],
-    node_of: &[NodeIx],
-    dep_of: &[u32],
-) -> Option<Layout> {
-    let net = &spec.network.cluster;
-    let (me, my_labels) = placed(net, client_node, client_labels);
-    let eps: Vec<(Locality, BTreeMap<String, String>)> = pods
-        .iter()
-        .map(|&p| {
-            let d = &spec.deployments[dep_of[p as usize] as usize];
-            placed(net, node_of[p as usize], &d.labels)
-        })
-        .collect();
-    let views: Vec<EndpointView> = eps
-        .iter()
-        .map(|(l, labels)| EndpointView {
-            locality: l,
-            labels,
-        })
-        .collect();
-    let placements = assign(policy, &me, &my_labels, &views);
-    let weighted = policy.locality_weighted();
-    let keys: Vec<&Locality> = eps.iter().map(|e| &e.0).collect();
-    let (order, groups) = layout(&placements, &keys, weighted);
-    if groups.len() <= 1 && order.len() == pods.len() {
-        return None;
+/// What istiod knows to lay out one client proxy's endpoints of one
+/// cluster: the policy, the client's locality and labels, and per host (a
+/// pod that may back the cluster) its locality and Istio-augmented labels.
+/// Kept per balancer so the layout can be redone over the hosts in EDS
+/// whenever endpoints change: istiod recomputes the assignment from the
+/// current endpoints (`BuildClusterLoadAssignment`), so a locality whose
+/// endpoints are all gone disappears and the priorities behind it are
+/// compacted (`applyLocalityFailover`, `loadbalancer.go` @1.28.9).
+pub(super) struct LocalityHosts {
+    policy: LocalityPolicy,
+    me: Locality,
+    my_labels: BTreeMap<String, String>,
+    eps: Vec<(Locality, BTreeMap<String, String>)>,
+}
+
+impl LocalityHosts {
+    /// For the client on `client_node` with pod labels `client_labels` and
+    /// the hosts `pods` (in pod order; `localities[h]`, when given, is host
+    /// h's ServiceEntry locality).
+    pub(super) fn new(
+        spec: &Scenario,
+        policy: &LocalityPolicy,
+        (client_node, client_labels): (NodeIx, &BTreeMap<String, String>),
+        (pods, localities): (&[u32], &[Option<Locality>]),
+        node_of: &[NodeIx],
+        dep_of: &[u32],
+    ) -> LocalityHosts {
+        let net = &spec.network.cluster;
+        let (me, my_labels) = placed(net, client_node, client_labels);
+        let eps = pods
+            .iter()
+            .enumerate()
+            .map(|(h, &p)| {
+                let d = &spec.deployments[dep_of[p as usize] as usize];
+                let (l, labels) = placed(net, node_of[p as usize], &d.labels);
+                // A ServiceEntry endpoint's own `locality` wins over the node.
+                match localities.get(h).cloned().flatten() {
+                    Some(given) => (given, labels),
+                    None => (l, labels),
+                }
+            })
+            .collect();
+        LocalityHosts {
+            policy: policy.clone(),
+            me,
+            my_labels,
+            eps,
+        }
     }
-    Some(Layout {
-        order,
-        groups,
-        weighted,
-    })
+
+    /// The layout of `hosts` (indices into the hosts given to `new`, in
+    /// that order): `order` holds positions into `hosts`.
+    pub(super) fn layout(&self, hosts: &[u32]) -> Layout {
+        let views: Vec<EndpointView> = hosts
+            .iter()
+            .map(|&h| {
+                let (l, labels) = &self.eps[h as usize];
+                EndpointView {
+                    locality: l,
+                    labels,
+                }
+            })
+            .collect();
+        let placements = assign(&self.policy, &self.me, &self.my_labels, &views);
+        let weighted = self.policy.locality_weighted();
+        let keys: Vec<&Locality> = views.iter().map(|e| e.locality).collect();
+        let (order, groups) = layout(&placements, &keys, weighted);
+        Layout {
+            order,
+            groups,
+            weighted,
+        }
+    }
+
+    /// Does the layout over every host differ from one group holding them
+    /// all? When it does not, Envoy's single priority behaves exactly as
+    /// the plain balancer (same panic rule), which keeps scenarios whose
+    /// endpoints all share the client's locality as they were.
+    pub(super) fn matters(&self) -> bool {
+        let all: Vec<u32> = (0..self.eps.len() as u32).collect();
+        let l = self.layout(&all);
+        l.groups.len() > 1 || l.order.len() != all.len()
+    }
 }
 
 /// The node and pod labels of client `client` (loads, then pods): a load's
@@ -116,16 +158,16 @@ pub(super) fn client_placement(
 /// 2 (`route/retry/retry.go` @1.28.9): before a pick, once the attempts so
 /// far are a non-zero multiple of 2, the priorities they went to are
 /// excluded from the load; when nothing would be left, the plugin forgets
-/// them and the original load applies. Returns the exclusion mask.
+/// them and the original load applies. `prio`: the balancer's priorities
+/// (None = no locality LB). Returns the exclusion mask.
 pub(super) fn retry_exclusion(
     attempts: u32,
     seen: &mut u64,
     excluded: &mut u64,
-    m: &super::mesh::MeshRt,
-    lb: u32,
+    prio: Option<&crate::proxy::lb::prioritized::Prioritized>,
 ) -> u64 {
     const UPDATE_FREQUENCY: u32 = 2;
-    let Some(p) = m.lb_states.get(lb as usize).and_then(|s| s.prio.as_ref()) else {
+    let Some(p) = prio else {
         return 0;
     };
     if attempts >= UPDATE_FREQUENCY && attempts.is_multiple_of(UPDATE_FREQUENCY) {

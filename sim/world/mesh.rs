@@ -22,6 +22,7 @@ use crate::metrics::Recorder;
 use crate::proxy::breaker::{ClusterStats, ResourceManager};
 use crate::proxy::lb::prioritized::Prioritized;
 use crate::proxy::lb::{HostView, LoadBalancer};
+use crate::proxy::locality::Locality;
 use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
 use crate::proxy::route::RouteAction;
@@ -66,19 +67,26 @@ pub(super) struct LbState {
     /// without lifecycle. A host outside it is not in the balancer at all
     /// (not merely unhealthy: it does not count towards panic mode).
     pub members: Option<Vec<u32>>,
+    /// With lifecycle and locality load balancing: what re-lays out
+    /// `members` (in priority/locality order) when endpoints change.
+    pub locality: Option<Box<super::locality::LocalityHosts>>,
+    /// A ServiceEntry cluster's per-host sources and readiness.
+    pub entry: Option<Box<super::entry_hosts::EntryRt>>,
+    /// Per host load-balancing weight (empty = all 1).
+    pub weights: Vec<u32>,
 }
 
 /// The hosts as a proxy's balancer sees them: address, requests in flight
 /// from that proxy, and health (not ejected by its detector).
 pub(super) fn host_views<'a>(
     addrs: &'a [String],
-    active: &[u32],
+    (active, weights): (&[u32], &[u32]),
     detector: Option<&Detector>,
     members: Option<&[u32]>,
 ) -> Vec<HostView<'a>> {
     let view = |i: usize| HostView {
         address: &addrs[i],
-        weight: 1,
+        weight: weights.get(i).copied().unwrap_or(1),
         active_requests: active[i],
         healthy: detector.is_none_or(|d| !d.is_ejected(i)),
     };
@@ -89,13 +97,25 @@ pub(super) fn host_views<'a>(
 }
 
 impl LbState {
+    /// The priority host `host` (an index into `pods`) is in, with
+    /// locality load balancing (its position in the EDS view when there
+    /// is one).
+    pub fn priority_of(&self, host: u32) -> Option<u32> {
+        let p = self.prio.as_ref()?;
+        let i = match &self.members {
+            None => host as usize,
+            Some(m) => m.iter().position(|&h| h == host)?,
+        };
+        Some(p.priority_of(i))
+    }
+
     /// Rebuilds the balancer's host set after a health change (an ejection
     /// or a return): Envoy's balancers pick among the healthy hosts of the
     /// set they were last built with, rebuilt when the priority set changes.
     pub fn refresh_balancer(&mut self) {
         let views = host_views(
             &self.addrs,
-            &self.active,
+            (&self.active, &self.weights),
             self.detector.as_ref(),
             self.members.as_deref(),
         );
@@ -127,6 +147,8 @@ pub(super) struct MeshRt {
     pub mirror_rng: Vec<SimRng>,
     /// Per-hop latency (None = zero, no draw).
     pub latency: Option<Sampler>,
+    /// Per-hop latency on the response path (None = zero, no draw).
+    pub response_latency: Option<Sampler>,
     /// Gateway pods' worker budget (None = unbounded).
     pub workers: Option<u32>,
     pub pod_ip: Vec<String>,
@@ -243,6 +265,12 @@ impl MeshRt {
             retry_rng: stream(Purpose::RetryBackoff),
             mirror_rng: stream(Purpose::Mirror),
             latency: spec.istio.proxy.latency.as_ref().map(|d| d.sampler()),
+            response_latency: spec
+                .istio
+                .proxy
+                .response_latency
+                .as_ref()
+                .map(|d| d.sampler()),
             workers: spec.istio.proxy.workers,
             pod_ip,
             lbs: BTreeMap::new(),
@@ -336,6 +364,19 @@ impl MeshRt {
         self.rec_dest = vec![Recorder::default(); self.dest_keys.len()];
     }
 
+    /// `xxHash64` of client `c`'s IP (Envoy's `useSourceIp` hash: the
+    /// address without port, `hash_policy.cc`): a pod's IP; a load's
+    /// synthetic `192.0.2.<n>` (TEST-NET-1; loads have no pod).
+    pub fn source_ip_hash(&self, c: u32) -> u64 {
+        let n_loads = self.proxy_of.len() - self.pod_ip.len();
+        let c = c as usize;
+        let ip = match c.checked_sub(n_loads) {
+            Some(p) => self.pod_ip[p].clone(),
+            None => format!("192.0.2.{}", c + 1),
+        };
+        xxhash_rust::xxh64::xxh64(ip.as_bytes(), 0)
+    }
+
     /// Interns request attributes (method, authority, path, header set).
     pub fn intern(
         &mut self,
@@ -373,49 +414,79 @@ impl MeshRt {
         xds: &Xds,
         (eps, all, dep_of): (&[PortPods], Option<&[PortPods]>, &[u32]),
         (port, now): (u16, crate::engine::SimTime),
-        locality: impl FnOnce(&[u32]) -> Option<super::locality::Layout>,
+        locality: impl FnOnce(&[u32], &[Option<Locality>]) -> Option<super::locality::LocalityHosts>,
     ) -> u32 {
         if let Some(&i) = self.lbs.get(&(client, cix)) {
             return i;
         }
         let c = &xds.clusters[cix as usize];
-        let ClusterKind::Service {
-            service,
-            port: sp,
-            deployments,
-        } = &c.kind
-        else {
-            return NONE;
-        };
         // With pods coming and going, every pod that may back the cluster
         // is a host, and `members` says which are in EDS now.
-        let mut pods: Vec<u32> = all.unwrap_or(eps)[*service][*sp]
-            .iter()
-            .copied()
-            .filter(|&p| deployments.iter().any(|&d| d as u32 == dep_of[p as usize]))
-            .collect();
-        // Locality priorities are laid out over a fixed host set: with pods
-        // coming and going (Chaos Mesh experiments) the plain balancer is
-        // used (a stated gap, sim/lib.rs).
-        let layout = if all.is_some() { None } else { locality(&pods) };
-        if let Some(l) = &layout {
+        let Some(set) = super::entry_hosts::host_set(c, eps, all, dep_of) else {
+            return NONE;
+        };
+        let super::entry_hosts::HostSet {
+            mut pods,
+            mut weights,
+            localities,
+            entry,
+        } = set;
+        let hosts = locality(&pods, &localities).filter(|l| l.matters());
+        // Without lifecycle the hosts themselves are put in layout order;
+        // with it they stay in pod order and the EDS view (`members`) is
+        // laid out instead, redone whenever endpoints change.
+        let mut layout = None;
+        if all.is_none()
+            && let Some(h) = &hosts
+        {
+            let l = h.layout(&(0..pods.len() as u32).collect::<Vec<u32>>());
             pods = l.order.iter().map(|&i| pods[i]).collect();
+            if !weights.is_empty() {
+                weights = l.order.iter().map(|&i| weights[i]).collect();
+            }
+            layout = Some(l);
         }
         let members = all.map(|_| {
-            let ready = &eps[*service][*sp];
-            (0..pods.len() as u32)
-                .filter(|&h| ready.binary_search(&pods[h as usize]).is_ok())
-                .collect::<Vec<u32>>()
+            let m: Vec<u32> = match &entry {
+                Some(e) => e.members(),
+                None => {
+                    let ClusterKind::Service { service, port, .. } = &c.kind else {
+                        unreachable!("host_set answers for Service clusters only")
+                    };
+                    let ready = &eps[*service][*port];
+                    (0..pods.len() as u32)
+                        .filter(|&h| ready.binary_search(&pods[h as usize]).is_ok())
+                        .collect()
+                }
+            };
+            match &hosts {
+                Some(h) => {
+                    let l = h.layout(&m);
+                    let ordered = l.order.iter().map(|&i| m[i]).collect();
+                    layout = Some(l);
+                    ordered
+                }
+                None => m,
+            }
         });
         let addrs: Vec<String> = pods
             .iter()
             .map(|&p| format!("{}:{port}", self.pod_ip[p as usize]))
             .collect();
+        let weight = |h: usize| weights.get(h).copied().unwrap_or(1);
         let views: Vec<HostView> = match &members {
-            None => addrs.iter().map(|a| HostView::new(a)).collect(),
+            None => (0..addrs.len())
+                .map(|h| HostView {
+                    weight: weight(h),
+                    ..HostView::new(&addrs[h])
+                })
+                .collect(),
             Some(m) => m
                 .iter()
-                .map(|&h| HostView::new(&addrs[h as usize]))
+                .map(|&h| HostView {
+                    weight: weight(h as usize),
+                    ..HostView::new(&addrs[h as usize])
+                })
                 .collect(),
         };
         let rng = &mut self.lb_rng[client as usize];
@@ -452,6 +523,9 @@ impl MeshRt {
             base_outlier: OutlierStats::default(),
             pools: Vec::new(),
             members,
+            locality: hosts.filter(|_| all.is_some()).map(Box::new),
+            entry: entry.map(Box::new),
+            weights,
         });
         self.lbs.insert((client, cix), i);
         i
@@ -462,23 +536,61 @@ impl MeshRt {
     /// rebuilds its EDS view (Envoy's priority-set update).
     pub fn endpoints_changed(&mut self, xds: &Xds, service: usize, port: usize, ready: &[u32]) {
         for st in &mut self.lb_states {
-            let ClusterKind::Service {
-                service: s,
-                port: p,
-                ..
-            } = &xds.clusters[st.cluster as usize].kind
-            else {
-                continue;
-            };
-            if (*s, *p) != (service, port) || st.members.is_none() {
+            if st.members.is_none() {
                 continue;
             }
-            let m: Vec<u32> = (0..st.pods.len() as u32)
-                .filter(|&h| ready.binary_search(&st.pods[h as usize]).is_ok())
-                .collect();
-            if st.members.as_deref() != Some(&m[..]) {
-                st.members = Some(m);
-                st.refresh_balancer();
+            let m: Vec<u32> = match &mut st.entry {
+                Some(e) => {
+                    if !e.update(&st.pods, (service, port), ready) {
+                        continue;
+                    }
+                    e.members()
+                }
+                None => {
+                    let ClusterKind::Service {
+                        service: s,
+                        port: p,
+                        ..
+                    } = &xds.clusters[st.cluster as usize].kind
+                    else {
+                        continue;
+                    };
+                    if (*s, *p) != (service, port) {
+                        continue;
+                    }
+                    (0..st.pods.len() as u32)
+                        .filter(|&h| ready.binary_search(&st.pods[h as usize]).is_ok())
+                        .collect()
+                }
+            };
+            let Some(hosts) = &st.locality else {
+                if st.members.as_deref() != Some(&m[..]) {
+                    st.members = Some(m);
+                    st.refresh_balancer();
+                }
+                continue;
+            };
+            // istiod's new assignment over the endpoints now in EDS: the
+            // priorities and locality groups are redone, and Envoy rebuilds
+            // its per-priority balancers.
+            let l = hosts.layout(&m);
+            let ordered: Vec<u32> = l.order.iter().map(|&i| m[i]).collect();
+            if st.members.as_deref() != Some(&ordered[..]) {
+                st.members = Some(ordered);
+                let views = host_views(
+                    &st.addrs,
+                    (&st.active, &st.weights),
+                    st.detector.as_ref(),
+                    st.members.as_deref(),
+                );
+                let rng = &mut self.lb_rng[st.client as usize];
+                st.prio = Some(Prioritized::new(
+                    &xds.clusters[st.cluster as usize].lb,
+                    &views,
+                    l.groups,
+                    l.weighted,
+                    rng,
+                ));
             }
         }
     }

@@ -249,13 +249,15 @@ impl<'s> World<'s> {
         let excluded = if pol.retry.previous_priorities {
             let st = &mut self.streams.items[s as usize];
             let (seen, ex) = (&mut st.prio_seen, &mut st.prio_excluded);
-            super::locality::retry_exclusion(st.attempts, seen, ex, m, lb)
+            let prio = m.lb_states.get(lb as usize).and_then(|s| s.prio.as_ref());
+            super::locality::retry_exclusion(st.attempts, seen, ex, prio)
         } else {
             0
         };
         let mut last_n = 0;
+        let src = self.requests.items[down as usize].client;
         let picked = choose_host(&pol.retry, is_retry, &tried, || {
-            let p = super::sidecar::pick(m, lb, c, attrs, client, excluded);
+            let p = super::sidecar::pick(m, lb, c, attrs, (client, src), excluded);
             if let Some((h, _, n)) = p {
                 last_n = n;
                 // Undo the pick's in-flight count: only the chosen host keeps it.
@@ -290,9 +292,9 @@ impl<'s> World<'s> {
             st.tried.push(host);
         }
         if pol.retry.previous_priorities
-            && let Some(p) = &m.lb_states[lb as usize].prio
+            && let Some(p) = m.lb_states[lb as usize].priority_of(host)
         {
-            st.prio_seen |= 1u64 << p.priority_of(host as usize).min(63);
+            st.prio_seen |= 1u64 << p.min(63);
         }
         st.attempts += 1;
         st.last_pod = pod;
@@ -386,7 +388,9 @@ impl<'s> World<'s> {
             };
             let lbi = self.balancer_for(client, cix, service, port);
             let m = self.mesh.as_mut().expect("mesh");
-            let Some((host, pod, _)) = super::sidecar::pick(m, lbi, c, attrs, client, 0) else {
+            let src = self.requests.items[down as usize].client;
+            let Some((host, pod, _)) = super::sidecar::pick(m, lbi, c, attrs, (client, src), 0)
+            else {
                 continue;
             };
             let down_req = self.requests.items[down as usize];
@@ -675,10 +679,13 @@ impl<'s> World<'s> {
         st.live = false;
         st.step_gen = 0;
         st.route_gen = 0;
-        let (down, lb, route, dest, at_gateway, hop) =
+        let (down, lb, route, dest, at_gateway, mut hop) =
             (st.down, st.lb, st.route, st.dest, st.at_gateway, st.hop);
+        let proxy = st.client;
         let all = st.flags.union(flags);
         let (start, attempts) = (st.start, st.attempts);
+        // The answer passes this proxy (sidecar or gateway) on its way back.
+        hop = hop + self.proxy_response_delay(proxy);
         if self.istio.is_some() {
             let st = &self.streams.items[s as usize];
             let (client, pod, svc) = (st.client, st.last_pod, st.target.service as u32);

@@ -119,6 +119,35 @@ impl World<'_> {
         SimDuration::ZERO
     }
 
+    /// One proxy hop's latency on the response path (`mesh.proxy.responseLatency`),
+    /// drawn from proxy `client`'s stream; zero (no draw) when unset.
+    #[inline]
+    pub(super) fn proxy_response_delay(&mut self, client: u32) -> SimDuration {
+        if let Some(m) = &mut self.mesh
+            && let Some(s) = &m.response_latency
+        {
+            return s.sample(&mut m.lat_rng[client as usize]);
+        }
+        SimDuration::ZERO
+    }
+
+    /// The response of request `r` leaves its pod through the pod's inbound
+    /// sidecar, if it has one: that hop's response-path latency.
+    pub(super) fn inbound_response_hop(&mut self, r: u32) -> SimDuration {
+        let Some(m) = &self.mesh else {
+            return SimDuration::ZERO;
+        };
+        if m.response_latency.is_none() {
+            return SimDuration::ZERO;
+        }
+        let pod = self.requests.items[r as usize].pod;
+        if pod == NONE || m.pod_kind[pod as usize] != Some(ProxyKind::Sidecar) {
+            return SimDuration::ZERO;
+        }
+        let client = (self.spec.loads.len() + pod as usize) as u32;
+        self.proxy_response_delay(client)
+    }
+
     /// The proxy latency still owed on the way to request `r`'s pod: what its
     /// client proxy added (`hop`), plus the inbound sidecar of the pod.
     pub(super) fn inbound_hop(&mut self, r: u32) -> SimDuration {
@@ -430,10 +459,17 @@ impl World<'_> {
             xds,
             (&self.endpoints, all, &self.dep_of),
             (target_port, now),
-            |pods| {
+            |pods, localities| {
                 let policy = xds.clusters[cix as usize].locality.as_ref()?;
                 let me = super::locality::client_placement(spec, node_of, dep_of, client);
-                super::locality::layout_for(spec, policy, (me.0, &me.1), pods, node_of, dep_of)
+                Some(super::locality::LocalityHosts::new(
+                    spec,
+                    policy,
+                    (me.0, &me.1),
+                    (pods, localities),
+                    node_of,
+                    dep_of,
+                ))
             },
         );
         if lbi != NONE {
@@ -488,7 +524,8 @@ impl World<'_> {
     }
 }
 
-/// The balancer's pick: (host, pod, candidates), None = no host (UH).
+/// The balancer's pick for `client`'s proxy serving downstream `src`
+/// (clients: loads, then pods): (host, pod, candidates), None = no host (UH).
 /// Hosts outlier detection ejected are unhealthy (panic mode is the
 /// balancer's call).
 pub(super) fn pick(
@@ -496,23 +533,26 @@ pub(super) fn pick(
     lbi: u32,
     cluster: &crate::istiod::xds::Cluster,
     attrs: u32,
-    client: u32,
+    (client, src): (u32, u32),
     excluded: u64,
 ) -> Option<(u32, u32, usize)> {
     if lbi == NONE {
         return None;
     }
-    let hash = cluster
-        .hash
-        .as_ref()
-        .and_then(|h| hash_key(std::slice::from_ref(h), &m.attrs[attrs as usize]));
+    let hash = match cluster.hash.as_ref() {
+        // `useSourceIp`: the downstream connection's address — for a
+        // sidecar its own pod, for a gateway whoever connected to it.
+        Some(crate::proxy::lb::hash_policy::HashPolicy::SourceIp) => Some(m.source_ip_hash(src)),
+        Some(h) => hash_key(std::slice::from_ref(h), &m.attrs[attrs as usize]),
+        None => None,
+    };
     let st = &mut m.lb_states[lbi as usize];
     if st.pods.is_empty() {
         return None;
     }
     let views = super::mesh::host_views(
         &st.addrs,
-        &st.active,
+        (&st.active, &st.weights),
         st.detector.as_ref(),
         st.members.as_deref(),
     );

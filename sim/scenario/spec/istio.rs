@@ -47,6 +47,9 @@ pub struct ProxyCost {
     /// CPU budget of each gateway pod: routing holds a worker for the latency
     /// draw, so a saturated gateway queues (None = unbounded).
     pub workers: Option<u32>,
+    /// Latency added per proxy hop on the **response** path (client
+    /// sidecar or gateway, server sidecar); None = none (no draw, no event).
+    pub response_latency: Option<crate::engine::dist::Dist>,
 }
 
 /// Where an Istio object came from, for messages and for ordering.
