@@ -159,7 +159,6 @@ fn zone_loss_without_locality_makes_a_third_of_the_requests_wait_for_the_connect
 }
 
 #[test]
-#[ignore = "locality priorities with pods changing during a run: needs MeshRt::lb_for without `if all.is_some() { None }` (the mesh helper's change)"]
 fn zone_loss_with_locality_keeps_each_client_in_its_zone() {
     let spec = load(
         "zone-loss",
