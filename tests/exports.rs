@@ -120,7 +120,7 @@ fn fortio_json_istio_csv_and_percentile_intervals() {
         .map(|l| l.split(',').collect())
         .collect();
     let steps = rows.iter().filter(|r| r[0] == "15").count();
-    assert!(steps > 0 && rows.len() % steps == 0);
+    assert!(steps > 0 && rows.len().is_multiple_of(steps));
     let per_series = rows.len() / steps; // 60 s = 4 steps of 15 s
     assert_eq!(per_series, 4);
     let om = std::fs::read_to_string(out.join("metrics.om")).unwrap();
