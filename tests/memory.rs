@@ -9,7 +9,7 @@
 //! of 21.0 MB (its count includes the next `Vec` doubling). Issue #12 item
 //! 3: a run that drops merged outcomes holds the same peak for 4 and 16
 //! replications, and a replication of isotope's 1,000-service topology
-//! peaks under 64 KiB per Service, Deployment and pod (it was ~600 KB when
+//! peaks at 3,740 bytes per Service, Deployment and pod (limit 64 KiB; it was ~600 KB when
 //! every recorder held a full HdrHistogram).
 
 use meshsim::batch::{RunOptions, run_all_opts};

@@ -118,7 +118,7 @@ impl World<'_> {
             .chain(&mut self.rec_dep)
             .chain(self.ep.rec.iter_mut().flatten())
         {
-            r.flush(); // staged histogram counts (metrics::Recorder)
+            r.flush(); // trims histogram growth slack (metrics::Recorder)
         }
         self.copy_twins();
         let mut capacity: Vec<Capacity> = self
