@@ -103,9 +103,11 @@ fn hpa_step_follows_the_controllers_algorithm_sync_by_sync() {
             e(75_000, "web-3", "created"),
             e(76_000, "web-2", "started"),
             e(76_000, "web-3", "started"),
+            // Both apps listen, then each pod's readiness probe (a kubelet
+            // probe event of its own, due at the same instant) passes.
             e(96_000, "web-2", "listening"),
-            e(96_000, "web-2", "ready"),
             e(96_000, "web-3", "listening"),
+            e(96_000, "web-2", "ready"),
             e(96_000, "web-3", "ready"),
             e(97_000, "web-2", "endpoint-added"),
             e(97_000, "web-3", "endpoint-added"),

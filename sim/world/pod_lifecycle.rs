@@ -186,11 +186,18 @@ pub struct PodRestarts {
 }
 
 impl LifeRt {
-    /// Pod `p` is deleted: its restart count goes to the report's list and
-    /// its back-off is forgotten, so a new pod in the slot starts afresh
-    /// (pod-kill, and every controller's delete).
+    /// Pod `p` is deleted (pod-kill, and every controller's delete): its
+    /// containers stop (pending steps of the old epoch go stale), the
+    /// delays an experiment injected go with it (an experiment acts on the
+    /// pods it found), its restart count goes to the report's list and its
+    /// back-off is forgotten, so a new pod in the slot starts afresh.
     pub(super) fn retire(&mut self, p: u32) {
         let pl = &mut self.pods[p as usize];
+        pl.epoch += 1;
+        pl.app_up = false;
+        pl.sidecar_up = false;
+        pl.failing = false;
+        pl.delay = None;
         pl.backoff = [(0, SimTime::ZERO); 2];
         if pl.restart_count > 0 {
             let r = PodRestarts {
@@ -555,14 +562,7 @@ impl World<'_> {
     /// `pod-kill`: the pod is deleted; the Deployment creates a replacement.
     fn pod_kill(&mut self, p: u32) {
         self.pod_event(p, "died", "deleted (pod-kill)".into());
-        let l = self.life.as_mut().expect("lifecycle");
-        let pl = &mut l.pods[p as usize];
-        pl.epoch += 1;
-        pl.app_up = false;
-        pl.sidecar_up = false;
-        pl.failing = false;
-        pl.delay = None; // an experiment injects into the pods it found
-        l.retire(p);
+        self.life.as_mut().expect("lifecycle").retire(p);
         self.reset_pod(p, 0, "pod deleted");
         self.set_ready(p, false, "pod deleted");
         let dep = self.dep_of[p as usize] as usize;

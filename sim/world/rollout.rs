@@ -502,14 +502,8 @@ impl World<'_> {
     pub(super) fn delete_pod(&mut self, p: u32, why: &str) {
         self.pod_event(p, "died", why.to_string());
         let l = self.life.as_mut().expect("lifecycle");
-        let pl = &mut l.pods[p as usize];
-        pl.epoch += 1;
-        pl.app_up = false;
-        pl.sidecar_up = false;
-        pl.failing = false;
-        pl.delay = None;
-        pl.absent = true;
         l.retire(p);
+        l.pods[p as usize].absent = true;
         self.reset_pod(p, 0, why);
         self.set_ready(p, false, "pod deleted");
     }
