@@ -53,13 +53,17 @@
 //!   latencies are drawn from the `Cluster` object's distributions (zero
 //!   without one). No bandwidth, loss or congestion; a dropped connection
 //!   (NodePort `Local` on a node without a pod) fails at once instead of after
-//!   the client's connect timeout. Pods change during a run only through
-//!   Chaos Mesh experiments ([`scenario::chaos`], applied by
-//!   `world/pod_lifecycle.rs`): deaths, restarts, readiness from the
-//!   Deployment's `readinessProbe` timing and endpoint propagation after a
-//!   configurable delay. Probes are not requests yet (no liveness restarts
-//!   under load); without experiments a pod is ready or not for the whole
-//!   run.
+//!   the client's connect timeout. Pods change during a run through Chaos
+//!   Mesh experiments ([`scenario::chaos`], applied by
+//!   `world/pod_lifecycle.rs`), the kubelet's probes (`world/probe.rs`:
+//!   httpGet/grpc probes wait for a worker behind the traffic, so an
+//!   overloaded pod fails liveness and restarts with CrashLoopBackOff),
+//!   meshsim's timed events (`world/rollout.rs`: scale, rollout, drain,
+//!   node/zone loss, partitions) and HorizontalPodAutoscalers
+//!   (`world/autoscale.rs`, CPU = compute steps only); endpoints follow
+//!   after a configurable propagation delay. Deleted pods stop at once (no
+//!   preStop hook or grace period); without any of these a pod is ready or
+//!   not for the whole run.
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.
 //! * The mesh is simulated for **HTTP**: sidecars and gateways decide
@@ -69,9 +73,10 @@
 //!   Envoy's fault filter and router (timeouts, retries, mirrors), its
 //!   connection pools (circuit breaking; modelled connection by connection
 //!   only when the cluster sets a pool limit — otherwise warm, as Istio's
-//!   2^32−1 defaults never bind) and its outlier detectors. The inbound
-//!   `reset-before-request` retry is modelled only as its outcome (a live
-//!   sidecar in front of a dead app answers 503). Not modelled: upstream
+//!   2^32−1 defaults never bind) and its outlier detectors; the inbound
+//!   sidecar retries a refused connection to its app twice
+//!   (`reset-before-request`, not on gRPC ports: `world/inbound_retry.rs`).
+//!   Not modelled: upstream
 //!   idle/connect
 //!   timeouts, hedging (Istio configures none); mirrored copies bypass
 //!   pools. ServiceEntry hosts are routed on their HTTP ports to a
