@@ -69,6 +69,7 @@ use std::collections::BTreeMap;
 
 pub mod autoscale;
 mod call;
+mod chaos_mesh;
 mod connection;
 mod endpoint;
 mod entry_hosts;
