@@ -161,8 +161,9 @@ pub struct LoadPoint {
     pub mean_ms: Option<f64>,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
-    /// 95 % interval of the p99 from replications (t on per-replication
-    /// p99s, around the pooled one); None with one replication.
+    /// 95 % interval of the pooled p99 from replications (sectioning over
+    /// the per-replication p99s, lower bound at least 0); None with one
+    /// replication.
     pub p99_ci_ms: Option<(f64, f64)>,
 }
 
@@ -218,16 +219,12 @@ fn load_points(spec: &Scenario, m: &Merged) -> Vec<LoadPoint> {
             let r = &s.pooled;
             let q = |q: f64| (r.count > 0).then(|| r.hist.value_at_quantile(q) as f64 / 1e6);
             let p99 = q(0.99);
-            let per_rep: Vec<f64> = m
-                .outcomes
-                .iter()
-                .filter(|o| o.loads[i].count > 0)
-                .map(|o| o.loads[i].hist.value_at_quantile(0.99) as f64 / 1e6)
-                .collect();
-            let p99_ci_ms = p99.and_then(|p| {
-                crate::metrics::stats::mean_ci(&per_rep, 0.95)
-                    .map(|(lo, hi)| (p - (hi - lo) / 2.0, p + (hi - lo) / 2.0))
-            });
+            // The interval of the printed (pooled) p99, as `run
+            // --percentile-ci` gives it: sectioning around it over the
+            // replications' own p99s, never below 0.
+            let per_rep: Vec<&crate::metrics::Recorder> =
+                m.outcomes.iter().map(|o| &o.loads[i]).collect();
+            let p99_ci_ms = crate::report::percentile_ci::interval(r, &per_rep, 0.99);
             let finished = r.completed + r.failed;
             LoadPoint {
                 name: l.name.clone(),
