@@ -34,6 +34,10 @@ pub struct Merged {
     /// replication whose queue grew the most (`report::overload`).
     pub queue_growth: Vec<(u64, u64)>,
     pub events: u64,
+    /// Requests simulated over all replications, warm-up included: every
+    /// load request, call, retry attempt and mirrored copy (`--timing`'s
+    /// requests; a zero-time call runs inline and costs no event).
+    pub requests_created: u64,
     /// Digest of the per-replication digests, in index order.
     pub digest: u64,
     pub window_secs: f64,

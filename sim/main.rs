@@ -540,15 +540,19 @@ impl Stopwatch {
 
 /// One machine-readable line on stderr, e.g. for `benches/peers.sh`.
 /// `measured` = load requests issued inside the measurement window (warm-up
-/// excluded); `events` = events popped from the queue over the whole run.
+/// excluded); `events` = events popped from the queue over the whole run;
+/// `requests` = every request simulated (loads, calls, retries, mirrors;
+/// warm-up included), the rate a call graph really runs at.
 fn print_timing(m: &meshsim::batch::Merged, wall: f64) {
     let measured: u64 = m.loads.iter().map(|l| l.pooled.requests).sum();
     let w = wall.max(1e-9);
     eprintln!(
-        "timing: wall_s={wall:.6} events={} events_per_s={:.0} ns_per_event={:.1} measured={measured}",
+        "timing: wall_s={wall:.6} events={} events_per_s={:.0} ns_per_event={:.1} requests={} requests_per_s={:.0} measured={measured}",
         m.events,
         m.events as f64 / w,
         w * 1e9 / m.events.max(1) as f64,
+        m.requests_created,
+        m.requests_created as f64 / w,
     );
 }
 

@@ -33,6 +33,7 @@ pub struct Merger {
     /// replication whose queue grew the most (the last of equals).
     queue_growth: Vec<Option<(u64, u64)>>,
     events: u64,
+    requests_created: u64,
     digest: u64,
     window_secs: f64,
     outcomes: Vec<Outcome>,
@@ -88,6 +89,7 @@ impl Merger {
             capacity: vec![Capacity::default(); n_d],
             queue_growth: vec![None; n_d],
             events: 0,
+            requests_created: 0,
             digest: 0,
             window_secs: 0.0,
             outcomes: Vec::new(),
@@ -144,6 +146,7 @@ impl Merger {
         }
         self.digest = crate::engine::rng::mix64(self.digest ^ o.digest);
         self.events += o.events;
+        self.requests_created += o.requests_created;
         self.timeline.add(&o.timeline);
         if self.pod_requests.len() < o.pod_requests.len() {
             self.pod_requests.resize(o.pod_requests.len(), 0);
@@ -194,6 +197,7 @@ impl Merger {
                 .map(|g| g.unwrap_or((0, 0)))
                 .collect(),
             events: self.events,
+            requests_created: self.requests_created,
             digest: self.digest,
             window_secs: self.window_secs,
             outcomes: self.outcomes,
