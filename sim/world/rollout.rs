@@ -568,9 +568,11 @@ impl World<'_> {
     /// fails after the connect timeout. True when that is the case.
     pub(super) fn cut_off(&mut self, r: u32, pod: u32) -> bool {
         let l = self.life.as_ref().expect("lifecycle");
-        let q = self.requests.items[r as usize];
+        // Runs on every arrival while pods can change: reads one field of
+        // the request here, the rest only when the request is cut off.
+        let client = self.requests.items[r as usize].client;
         let n_loads = self.spec.loads.len() as u32;
-        let from = (q.client >= n_loads).then(|| q.client - n_loads);
+        let from = (client >= n_loads).then(|| client - n_loads);
         let has = |v: &[u32], p: u32| v.binary_search(&p).is_ok();
         let cut = l.pods[pod as usize].unreachable
             || from.is_some_and(|f| l.pods[f as usize].unreachable)
@@ -588,6 +590,7 @@ impl World<'_> {
         if !cut {
             return false;
         }
+        let q = self.requests.items[r as usize];
         let timeout = match q.origin {
             super::Origin::Attempt { .. } if q.lb != NONE => {
                 let m = self.mesh.as_ref().expect("mesh");
