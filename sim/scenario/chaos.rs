@@ -82,15 +82,6 @@ pub struct Collector {
     events: super::events::Collector,
 }
 
-fn note_line(o: &Object, what: &str) -> String {
-    format!(
-        "{}: document {} ({}): {what}",
-        o.origin.file,
-        o.origin.document,
-        o.origin.object.as_deref().unwrap_or(&o.kind)
-    )
-}
-
 impl Collector {
     /// Reads what this collector needs from `o`; true when `o` is a Chaos
     /// Mesh object (consumed here), false otherwise.
@@ -134,7 +125,7 @@ impl Collector {
                     }
                     _ => "this Chaos Mesh kind is not simulated",
                 };
-                self.not_simulated.push(note_line(o, what));
+                self.not_simulated.push(o.note_line(what));
             }
         }
         true
@@ -310,10 +301,8 @@ impl Collector {
             }
         };
         if let Some(why) = why {
-            self.not_simulated.push(note_line(
-                o,
-                &format!("NetworkChaos {action}: not simulated — {why}"),
-            ));
+            self.not_simulated
+                .push(o.note_line(&format!("NetworkChaos {action}: not simulated — {why}")));
             return;
         }
         if action == "partition" {

@@ -20,6 +20,18 @@ pub struct Object<'a> {
     pub node: V<'a>,
 }
 
+impl Object<'_> {
+    /// A "not simulated" note's line: `file: document N (kind/name): what`.
+    pub fn note_line(&self, what: &str) -> String {
+        format!(
+            "{}: document {} ({}): {what}",
+            self.origin.file,
+            self.origin.document,
+            self.origin.object.as_deref().unwrap_or(&self.kind)
+        )
+    }
+}
+
 /// Collects the objects of every document, reporting syntax errors and
 /// documents that are not objects.
 pub fn collect_objects<'a>(

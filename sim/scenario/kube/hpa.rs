@@ -60,15 +60,6 @@ pub struct Collector {
     not_simulated: Vec<String>,
 }
 
-fn note_line(o: &Object, what: &str) -> String {
-    format!(
-        "{}: document {} ({}): {what}",
-        o.origin.file,
-        o.origin.document,
-        o.origin.object.as_deref().unwrap_or(&o.kind)
-    )
-}
-
 /// A Kubernetes CPU quantity in milli-cores, rounded up as
 /// `Quantity.MilliValue` does: `250m`, `0.5`, `1`, `1.5`.
 pub fn cpu_milli(s: &str) -> Result<u64, String> {
@@ -200,9 +191,7 @@ impl Collector {
             return;
         };
         let Some(target_cpu) = target_cpu else {
-            self.not_simulated.push(note_line(
-                o,
-                "HorizontalPodAutoscaler without a cpu Utilization metric: not simulated (meshsim measures CPU only)",
+            self.not_simulated.push(o.note_line("HorizontalPodAutoscaler without a cpu Utilization metric: not simulated (meshsim measures CPU only)",
             ));
             return;
         };
@@ -266,9 +255,7 @@ impl Collector {
                     ("Resource", Some(n), Some(t)) => format!("{n} {t}"),
                     (t, _, _) => t.to_string(),
                 };
-                self.not_simulated.push(note_line(
-                    o,
-                    &format!("HorizontalPodAutoscaler metric {what:?}: not simulated (meshsim measures CPU utilisation only)"),
+                self.not_simulated.push(o.note_line(&format!("HorizontalPodAutoscaler metric {what:?}: not simulated (meshsim measures CPU utilisation only)"),
                 ));
             }
         }
