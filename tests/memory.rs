@@ -139,15 +139,24 @@ fn memory_figures_are_measured() {
     );
 
     // 3. Flat in replications: merged outcomes are dropped (only
-    //    replication 0's is kept), so 16 replications peak as 4 do.
+    //    replication 0's is kept), so 16 replications peak as 4 do. On one
+    //    worker thread, so the peak does not depend on scheduling: with N
+    //    threads a replication that finishes before an earlier one is held
+    //    until that one merges (at most N − 1 of them; a CI run on 2
+    //    threads once peaked at 182 kB for 16 against 127 kB for 4).
     let opts = RunOptions {
         drop_outcomes: true,
         ..RunOptions::default()
     };
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a rayon pool");
     let peak_of = |r: u32| {
         let spec = stuck(100, 1, r);
         let xds = meshsim::run::compile(&spec);
-        peak_growth(|| run_all_opts(&spec, &xds, &Guard::NONE, &|_| true, &opts))
+        one_thread
+            .install(|| peak_growth(|| run_all_opts(&spec, &xds, &Guard::NONE, &|_| true, &opts)))
     };
     let (m4, p4) = peak_of(4);
     let (m16, p16) = peak_of(16);
