@@ -4,7 +4,6 @@
 //! (`Cluster`). Strict: unknown fields are errors. Plus the value shapes they
 //! share (distributions, scripts). Wired in by `validate::decode_object`.
 
-pub mod choice;
 pub mod cluster;
 pub mod dist;
 pub mod endpoints;
