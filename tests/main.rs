@@ -18,6 +18,8 @@ mod chaos;
 mod cli;
 /// Shared helpers: scenario from text, run, paths to ../shared.
 mod common;
+/// istio.io's old concepts page: what 1.28 accepts, refuses and means.
+mod concepts;
 /// Every file of ../shared/corpus and ../shared/seed through the loader.
 mod corpus;
 /// Same seed ⇒ byte-identical reports; 1 vs N threads; stream independence.
