@@ -9,22 +9,26 @@
 //! One concept per file, named as Istio's API names it: `http_route`
 //! (HTTPRoute), `http_match_request` (HTTPMatchRequest), `destination`
 //! (Destination, HTTPRouteDestination, RouteDestination and their weights),
-//! `l4_route` (TCPRoute, TLSRoute and their L4/TLS match attributes),
-//! `unreachable_rule` (IST0130/IST0131) and `route_policy` (what an HTTP route
-//! does besides picking destinations). This file holds the object itself:
-//! hosts, gateways, and the walk over its route lists.
+//! `gateways` (the `gateways` lists), `l4_route` (TCPRoute, TLSRoute and
+//! their L4/TLS match attributes), `unreachable_rule` (IST0130/IST0131) and
+//! `route_policy` (what an HTTP route does besides picking destinations). This file holds the object itself:
+//! its hosts and the walk over its route lists; host coverage (`covers`) is
+//! `hosts.rs`'s, shared with the other kinds.
 
 mod destination;
+mod gateways;
 mod http_match_request;
 mod http_route;
 mod l4_route;
 pub mod route_policy;
 mod unreachable_rule;
 
-use super::hosts::{self, fields, list, obj, string_list};
+use super::hosts::{self, covers, fields, list, obj, string_list};
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::object::Object;
 use crate::scenario::spec::istio::*;
+pub use gateways::gateway_name;
+use gateways::gateways;
 pub use http_match_request::valid_header_name;
 use http_route::http_route;
 use l4_route::{tcp_route, tls_route};
@@ -109,54 +113,6 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<VirtualService> {
     })
 }
 
-/// `gateways`: `mesh`, `ns/name`, `name` (the VS's namespace) or the legacy
-/// `name.ns.svc.cluster.local` (warning). Absent ⇒ `["mesh"]`.
-fn gateways(cx: &mut Cx, spec: &V, ns: &str) -> Vec<String> {
-    if !spec.has("gateways") {
-        return vec!["mesh".into()];
-    }
-    let mut out = Vec::new();
-    for (g, at) in string_list(cx, spec, "gateways") {
-        if let Some(r) = gateway_name(cx, &at, &g, ns) {
-            out.push(r);
-        }
-    }
-    if out.is_empty() {
-        out.push("mesh".into());
-    }
-    out
-}
-
-/// One gateway reference, resolved to `ns/name` (or `mesh`).
-pub fn gateway_name(cx: &mut Cx, at: &V, g: &str, ns: &str) -> Option<String> {
-    if g == "mesh" {
-        return Some(g.into());
-    }
-    if let Some((gns, name)) = g.split_once('/') {
-        if !hosts::is_dns1123_label(gns) || !hosts::is_dns1123_label(name) {
-            cx.error(
-                at,
-                format!("invalid gateway name {g:?}: namespace/name must be DNS labels"),
-            );
-            return None;
-        }
-        return Some(g.into());
-    }
-    if hosts::wildcard_domain(g).is_err() || g.contains('*') {
-        cx.error(at, format!("invalid gateway name {g:?}"));
-        return None;
-    }
-    let parts: Vec<&str> = g.split('.').collect();
-    if parts.len() > 1 {
-        cx.warn(
-            at,
-            format!("{g:?} is the legacy gatewayName format; write namespace/name"),
-        );
-        return Some(format!("{}/{}", parts[1], parts[0]));
-    }
-    Some(format!("{ns}/{g}"))
-}
-
 /// Two hosts of one VS that overlap (equal, or one wildcard covering the other).
 fn duplicate_hosts(cx: &mut Cx, spec: &V, raw: &[(String, V)]) {
     for i in 0..raw.len() {
@@ -171,31 +127,4 @@ fn duplicate_hosts(cx: &mut Cx, spec: &V, raw: &[(String, V)]) {
         }
     }
     let _ = spec;
-}
-
-/// Does host pattern `a` match every name `b` matches (case-insensitive)?
-pub fn covers(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    if a == b || a == "*" {
-        return true;
-    }
-    match a.strip_prefix('*') {
-        Some(suffix) => {
-            b.strip_prefix('*').unwrap_or(&b).ends_with(suffix) && b.len() > suffix.len()
-        }
-        None => false,
-    }
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_coverage() {
-        assert!(covers("*", "a.b"));
-        assert!(covers("*.bookinfo.com", "uk.bookinfo.com"));
-        assert!(covers("*.com", "*.bookinfo.com"));
-        assert!(!covers("*.bookinfo.com", "bookinfo.com"));
-        assert!(!covers("uk.bookinfo.com", "*.bookinfo.com"));
-    }
 }

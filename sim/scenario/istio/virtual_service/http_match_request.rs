@@ -3,7 +3,7 @@
 //! with istiod 1.28's rules for header names and JWT-claim matches.
 
 use super::super::hosts::{self, obj, opt_bool, opt_str, string_list};
-use super::gateway_name;
+use super::gateways::gateway_name;
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::spec::istio::*;
 use std::collections::BTreeMap;

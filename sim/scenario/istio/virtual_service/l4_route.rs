@@ -3,9 +3,9 @@
 //! hosts must be covered by the VirtualService's own hosts (istiod 1.28's
 //! `validateTCPRoute`, `validateTLSRoute`).
 
-use super::super::hosts::{self, list, obj, opt_str, string_list};
+use super::super::hosts::{self, covers, list, obj, opt_str, string_list};
 use super::destination::l4_destinations;
-use super::{covers, gateway_name};
+use super::gateways::gateway_name;
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::spec::istio::*;
 
