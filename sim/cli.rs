@@ -29,15 +29,8 @@ pub enum Command {
         /// Scenario files or directories (read recursively in sorted order).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Master seed (overrides the Simulation object).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Number of independent replications (overrides the Simulation object).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        replications: Option<u32>,
-        /// Simulated duration, e.g. 90s, 10m (overrides the Simulation object).
-        #[arg(long, value_parser = parse_duration_arg)]
-        duration: Option<crate::engine::SimDuration>,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Output folder (default reports/SCENARIO-SEED/).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -58,9 +51,6 @@ pub enum Command {
         /// For benchmarks only: it never changes the report.
         #[arg(long)]
         timing: bool,
-        /// Namespace for objects that name none, as `kubectl apply -n` places them.
-        #[arg(long, short = 'n', value_name = "NS")]
-        namespace: Option<String>,
         /// Memory the simulation may use, e.g. 2G, 512M (default: three
         /// quarters of the memory available to this process). A run that
         /// would exceed it stops early with a partial report (exit 4).
@@ -74,12 +64,6 @@ pub enum Command {
         /// rest are summed in one line). Default: all. Files are unaffected.
         #[arg(long, value_name = "N")]
         top: Option<usize>,
-        /// Treat warnings (what Istio accepts and then fails at run time, e.g. an
-        /// undefined subset) as errors; notes stay notes.
-        #[arg(long)]
-        strict: bool,
-        #[command(flatten)]
-        set: SetArgs,
         #[command(flatten)]
         gate: GateArgs,
         /// Compare with a saved run's summary.json: fail (exit 3) when a
@@ -127,6 +111,11 @@ pub enum Command {
     /// Run a scenario at every value of one field (`--param`), or bisect for
     /// the smallest/largest value that passes the assertions (`--find-min`,
     /// `--find-max`); writes DIR/sweep.csv, sweep.json, sweep.svg.
+    #[command(
+        mut_arg("replications", |a| a.help("Replications per point (overrides the Simulation object)")),
+        mut_arg("duration", |a| a.help("Simulated duration per point, e.g. 90s (overrides the Simulation object)")),
+        mut_arg("strict", |a| a.help("Treat warnings as errors; notes stay notes")),
+    )]
     Sweep {
         /// Scenario files or directories (read recursively in sorted order).
         #[arg(required = true)]
@@ -148,33 +137,18 @@ pub enum Command {
         /// Bisect for the largest whole value in LO..HI that passes every assertion.
         #[arg(long, value_name = "KIND/[NS/]NAME.FIELD=LO..HI")]
         find_max: Option<crate::answers::sweep::Span>,
-        /// Master seed (overrides the Simulation object).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Replications per point (overrides the Simulation object).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        replications: Option<u32>,
-        /// Simulated duration per point, e.g. 90s (overrides the Simulation object).
-        #[arg(long, value_parser = parse_duration_arg)]
-        duration: Option<crate::engine::SimDuration>,
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Output folder (default reports/SCENARIO-sweep/).
         #[arg(long)]
         out: Option<PathBuf>,
         /// No terminal table (the files are still written).
         #[arg(long, short)]
         quiet: bool,
-        /// Namespace for objects that name none, as `kubectl apply -n` places them.
-        #[arg(long, short = 'n', value_name = "NS")]
-        namespace: Option<String>,
         /// Memory the whole sweep may use (points running at once share it); a
         /// point that would exceed it stops early and is marked partial.
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
-        /// Treat warnings as errors; notes stay notes.
-        #[arg(long)]
-        strict: bool,
-        #[command(flatten)]
-        set: SetArgs,
         #[command(flatten)]
         gate: GateArgs,
         /// Run only shard I of N (0-based) of the grid's runs (values ×
@@ -208,6 +182,12 @@ pub enum Command {
     /// the changed side only (no CHANGED paths: the base's files). Writes
     /// DIR/diff.json, diff.txt, base.json, changed.json. Exit 0: no
     /// significant change; 5: some significant change.
+    #[command(
+        mut_arg("seed", |a| a.help("Master seed of both sides (overrides the base's Simulation object)")),
+        mut_arg("replications", |a| a.help("Replications (pairs) on each side; ≥ 2 for intervals (overrides the base's Simulation object)")),
+        mut_arg("duration", |a| a.help("Simulated duration of both sides, e.g. 90s")),
+        mut_arg("strict", |a| a.help("Treat warnings as errors; notes stay notes")),
+    )]
     Diff {
         /// The base scenario: files or directories.
         #[arg(required = true)]
@@ -218,16 +198,9 @@ pub enum Command {
             value_name = "CHANGED… [--set KIND/[NS/]NAME.FIELD=VALUE]"
         )]
         changed: Vec<String>,
-        /// Master seed of both sides (overrides the base's Simulation object).
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Replications (pairs) on each side; ≥ 2 for intervals (overrides
-        /// the base's Simulation object).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        replications: Option<u32>,
-        /// Simulated duration of both sides, e.g. 90s.
-        #[arg(long, value_parser = parse_duration_arg)]
-        duration: Option<crate::engine::SimDuration>,
+        /// Options before `--` apply to both sides (`--set` after `--`: the changed side only).
+        #[command(flatten)]
+        scenario: ScenarioArgs,
         /// Output folder (default reports/SCENARIO-diff/).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -242,21 +215,12 @@ pub enum Command {
         /// pairing buys; not for everyday use).
         #[arg(long)]
         independent: bool,
-        /// Namespace for objects that name none, as `kubectl apply -n` places them.
-        #[arg(long, short = 'n', value_name = "NS")]
-        namespace: Option<String>,
-        /// Treat warnings as errors; notes stay notes.
-        #[arg(long)]
-        strict: bool,
         /// Memory each side may use (default as `run`).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
         /// Latency percentiles compared (default 50,90,99,99.9).
         #[arg(long, value_name = "LIST", value_parser = crate::report::percentiles::parse_list)]
         percentiles: Option<crate::report::percentiles::List>,
-        /// `--set` before `--`: applied to both sides.
-        #[command(flatten)]
-        set: SetArgs,
     },
     /// Check routing against a table of requests and expected outcomes (the
     /// idea of Envoy's router_check_tool, at the Istio level). Exit 0 all
@@ -283,6 +247,47 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+}
+
+/// What `run`, `sweep` and `diff` change in the scenario they load: the
+/// options that become [`Overrides`]. One struct, so that the three commands
+/// spell, parse and apply them alike; the help below is `run`'s, and `sweep`
+/// and `diff` reword some of it (per point, both sides) with `mut_arg` on
+/// their variant.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ScenarioArgs {
+    /// Master seed (overrides the Simulation object).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of independent replications (overrides the Simulation object).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub replications: Option<u32>,
+    /// Simulated duration, e.g. 90s, 10m (overrides the Simulation object).
+    #[arg(long, value_parser = parse_duration_arg)]
+    pub duration: Option<crate::engine::SimDuration>,
+    /// Namespace for objects that name none, as `kubectl apply -n` places them.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Treat warnings (what Istio accepts and then fails at run time, e.g. an
+    /// undefined subset) as errors; notes stay notes.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub set: SetArgs,
+}
+
+impl ScenarioArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            seed: self.seed,
+            replications: self.replications,
+            duration: self.duration,
+            manifests_only: false,
+            namespace: self.namespace.clone(),
+            strict: self.strict,
+            sets: self.set.sets.clone(),
+        }
+    }
 }
 
 /// `--set`: one field of one object changed for this run (files untouched).
@@ -332,41 +337,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 impl Command {
     pub fn overrides(&self) -> Overrides {
         match self {
-            Command::Run {
-                seed,
-                replications,
-                duration,
-                namespace,
-                strict,
-                set,
-                ..
-            }
-            | Command::Sweep {
-                seed,
-                replications,
-                duration,
-                namespace,
-                strict,
-                set,
-                ..
-            }
-            | Command::Diff {
-                seed,
-                replications,
-                duration,
-                namespace,
-                strict,
-                set,
-                ..
-            } => Overrides {
-                seed: *seed,
-                replications: *replications,
-                duration: *duration,
-                manifests_only: false,
-                namespace: namespace.clone(),
-                strict: *strict,
-                sets: set.sets.clone(),
-            },
+            Command::Run { scenario, .. }
+            | Command::Sweep { scenario, .. }
+            | Command::Diff { scenario, .. } => scenario.overrides(),
             // Manifests alone validate (no Simulation needed), like `istioctl validate -f`.
             Command::Validate {
                 namespace, strict, ..

@@ -1,26 +1,12 @@
 //! See tests/main.rs for what this module covers.
 
 use crate::common;
+use common::{meshsim_in as meshsim, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn scratch(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("meshsim-answers-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn meshsim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(common::bin())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run meshsim")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::scratch("answers", test)
 }
 
 /// One pod pair of 2 workers, 5 ms constant service, 50 requests/s for 2 s:

@@ -9,7 +9,7 @@
 
 use crate::common;
 use meshsim::batch::Merged;
-use meshsim::scenario::{self, Overrides, Scenario, SourceFile};
+use meshsim::scenario::{self, Overrides, Scenario};
 use std::path::PathBuf;
 
 pub(crate) fn folder(name: &str) -> PathBuf {
@@ -19,27 +19,7 @@ pub(crate) fn folder(name: &str) -> PathBuf {
 /// The folder's YAML files with each `(file, from, to)` edit applied.
 pub(crate) fn load(name: &str, edits: &[(&str, &str, &str)]) -> Scenario {
     let dir = folder(name);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("scenario folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    let mut sources = Vec::new();
-    for p in files {
-        let file = p.file_name().unwrap().to_string_lossy().into_owned();
-        let mut text = std::fs::read_to_string(&p).expect("readable");
-        for (f, from, to) in edits {
-            if *f == file {
-                assert!(text.contains(from), "{file} no longer contains {from:?}");
-                text = text.replace(from, to);
-            }
-        }
-        sources.push(SourceFile {
-            path: p.to_string_lossy().into_owned(),
-            text,
-        });
-    }
+    let sources = common::folder_sources(&dir, &[], edits);
     match scenario::from_sources(name.into(), &sources, &Overrides::default()) {
         Ok(s) => s,
         Err(e) => panic!("{name} should be valid:\n{e}"),
@@ -59,26 +39,8 @@ pub(crate) fn ev(t_ms: u64, pod: &str, what: &'static str) -> (u64, String, &'st
     (t_ms, pod.to_string(), what)
 }
 
-/// The accounting invariant on every load, Service and workload of every
-/// replication (tests/accounting.rs states it).
-pub(crate) fn assert_accounting(m: &Merged) {
-    for o in &m.outcomes {
-        for (recs, in_flight, what) in [
-            (&o.loads, &o.loads_in_flight, "load"),
-            (&o.services, &o.services_in_flight, "service"),
-            (&o.workloads, &o.workloads_in_flight, "workload"),
-        ] {
-            for (i, r) in recs.iter().enumerate() {
-                assert_eq!(
-                    r.requests,
-                    r.completed + r.failed + in_flight[i],
-                    "{what} {i}: requests = completed + failed + in flight"
-                );
-                assert_eq!(r.count, r.completed + r.failed, "{what} {i}");
-            }
-        }
-    }
-}
+/// (Here first; autoscale, probes and rollout import it from this module.)
+pub(crate) use crate::common::assert_accounting;
 
 /// |observed − expected| ≤ 4 √expected (Poisson counts).
 pub(crate) fn near(observed: u64, expected: f64) -> bool {
@@ -88,8 +50,7 @@ pub(crate) fn near(observed: u64, expected: f64) -> bool {
 #[test]
 fn pod_kill_without_readiness_probe_sends_traffic_to_a_pod_that_is_not_listening() {
     let spec = load("pod-kill-no-probe", &[]);
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     assert_eq!(
         timeline(&m),
         vec![
@@ -122,8 +83,7 @@ fn pod_kill_without_readiness_probe_sends_traffic_to_a_pod_that_is_not_listening
 #[test]
 fn pod_kill_with_readiness_probe_fails_only_while_the_endpoint_propagates() {
     let spec = load("pod-kill-readiness", &[]);
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     assert_eq!(
         timeline(&m),
         vec![
@@ -158,8 +118,7 @@ fn a_longer_propagation_delay_means_more_refused_connections() {
         "pod-kill-readiness",
         &[("app.yaml", "endpointDelay: 1s", "endpointDelay: 5s")],
     );
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     let t = timeline(&m);
     assert!(
         t.contains(&ev(35_000, "web-0", "endpoint-removed")),
@@ -253,8 +212,7 @@ fn flag(r: &meshsim::metrics::Recorder, f: &str) -> u64 {
 #[test]
 fn pod_kill_behind_sidecars_fails_only_the_requests_in_flight_as_uc() {
     let spec = load("pod-kill-mesh", &[]);
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     let t = timeline(&m);
     assert_eq!(t[1], ev(30_000, "web-0", "died"));
     assert!(
@@ -289,8 +247,7 @@ fn pod_kill_behind_sidecars_fails_only_the_requests_in_flight_as_uc() {
 #[test]
 fn container_kill_app_vs_istio_proxy() {
     let spec = load("container-kill", &[]);
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     assert_eq!(
         timeline(&m),
         vec![
@@ -332,8 +289,7 @@ fn container_kill_app_vs_istio_proxy() {
 #[test]
 fn network_delay_slows_a_third_of_the_requests_for_thirty_seconds() {
     let spec = load("network-delay", &[]);
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     assert_eq!(
         timeline(&m),
         vec![
@@ -368,8 +324,7 @@ fn pod_failure_without_probes_keeps_a_paused_pod_in_the_service() {
             "action: pod-failure\n  duration: 20s",
         )],
     );
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     assert_eq!(
         timeline(&m),
         vec![
@@ -442,8 +397,7 @@ fn every_pod_dead_means_no_endpoint_at_all() {
         "pod-kill-readiness",
         &[("podchaos.yaml", "mode: one", "mode: all")],
     );
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     let failed = m.loads[0].pooled.failed;
     assert!(near(failed, 150.0 * 12.0), "failed {failed}");
     assert_eq!(common::code(&m.loads[0].pooled, 0), failed);
@@ -461,8 +415,7 @@ fn a_second_container_kill_waits_for_crash_loop_back_off() {
             ("kill-sidecar.yaml", "default: [web-1]", "default: [web-0]"),
         ],
     );
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     let t: Vec<_> = timeline(&m).into_iter().filter(|e| e.0 >= 60_000).collect();
     assert_eq!(
         t,
@@ -599,8 +552,7 @@ fn every_request_ends_exactly_once_through_deaths_in_a_call_graph() {
 #[test]
 fn liveness_probes_queued_behind_traffic_turn_one_pod_kill_into_a_cascade() {
     let spec = load("liveness-cascade", &[]);
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     let restarts: Vec<_> = timeline(&m)
         .into_iter()
         .filter(|e| matches!(e.2, "died" | "back-off" | "started" | "created"))
@@ -691,8 +643,7 @@ fn a_tcp_liveness_probe_does_not_cascade() {
             "        livenessProbe:\n          tcpSocket: {port: 8080}",
         )],
     );
-    let m = common::run(&spec);
-    assert_accounting(&m);
+    let m = common::run_checked(&spec);
     let o = &m.outcomes[0];
     assert!(o.pod_restarts.is_empty(), "{:?}", o.pod_restarts);
     let died = o.pod_events.iter().filter(|e| e.what == "died").count();

@@ -1,27 +1,13 @@
 //! See tests/main.rs for what this module covers.
 
 use crate::common;
+use common::{meshsim_in as meshsim, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// A fresh scratch folder for one test.
 fn scratch(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("meshsim-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn meshsim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(common::bin())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run meshsim")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::scratch("cli", test)
 }
 
 const SIM: &str = "apiVersion: meshsim.dev/v1alpha1

@@ -41,16 +41,60 @@ pub fn load_ok(text: &str) -> Scenario {
 /// The scenario of folder `dir`'s `files` without those in `drop` (a
 /// scenario's variants: "the same without its VirtualService").
 pub fn load_without(dir: &Path, files: &[&str], drop: &[&str]) -> Scenario {
+    let kept: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| !drop.contains(f))
+        .collect();
+    load_edited(dir, &kept, &|_, text| text)
+}
+
+/// The scenario of folder `dir`'s `files`, each passed through
+/// `edit(name, text)` first (a scenario's variants: "the same with …").
+pub fn load_edited(dir: &Path, files: &[&str], edit: &dyn Fn(&str, String) -> String) -> Scenario {
     let texts: Vec<(String, String)> = files
         .iter()
-        .filter(|f| !drop.contains(f))
-        .map(|f| (f.to_string(), std::fs::read_to_string(dir.join(f)).unwrap()))
+        .map(|f| {
+            let t = std::fs::read_to_string(dir.join(f)).unwrap();
+            (f.to_string(), edit(f, t))
+        })
         .collect();
     let refs: Vec<(&str, &str)> = texts
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
-    load_texts(&refs).unwrap_or_else(|e| panic!("{e}"))
+    load_texts(&refs).unwrap_or_else(|e| panic!("{}:\n{e}", dir.display()))
+}
+
+/// The YAML files of folder `dir` (sorted by name, symlinks followed) minus
+/// `skip`, with each `(file, from, to)` edit applied (`from` must occur): the
+/// sources a run of that folder reads, changed as a variant needs.
+pub fn folder_sources(dir: &Path, skip: &[&str], edits: &[(&str, &str, &str)]) -> Vec<SourceFile> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("scenario folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    let mut sources = Vec::new();
+    for p in files {
+        let file = p.file_name().unwrap().to_string_lossy().into_owned();
+        if skip.contains(&file.as_str()) {
+            continue;
+        }
+        let mut text = std::fs::read_to_string(&p).expect("readable");
+        for (f, from, to) in edits {
+            if *f == file {
+                assert!(text.contains(from), "{file} no longer contains {from:?}");
+                text = text.replace(from, to);
+            }
+        }
+        sources.push(SourceFile {
+            path: p.to_string_lossy().into_owned(),
+            text,
+        });
+    }
+    sources
 }
 
 /// Loads scenario files from disk with overrides.
@@ -67,9 +111,46 @@ pub fn run(spec: &Scenario) -> Merged {
     run_all(spec, &|_| {})
 }
 
+/// summary.json of a run, parsed (as a user's script would read it).
+pub fn summary_json(spec: &Scenario, m: &Merged) -> serde_json::Value {
+    let text = meshsim::report::summary::render(spec, m);
+    serde_json::from_str(&text).expect("summary.json parses")
+}
+
+/// Runs all replications and checks the accounting invariant on every
+/// stream of every replication ([`assert_accounting`]).
+pub fn run_checked(spec: &Scenario) -> Merged {
+    let m = run(spec);
+    assert_accounting(&m);
+    m
+}
+
 /// The compiled `meshsim` binary.
 pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_meshsim"))
+}
+
+/// A fresh, empty scratch folder for one test: `meshsim-AREA-PID-TEST` in
+/// the temporary directory (the process id keeps concurrent runs apart).
+pub fn scratch(area: &str, test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("meshsim-{area}-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs the `meshsim` binary with `args` in folder `dir`.
+pub fn meshsim_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run meshsim")
+}
+
+/// A process's output as text (invalid UTF-8 replaced).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 /// A Deployment + Service (port 8080, label app=<name>) in the default namespace.
@@ -202,4 +283,25 @@ pub fn within_binomial(observed: u64, n: u64, p: f64) -> bool {
     let mean = n as f64 * p;
     let sd = (n as f64 * p * (1.0 - p)).sqrt();
     (observed as f64 - mean).abs() <= 3.29 * sd
+}
+
+/// The accounting invariant on every load, Service and workload of every
+/// replication (tests/accounting.rs states it).
+pub fn assert_accounting(m: &Merged) {
+    for o in &m.outcomes {
+        for (recs, in_flight, what) in [
+            (&o.loads, &o.loads_in_flight, "load"),
+            (&o.services, &o.services_in_flight, "service"),
+            (&o.workloads, &o.workloads_in_flight, "workload"),
+        ] {
+            for (i, r) in recs.iter().enumerate() {
+                assert_eq!(
+                    r.requests,
+                    r.completed + r.failed + in_flight[i],
+                    "{what} {i}: requests = completed + failed + in flight"
+                );
+                assert_eq!(r.count, r.completed + r.failed, "{what} {i}");
+            }
+        }
+    }
 }

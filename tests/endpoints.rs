@@ -138,8 +138,7 @@ fn each_rule_runs_its_own_script_and_is_reported_under_its_name() {
         194
     );
     // summary.json: keyed by rule name, only for the Workload with rules.
-    let json = meshsim::report::summary::render(&spec, &m);
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let v = common::summary_json(&spec, &m);
     let eps = &v["workloads"]["default/productpage"]["endpoints"];
     assert_eq!(eps["page"]["latency_ms"]["mean"], 310.0);
     assert_eq!(eps["/api/*"]["latency_ms"]["mean"], 5.0);

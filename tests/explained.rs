@@ -9,8 +9,7 @@
 //! fails loudly if the shipped files drift from what it edits.
 
 use crate::common;
-use meshsim::report::summary;
-use meshsim::scenario::{self, Overrides, SourceFile};
+use meshsim::scenario::{self, Overrides};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -32,30 +31,7 @@ fn shipped(group: &str, name: &str, seed: Option<u64>) -> Value {
 /// `skip`, with each `(file, from, to)` edit applied (`from` must occur).
 fn variant(group: &str, name: &str, skip: &[&str], edits: &[(&str, &str, &str)]) -> Value {
     let dir = folder(group, name);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("scenario folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    let mut sources = Vec::new();
-    for p in files {
-        let file = p.file_name().unwrap().to_string_lossy().into_owned();
-        if skip.contains(&file.as_str()) {
-            continue;
-        }
-        let mut text = std::fs::read_to_string(&p).expect("readable");
-        for (f, from, to) in edits {
-            if *f == file {
-                assert!(text.contains(from), "{file} no longer contains {from:?}");
-                text = text.replace(from, to);
-            }
-        }
-        sources.push(SourceFile {
-            path: p.to_string_lossy().into_owned(),
-            text,
-        });
-    }
+    let sources = common::folder_sources(&dir, skip, edits);
     for s in skip {
         assert!(dir.join(s).exists(), "{name}/{s} is not shipped any more");
     }
@@ -66,8 +42,7 @@ fn variant(group: &str, name: &str, skip: &[&str], edits: &[(&str, &str, &str)])
 }
 
 fn render(spec: &meshsim::scenario::Scenario) -> Value {
-    let json = summary::render(spec, &common::run(spec));
-    serde_json::from_str(&json).expect("summary.json parses")
+    common::summary_json(spec, &common::run(spec))
 }
 
 /// A count in a map (`codes`, `flags`, `envoy`): absent = 0.

@@ -28,20 +28,6 @@ spec: {{duration: 600s, seed: 1, replications: 2}}
     )
 }
 
-fn books_balance(m: &meshsim::batch::Merged) {
-    for o in &m.outcomes {
-        for (recs, fl) in [
-            (&o.loads, &o.loads_in_flight),
-            (&o.services, &o.services_in_flight),
-            (&o.workloads, &o.workloads_in_flight),
-        ] {
-            for (r, f) in recs.iter().zip(fl) {
-                assert_eq!(r.requests, r.completed + r.failed + f);
-            }
-        }
-    }
-}
-
 #[test]
 fn an_overloaded_open_loop_stops_at_the_memory_budget_and_says_what_grew() {
     let spec = common::load_ok(&overloaded("open: {rate: 5000}"));
@@ -64,7 +50,7 @@ fn an_overloaded_open_loop_stops_at_the_memory_budget_and_says_what_grew() {
     // Stopped long before the end, and the counts cover the time that ran.
     assert!(stop.at.0 < 600_000_000_000);
     assert!(m.outcomes[0].window.to.0 <= stop.at.0 + 1);
-    books_balance(&m);
+    common::assert_accounting(&m);
     // Deterministic: the same budget stops at the same event.
     let again = run_all_guarded(&spec, &limits, &|_| true);
     assert_eq!(
@@ -99,7 +85,7 @@ fn a_closed_loop_without_qps_meets_the_request_limit() {
         "{}",
         stop.reason
     );
-    books_balance(&m);
+    common::assert_accounting(&m);
 }
 
 #[test]
@@ -159,5 +145,5 @@ fn a_false_progress_answer_stops_the_run() {
         "{:?}",
         m.partial
     );
-    books_balance(&m);
+    common::assert_accounting(&m);
 }

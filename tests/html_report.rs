@@ -12,10 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("meshsim-html-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("html", name)
 }
 
 /// Chromium's binary, `chromium` on PATH (Debian's package name). Panics

@@ -32,18 +32,7 @@ fn load(folder: &str) -> Scenario {
 
 /// Some files of `folder`, each passed through `edit(name, text)`.
 fn load_edited(folder: &str, files: &[&str], edit: &dyn Fn(&str, String) -> String) -> Scenario {
-    let texts: Vec<(String, String)> = files
-        .iter()
-        .map(|f| {
-            let t = std::fs::read_to_string(dir(folder).join(f)).unwrap();
-            (f.to_string(), edit(f, t))
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    common::load_texts(&refs).unwrap_or_else(|e| panic!("{folder}:\n{e}"))
+    common::load_edited(&dir(folder), files, edit)
 }
 
 fn call_timeouts(m: &Merged, s: &Scenario, key: &str) -> u64 {

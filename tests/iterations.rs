@@ -6,7 +6,6 @@
 //! read from the rendered summary.json, as a user would read it.
 
 use crate::common;
-use meshsim::report::summary;
 use serde_json::Value;
 
 /// One Service `web` (2 pods × 2 workers, `service_time`), one Load `client`
@@ -21,8 +20,7 @@ fn scenario(service_time: &str, load: &str, sim: &str) -> String {
 /// summary.json's `loads.client` of the scenario.
 fn client(yaml: &str) -> Value {
     let spec = common::load_ok(yaml);
-    let json = summary::render(&spec, &common::run(&spec));
-    let v: Value = serde_json::from_str(&json).expect("summary.json parses");
+    let v = common::summary_json(&spec, &common::run(&spec));
     v["loads"]["client"].clone()
 }
 

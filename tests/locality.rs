@@ -27,18 +27,7 @@ fn dir(folder: &str) -> PathBuf {
 
 /// The folder's files, each passed through `edit(name, text)`.
 fn load_edited(folder: &str, edit: &dyn Fn(&str, String) -> String) -> Scenario {
-    let texts: Vec<(String, String)> = FILES
-        .iter()
-        .map(|f| {
-            let t = std::fs::read_to_string(dir(folder).join(f)).unwrap();
-            (f.to_string(), edit(f, t))
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = texts
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    common::load_texts(&refs).unwrap_or_else(|e| panic!("{folder}:\n{e}"))
+    common::load_edited(&dir(folder), &FILES, edit)
 }
 
 /// Drains (503 on every request) the HelloWorld of `locality` too.

@@ -73,9 +73,7 @@ spec:
 }
 
 fn scratch(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("meshsim-om-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = common::scratch("om", test);
     scenario(&d);
     d
 }

@@ -58,8 +58,7 @@ fn an_overloaded_server_is_reported_with_its_rates() {
     assert!(notes.iter().any(|n| n.starts_with("load users: ")
         && n.contains("still in flight at the end — its percentiles exclude unfinished requests")));
     // summary.json and the terminal say it too.
-    let json = meshsim::report::summary::render(&spec, &m);
-    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let v = common::summary_json(&spec, &m);
     assert_eq!(v["overload"][0].as_str(), Some(q.as_str()));
     let table = meshsim::report::table::render(&spec, &m);
     assert!(table.contains(&format!("OVERLOAD: {q}")), "{table}");

@@ -180,8 +180,7 @@ fn two_hour_latencies_are_reported_not_clamped() {
     );
     let spec = common::load_ok(&text);
     let m = common::run(&spec);
-    let json: serde_json::Value =
-        serde_json::from_str(&meshsim::report::summary::render(&spec, &m)).unwrap();
+    let json = common::summary_json(&spec, &m);
     let lat = &json["loads"]["slow"]["latency_ms"];
     assert!(lat["samples"].as_u64().unwrap() >= 10, "{lat}");
     assert_eq!(lat["mean"].as_f64(), Some(7_200_000.0), "{lat}");

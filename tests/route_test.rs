@@ -1,6 +1,7 @@
 //! See tests/main.rs for what this module covers.
 
 use crate::common;
+use common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -35,15 +36,8 @@ fn route_test(table: &Path, manifests: &[PathBuf]) -> Output {
         .expect("run meshsim")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 fn scratch(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("meshsim-rt-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("rt", test)
 }
 
 fn manifests(folders: &[&str]) -> Vec<PathBuf> {

@@ -36,6 +36,15 @@ impl LoadView<'_> {
     }
 }
 
+/// Requests reviews v1, v2 and v3 received (Bookinfo's three versions).
+fn reviews_received(m: &Merged, s: &Scenario) -> (u64, u64, u64) {
+    (
+        received(m, s, "default/reviews-v1"),
+        received(m, s, "default/reviews-v2"),
+        received(m, s, "default/reviews-v3"),
+    )
+}
+
 fn load_stats<'a>(m: &'a Merged, s: &Scenario, name: &str) -> LoadView<'a> {
     let i = s.loads.iter().position(|l| l.name == name).unwrap();
     LoadView(&m.loads[i].pooled)
@@ -46,11 +55,7 @@ fn load_stats<'a>(m: &'a Merged, s: &Scenario, name: &str) -> LoadView<'a> {
 fn reviews_canary_splits_99_1() {
     let s = load(&["reviews-canary"]);
     let m = common::run(&s);
-    let (v1, v2, v3) = (
-        received(&m, &s, "default/reviews-v1"),
-        received(&m, &s, "default/reviews-v2"),
-        received(&m, &s, "default/reviews-v3"),
-    );
+    let (v1, v2, v3) = reviews_received(&m, &s);
     assert!(v1 + v2 > 15_000, "{v1} {v2}");
     assert_eq!(v3, 0);
     assert!(within_binomial(v2, v1 + v2, 0.01), "v2 {v2} of {}", v1 + v2);
@@ -63,11 +68,7 @@ fn reviews_canary_splits_99_1() {
 fn reviews_75_25_splits_as_configured() {
     let s = load(&["reviews-75-25"]);
     let m = common::run(&s);
-    let (v1, v2, v3) = (
-        received(&m, &s, "default/reviews-v1"),
-        received(&m, &s, "default/reviews-v2"),
-        received(&m, &s, "default/reviews-v3"),
-    );
+    let (v1, v2, v3) = reviews_received(&m, &s);
     assert!(v1 + v2 > 15_000, "{v1} {v2}");
     assert_eq!(v3, 0);
     assert!(within_binomial(v1, v1 + v2, 0.75), "v1 {v1} v2 {v2}");
@@ -78,11 +79,7 @@ fn reviews_75_25_splits_as_configured() {
 fn reviews_jason_goes_to_v2_and_the_rest_to_v3() {
     let s = load(&["reviews-jason"]);
     let m = common::run(&s);
-    let (v1, v2, v3) = (
-        received(&m, &s, "default/reviews-v1"),
-        received(&m, &s, "default/reviews-v2"),
-        received(&m, &s, "default/reviews-v3"),
-    );
+    let (v1, v2, v3) = reviews_received(&m, &s);
     let jason = load_stats(&m, &s, "jason").count();
     let users = load_stats(&m, &s, "users").count();
     assert_eq!(v1, 0);

@@ -110,9 +110,7 @@ impl FieldKind {
     pub fn of(path: &Path) -> FieldKind {
         let last = path.0.last().map(String::as_str).unwrap_or("");
         let parent = path.0.len().checked_sub(2).map(|i| path.0[i].as_str());
-        if parent == Some("latency_ms") && last != "samples" && last != "clamped_samples"
-            || last.ends_with("_ms")
-        {
+        if parent == Some("latency_ms") && last != "samples" || last.ends_with("_ms") {
             FieldKind::Millis
         } else if last.ends_with("_s") {
             FieldKind::Seconds

@@ -42,16 +42,7 @@ const STREAM: &[&str] = &[
     "codes",
     "flags",
 ];
-const LATENCY: &[&str] = &[
-    "mean",
-    "p50",
-    "p90",
-    "p99",
-    "p999",
-    "max",
-    "samples",
-    "clamped_samples",
-];
+const LATENCY: &[&str] = &["mean", "p50", "p90", "p99", "p999", "max", "samples"];
 const WORKLOAD: &[&str] = &[
     "pods",
     "workers_per_pod",

@@ -20,6 +20,11 @@ struct Wire {
     completed: u64,
     failed: u64,
     codes: Vec<(u16, u64)>,
+    /// Version 1's count of latencies the histogram could not hold: always
+    /// 0 since [`super::Hist`] holds any u64 of nanoseconds. Still written
+    /// (as 0), so every meshsim that reads version 1 reads these files, and
+    /// ignored when read; drop it with the next version of the format.
+    #[serde(default)]
     clamped: u64,
     flags: Vec<(ResponseFlags, u64)>,
 }
@@ -36,7 +41,6 @@ impl Serialize for Recorder {
             completed,
             failed,
             codes,
-            clamped,
             flags,
         } = self;
         Wire {
@@ -52,7 +56,7 @@ impl Serialize for Recorder {
             completed: *completed,
             failed: *failed,
             codes: codes.clone(),
-            clamped: *clamped,
+            clamped: 0,
             flags: flags.clone(),
         }
         .serialize(s)
@@ -83,7 +87,6 @@ impl<'de> Deserialize<'de> for Recorder {
         r.completed = w.completed;
         r.failed = w.failed;
         r.codes = w.codes;
-        r.clamped = w.clamped;
         r.flags = w.flags;
         Ok(r)
     }
@@ -121,5 +124,24 @@ mod tests {
         assert_eq!(back.codes, r.codes);
         assert_eq!(back.batch_means(), r.batch_means());
         assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    }
+
+    /// Version 1 of the format is written and read as before the recorder
+    /// dropped its always-zero `clamped` count: the field is written as 0 and
+    /// not needed when read.
+    #[test]
+    fn the_version_1_clamped_field_is_written_as_zero_and_optional() {
+        let mut r = Recorder::default();
+        r.record(3, 2_500_000, 200);
+        r.requests = 1;
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            text.contains(r#""codes":[[200,1]],"clamped":0,"flags":[]"#),
+            "{text}"
+        );
+        let without = text.replace(r#""clamped":0,"#, "");
+        let back: Recorder = serde_json::from_str(&without).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+        assert_eq!((back.count, back.completed, back.requests), (1, 1, 1));
     }
 }

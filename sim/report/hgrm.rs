@@ -77,7 +77,7 @@ mod tests {
         for ms in 1..=1000u64 {
             r.record(0, ms * 1_000_000, 200);
         }
-        r.flush();
+        r.shrink_to_fit();
         let t = render(&r);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(

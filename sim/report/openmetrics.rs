@@ -110,13 +110,73 @@ fn or_unknown(s: &str) -> String {
     }
 }
 
+/// How the reporting proxy knows one side of a request: the rule that gives
+/// that side's labels. The source and destination blocks of a series have
+/// the same labels; only which side is the reporter's own differs.
+enum Known<'a> {
+    /// The reporter itself: its own node metadata; its principal shows only
+    /// under mTLS (both sides meshed).
+    Own { me: &'a Identity, mtls: bool },
+    /// The other side: `peer` is the metadata the reporter has of it (None:
+    /// none), `full` the same when it came by the metadata exchange (an
+    /// Envoy on that side): only then are its app, version and principal known.
+    Peer {
+        peer: Option<&'a Identity>,
+        full: Option<&'a Identity>,
+    },
+}
+
+/// One side's label values (a `source_*` or `destination_*` block).
+struct SideLabels {
+    workload: String,
+    namespace: String,
+    principal: String,
+    app: String,
+    version: String,
+    canonical_service: String,
+    canonical_revision: String,
+    cluster: String,
+}
+
+impl Known<'_> {
+    fn labels(&self) -> SideLabels {
+        let unknown = || "unknown".to_string();
+        match *self {
+            Known::Own { me, mtls } => SideLabels {
+                workload: me.workload.clone(),
+                namespace: me.namespace.clone(),
+                principal: if mtls {
+                    me.principal.clone()
+                } else {
+                    unknown()
+                },
+                app: me.app.clone(),
+                version: me.version.clone(),
+                canonical_service: me.canonical_service.clone(),
+                canonical_revision: me.canonical_revision.clone(),
+                cluster: CLUSTER_ID.into(),
+            },
+            Known::Peer { peer, full } => SideLabels {
+                workload: peer.map_or_else(unknown, |p| p.workload.clone()),
+                namespace: peer.map_or_else(unknown, |p| p.namespace.clone()),
+                principal: full.map_or_else(unknown, |p| p.principal.clone()),
+                app: full.map_or_else(unknown, |p| or_unknown(&p.app)),
+                version: full.map_or_else(unknown, |p| or_unknown(&p.version)),
+                canonical_service: peer.map_or_else(unknown, |p| p.canonical_service.clone()),
+                canonical_revision: peer
+                    .map_or_else(|| "latest".into(), |p| p.canonical_revision.clone()),
+                cluster: peer.map_or_else(unknown, |_| CLUSTER_ID.into()),
+            },
+        }
+    }
+}
+
 /// The label pairs of one series, in the stats filter's order.
 pub(crate) fn labels(
     spec: &Scenario,
     rec: &IstioRecorder,
     k: &Report,
 ) -> Vec<(&'static str, String)> {
-    let unknown = || "unknown".to_string();
     let (svc_host, svc_name) = match k.service {
         DestService::Service(s) => {
             let s = &spec.services[s as usize];
@@ -138,134 +198,63 @@ pub(crate) fn labels(
     let src = identity(spec, k.source);
     let dst = identity(spec, k.destination);
     let mtls = k.source_meshed && k.destination_meshed;
-    let mut v: Vec<(&'static str, String)> = Vec::with_capacity(25);
-    let code = k.code.to_string();
-    let flags = k.flags.to_string();
-    match k.reporter {
+    let (source, destination) = match k.reporter {
         Reporter::Source => {
-            let me = src.expect("a source report names its proxy");
-            v.push(("reporter", "source".into()));
-            v.push(("source_workload", me.workload.clone()));
-            v.push(("source_canonical_service", me.canonical_service.clone()));
-            v.push(("source_canonical_revision", me.canonical_revision.clone()));
-            v.push(("source_workload_namespace", me.namespace.clone()));
-            v.push((
-                "source_principal",
-                if mtls {
-                    me.principal.clone()
-                } else {
-                    unknown()
-                },
-            ));
-            v.push(("source_app", me.app.clone()));
-            v.push(("source_version", me.version.clone()));
-            v.push(("source_cluster", CLUSTER_ID.into()));
+            let me = src.as_ref().expect("a source report names its proxy");
             // Peer metadata: the metadata exchange when the upstream has an
             // Envoy, else the endpoint's metadata (workload, namespace,
             // canonical name and revision; no app, version or identity).
             let peer = dst.as_ref();
             let full = peer.filter(|_| k.destination_meshed);
-            v.push((
-                "destination_workload",
-                peer.map_or_else(unknown, |p| p.workload.clone()),
-            ));
-            v.push((
-                "destination_workload_namespace",
-                peer.map_or_else(unknown, |p| p.namespace.clone()),
-            ));
-            v.push((
-                "destination_principal",
-                full.map_or_else(unknown, |p| p.principal.clone()),
-            ));
-            v.push((
-                "destination_app",
-                full.map_or_else(unknown, |p| or_unknown(&p.app)),
-            ));
-            v.push((
-                "destination_version",
-                full.map_or_else(unknown, |p| or_unknown(&p.version)),
-            ));
-            v.push(("destination_service", svc_host));
-            v.push((
-                "destination_canonical_service",
-                peer.map_or_else(unknown, |p| p.canonical_service.clone()),
-            ));
-            v.push((
-                "destination_canonical_revision",
-                peer.map_or_else(|| "latest".into(), |p| p.canonical_revision.clone()),
-            ));
-            v.push(("destination_service_name", svc_name));
-            v.push((
-                "destination_service_namespace",
-                peer.map_or_else(unknown, |p| p.namespace.clone()),
-            ));
-            v.push((
-                "destination_cluster",
-                peer.map_or_else(unknown, |_| CLUSTER_ID.into()),
-            ));
+            (Known::Own { me, mtls }, Known::Peer { peer, full })
         }
         Reporter::Destination => {
-            let me = dst.expect("a destination report names its pod");
+            let me = dst.as_ref().expect("a destination report names its pod");
             let peer = src.as_ref().filter(|_| k.source_meshed);
-            v.push(("reporter", "destination".into()));
-            v.push((
-                "source_workload",
-                peer.map_or_else(unknown, |p| p.workload.clone()),
-            ));
-            v.push((
-                "source_canonical_service",
-                peer.map_or_else(unknown, |p| p.canonical_service.clone()),
-            ));
-            v.push((
-                "source_canonical_revision",
-                peer.map_or_else(|| "latest".into(), |p| p.canonical_revision.clone()),
-            ));
-            v.push((
-                "source_workload_namespace",
-                peer.map_or_else(unknown, |p| p.namespace.clone()),
-            ));
-            v.push((
-                "source_principal",
-                peer.map_or_else(unknown, |p| p.principal.clone()),
-            ));
-            v.push((
-                "source_app",
-                peer.map_or_else(unknown, |p| or_unknown(&p.app)),
-            ));
-            v.push((
-                "source_version",
-                peer.map_or_else(unknown, |p| or_unknown(&p.version)),
-            ));
-            v.push((
-                "source_cluster",
-                peer.map_or_else(unknown, |_| CLUSTER_ID.into()),
-            ));
-            v.push(("destination_workload", me.workload.clone()));
-            v.push(("destination_workload_namespace", me.namespace.clone()));
-            v.push((
-                "destination_principal",
-                if mtls {
-                    me.principal.clone()
-                } else {
-                    unknown()
-                },
-            ));
-            v.push(("destination_app", me.app.clone()));
-            v.push(("destination_version", me.version.clone()));
-            v.push(("destination_service", svc_host));
-            v.push((
-                "destination_canonical_service",
-                me.canonical_service.clone(),
-            ));
-            v.push((
-                "destination_canonical_revision",
-                me.canonical_revision.clone(),
-            ));
-            v.push(("destination_service_name", svc_name));
-            v.push(("destination_service_namespace", me.namespace.clone()));
-            v.push(("destination_cluster", CLUSTER_ID.into()));
+            let full = peer;
+            (Known::Peer { peer, full }, Known::Own { me, mtls })
         }
-    }
+    };
+    let (source, destination) = (source.labels(), destination.labels());
+    let mut v: Vec<(&'static str, String)> = Vec::with_capacity(25);
+    let code = k.code.to_string();
+    let flags = k.flags.to_string();
+    v.push((
+        "reporter",
+        match k.reporter {
+            Reporter::Source => "source",
+            Reporter::Destination => "destination",
+        }
+        .into(),
+    ));
+    v.push(("source_workload", source.workload));
+    v.push(("source_canonical_service", source.canonical_service));
+    v.push(("source_canonical_revision", source.canonical_revision));
+    v.push(("source_workload_namespace", source.namespace));
+    v.push(("source_principal", source.principal));
+    v.push(("source_app", source.app));
+    v.push(("source_version", source.version));
+    v.push(("source_cluster", source.cluster));
+    v.push(("destination_workload", destination.workload));
+    v.push((
+        "destination_workload_namespace",
+        destination.namespace.clone(),
+    ));
+    v.push(("destination_principal", destination.principal));
+    v.push(("destination_app", destination.app));
+    v.push(("destination_version", destination.version));
+    v.push(("destination_service", svc_host));
+    v.push((
+        "destination_canonical_service",
+        destination.canonical_service,
+    ));
+    v.push((
+        "destination_canonical_revision",
+        destination.canonical_revision,
+    ));
+    v.push(("destination_service_name", svc_name));
+    v.push(("destination_service_namespace", destination.namespace));
+    v.push(("destination_cluster", destination.cluster));
     v.push(("request_protocol", "http".into()));
     v.push(("response_code", code));
     v.push(("response_flags", flags));

@@ -10,6 +10,7 @@
 
 pub mod dot;
 pub mod fold;
+pub mod label;
 pub mod layout;
 pub mod svg;
 pub mod table;

@@ -61,11 +61,6 @@ fn stream_json(
         }
         lat.insert("max".into(), r3(ms(h.max())));
         lat.insert("samples".into(), json!(rec.count));
-        if rec.clamped > 0 {
-            // Latencies beyond what the histogram could grow to: its
-            // percentiles and max are then lower bounds (never silently).
-            lat.insert("clamped_samples".into(), json!(rec.clamped));
-        }
     }
     m.insert("latency_ms".into(), Value::Object(lat));
     if !rec.flags.is_empty() {

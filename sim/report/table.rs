@@ -44,12 +44,7 @@ fn row(out: &mut String, name: &str, s: &Stream, extra: &str, pct: &[Percentile]
                 .map(|p| format!("{:>9}", ms(r.hist.value_at_quantile(p.q))))
                 .collect::<Vec<_>>()
                 .join(" "),
-            // `≥`: some latencies were clamped to the histogram's top.
-            if r.clamped > 0 {
-                format!("≥{}", ms(r.hist.max()))
-            } else {
-                ms(r.hist.max())
-            },
+            ms(r.hist.max()),
         )
     } else {
         (

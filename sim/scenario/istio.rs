@@ -308,7 +308,7 @@ impl Collector {
                 // visibility and exportTo are the compile step's lookup).
                 RefKind::Subset(host, subset) => {
                     let defined = c.destination_rules.iter().any(|dr| {
-                        virtual_service::covers(&dr.host, host)
+                        hosts::covers(&dr.host, host)
                             && dr.subsets.iter().any(|x| &x.name == subset)
                     });
                     if !defined {

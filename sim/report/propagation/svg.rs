@@ -13,6 +13,7 @@ mod timeline;
 
 use super::Propagation;
 use super::dot::{count, edge_label, node_label, pct};
+use super::label::{self, Segment};
 use super::layout::{self, Graph, Rect};
 use crate::metrics::propagation::Node;
 use pen::Svg;
@@ -124,7 +125,7 @@ fn draw(p: &Propagation, note: Option<&str>) -> String {
 
     // Edge labels, placed in layout coordinates: the most failing edge first,
     // clear of the boxes, of earlier labels and, where possible, of other edges.
-    let segments: Vec<Vec<layout::Segment>> = lay
+    let segments: Vec<Vec<Segment>> = lay
         .routes
         .iter()
         .map(|r| r.points.windows(2).map(|w| (w[0], w[1])).collect())
@@ -137,13 +138,13 @@ fn draw(p: &Propagation, note: Option<&str>) -> String {
     for &i in order.iter().rev() {
         let ls = edge_labels[i].clone();
         let (w, h) = label_sizes[i];
-        let others: Vec<layout::Segment> = segments
+        let others: Vec<Segment> = segments
             .iter()
             .enumerate()
             .filter(|(j, _)| *j != i)
             .flat_map(|(_, s)| s.iter().copied())
             .collect();
-        let r = layout::place_label(&lay.routes[i], (w, h), &avoid, &others);
+        let r = label::place_label(&lay.routes[i], (w, h), &avoid, &others);
         avoid.push(r);
         placed[i] = Some((r, ls));
     }

@@ -454,6 +454,19 @@ pub fn is_empty_value(v: &V) -> bool {
     }
 }
 
+/// Does host pattern `a` match every name `b` matches (case-insensitive)?
+pub fn covers(a: &str, b: &str) -> bool {
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    if a == b || a == "*" {
+        return true;
+    }
+    match a.strip_prefix('*') {
+        Some(suffix) => {
+            b.strip_prefix('*').unwrap_or(&b).ends_with(suffix) && b.len() > suffix.len()
+        }
+        None => false,
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,5 +508,14 @@ mod tests {
         assert!(is_ip_or_cidr("001:db8::"));
         assert!(!is_ip_or_cidr("1.2.3.4/99"));
         assert!(!is_ip_or_cidr("example.com"));
+    }
+
+    #[test]
+    fn host_coverage() {
+        assert!(covers("*", "a.b"));
+        assert!(covers("*.bookinfo.com", "uk.bookinfo.com"));
+        assert!(covers("*.com", "*.bookinfo.com"));
+        assert!(!covers("*.bookinfo.com", "bookinfo.com"));
+        assert!(!covers("uk.bookinfo.com", "*.bookinfo.com"));
     }
 }

@@ -6,7 +6,7 @@
 //! `pkg/config/validation/validation.go` @1.28.10).
 
 use super::super::hosts::{self, obj, opt_bool, opt_str, string_list};
-use super::valid_header_name;
+use super::http_match_request::valid_header_name;
 use crate::scenario::decode::{Cx, V};
 use crate::scenario::spec::istio::*;
 
