@@ -15,6 +15,7 @@ pub mod eval;
 pub mod find;
 pub mod gate;
 pub mod junit;
+pub mod keep;
 pub mod partial;
 pub mod shard;
 pub mod sweep;

@@ -144,11 +144,17 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 ..meshsim::world::Guard::NONE
             };
             let xds = meshsim::run::compile(&spec);
+            let pct_json = percentiles
+                .as_ref()
+                .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
             let opts = meshsim::batch::RunOptions {
                 istio_metrics: istio_metrics || istio_csv,
-                // Only per-replication assertions and `--percentile-ci` read
-                // the other replications' outcomes.
-                drop_outcomes: named.is_empty() && !percentile_ci,
+                // What the outputs asked for read of each replication.
+                keep: meshsim::answers::keep::for_run(
+                    &spec,
+                    &named,
+                    percentile_ci.then_some(&pct_json[..]),
+                ),
             };
             let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
             let wall = clock.elapsed_secs();
@@ -187,11 +193,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             };
             let json = if percentile_ci {
                 // Only when asked: other summaries keep their shape.
-                let pct = percentiles
-                    .as_ref()
-                    .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
-                let mut v = meshsim::report::summary::value_with(&spec, &merged, &pct);
-                meshsim::report::percentile_ci::annotate(&spec, &merged, &pct, &mut v);
+                let pct = &pct_json;
+                let mut v = meshsim::report::summary::value_with(&spec, &merged, pct);
+                meshsim::report::percentile_ci::annotate(&spec, &merged, pct, &mut v);
                 let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
                 s.push('\n');
                 s
@@ -252,9 +256,6 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             set.extend(hgrms.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
             // --fortio, --istio-csv: opt-in files for fortio's and spreadsheet users.
             let start = metrics_start.unwrap_or(meshsim::report::openmetrics::DEFAULT_START);
-            let pct_json = percentiles
-                .as_ref()
-                .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
             let mut extra_files: Vec<(String, String)> = Vec::new();
             if fortio {
                 for (li, l) in spec.loads.iter().enumerate() {
