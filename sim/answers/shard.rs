@@ -250,8 +250,9 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
         .zip(&param.values)
         .enumerate()
         .map(|(p, ((spec, named), v))| {
-            let outcomes: Vec<_> = slots.by_ref().take(offset[p + 1] - offset[p]).collect();
-            let merged = crate::batch::merge(spec, outcomes);
+            let outcomes = slots.by_ref().take(offset[p + 1] - offset[p]);
+            let keep = super::sweep::point_keep(spec, named);
+            let merged = crate::batch::merge_keeping(spec, outcomes, keep);
             point_of(&setup, v, spec, named, &merged)
         })
         .collect();

@@ -11,7 +11,10 @@
 //!
 //! Points run in parallel on the rayon pool (each runs its replications in
 //! parallel too, `batch.rs`) and are collected in grid order; results are
-//! identical for any thread count.
+//! identical for any thread count. A point keeps of each replication only
+//! what it reports ([`point_keep`]: the loads' p99s, the assertions'
+//! values), not its outcome, so memory does not grow with points ×
+//! replications.
 
 use super::check::{AssertError, Named};
 use super::eval::{Basis, Subject, Verdict, evaluate};
@@ -274,7 +277,14 @@ fn run_point(
     named: &[Named],
     limits: &Guard,
 ) -> Point {
-    let merged = crate::batch::run_all_guarded(spec, limits, &|_| true);
+    // Only what the point reports is kept of each replication (not every
+    // outcome: memory would grow with points × replications).
+    let opts = crate::batch::RunOptions {
+        istio_metrics: false,
+        keep: point_keep(spec, named),
+    };
+    let xds = crate::run::compile(spec);
+    let merged = crate::batch::run_all_opts(spec, &xds, limits, &|_| true, &opts);
     point_of(setup, value, spec, named, &merged)
 }
 
