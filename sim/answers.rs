@@ -17,6 +17,7 @@ pub mod gate;
 pub mod junit;
 pub mod keep;
 pub mod partial;
+pub mod run_shard;
 pub mod shard;
 pub mod sweep;
 pub mod sweep_plot;

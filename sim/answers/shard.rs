@@ -18,7 +18,7 @@
 //! recomputes exactly its own runs.
 
 use super::check::Named;
-use super::partial::{Partial, PartialError, SweepInput, UnitResult};
+use super::partial::{Input, Partial, PartialError, SweepInput, UnitResult};
 use super::sweep::{Param, Point, Setup, SweepError, load_point, point_of};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
