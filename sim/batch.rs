@@ -7,7 +7,9 @@
 //! merges are exact integer adds and per-replication means are pushed in
 //! index order, so results are identical for any `RAYON_NUM_THREADS`.
 
+mod keep;
 mod merge;
+pub use keep::{Keep, Kept, Quantiles, Reducer, Section, Values};
 pub use merge::Merger;
 
 use crate::istiod::Xds;
@@ -42,10 +44,12 @@ pub struct Merged {
     pub digest: u64,
     pub window_secs: f64,
     /// Per-replication outcomes, in index order: all of them when the run
-    /// keeps them ([`RunOptions::drop_outcomes`] false: tests, sweeps,
-    /// per-replication assertions), else replication 0's alone (what the
-    /// reports' one-cluster views read).
+    /// keeps them ([`Keep::outcomes`]: tests, diff), else replication 0's
+    /// alone (what the reports' one-cluster views read).
     pub outcomes: Vec<Outcome>,
+    /// The values of the reducers the run registered ([`Keep`]), per
+    /// replication; read with [`Merged::per_replication`].
+    pub kept: Kept,
     /// Routing statistics pooled over replications (None without proxies).
     pub mesh: Option<MeshMerged>,
     /// Why this run is partial, in words (empty = complete): replications
@@ -106,7 +110,7 @@ pub fn run_all_with(spec: &Scenario, xds: &Xds, progress: &(dyn Fn(f64) + Sync))
 /// adds a 2 KiB page per range of latencies it holds, `metrics::hist`), the
 /// timeline and the per-pod counts. Checked against real outcomes by
 /// `outcome_bytes_are_what_an_outcome_holds`. Merged outcomes are dropped
-/// unless the run keeps them ([`RunOptions::drop_outcomes`]).
+/// unless the run keeps them ([`Keep::outcomes`]).
 pub fn outcome_bytes(spec: &Scenario) -> u64 {
     let recorders = (spec.loads.len() + spec.services.len() + spec.deployments.len()) as u64;
     let pods: u64 = spec.deployments.iter().map(|d| d.replicas as u64).sum();
@@ -158,10 +162,10 @@ pub fn replication_guard(spec: &Scenario, limits: &Guard, r: u64) -> Guard {
 /// one still runs (about one per thread).
 fn held(r: u64, opts: &RunOptions) -> u64 {
     let threads = rayon::current_num_threads().max(1) as u64;
-    if opts.drop_outcomes {
-        r.min(threads + 1)
-    } else {
+    if opts.keep.outcomes {
         r
+    } else {
+        r.min(threads + 1)
     }
 }
 
@@ -206,35 +210,43 @@ pub fn run_all_guarded_with(
 }
 
 /// What a run collects beyond `summary.json`'s figures.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RunOptions {
+#[derive(Clone, Debug)]
+pub struct RunOptions<'a> {
     /// Istio's request metrics of replication 0 (`Outcome::istio`): the
     /// counters one real cluster would show (`report::openmetrics`).
     pub istio_metrics: bool,
-    /// Keep only replication 0's outcome in [`Merged::outcomes`]: every other
-    /// one is dropped as soon as it is merged, so memory does not grow with
-    /// the number of replications. Per-replication consumers (assertions on
-    /// each replication, sweeps' intervals, tests) need them kept.
-    pub drop_outcomes: bool,
+    /// What the merge keeps of each replication, as its readers declared
+    /// (`keep.rs`). The default keeps every outcome (tests read them).
+    pub keep: Keep<'a>,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            istio_metrics: false,
+            keep: Keep::all(),
+        }
+    }
 }
 
 /// Outcomes finished but not yet merged (a later index finished first), and
 /// the merger they wait for.
-struct Pending {
-    merger: Merger,
+struct Pending<'a> {
+    merger: Merger<'a>,
     /// Index of the next outcome to merge.
     next: u64,
-    /// Finished outcomes with index ≥ `next` (`None`: skipped, halted).
-    waiting: std::collections::BTreeMap<u64, Option<Outcome>>,
+    /// Finished outcomes with index ≥ `next`, with their reducers' values
+    /// (`None`: skipped, halted).
+    waiting: std::collections::BTreeMap<u64, Option<(Outcome, Vec<Values>)>>,
 }
 
-impl Pending {
+impl Pending<'_> {
     /// Replication `i` is over: merges it and every waiting successor.
-    fn finish(&mut self, i: u64, o: Option<Outcome>) {
+    fn finish(&mut self, i: u64, o: Option<(Outcome, Vec<Values>)>) {
         self.waiting.insert(i, o);
         while let Some(o) = self.waiting.remove(&self.next) {
-            if let Some(o) = o {
-                self.merger.add(o);
+            if let Some((o, values)) = o {
+                self.merger.add_reduced(o, values);
             }
             self.next += 1;
         }
@@ -269,7 +281,7 @@ pub fn run_all_opts(
     let done = AtomicU64::new(0);
     let halt = AtomicBool::new(false);
     let pending = std::sync::Mutex::new(Pending {
-        merger: Merger::new(spec, !opts.drop_outcomes),
+        merger: Merger::new(spec, opts.keep.clone()),
         next: 0,
         waiting: Default::default(),
     });
@@ -302,7 +314,11 @@ pub fn run_all_opts(
         for i in 0..r {
             let (run_one, pending) = (&run_one, &pending);
             s.spawn_fifo(move |_| {
-                let o = run_one(i);
+                // Reduced here, in parallel; merged in index order.
+                let o = run_one(i).map(|o| {
+                    let values = opts.keep.reduce(&o);
+                    (o, values)
+                });
                 pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -325,7 +341,16 @@ pub fn run_all_opts(
 
 /// Merges outcomes in index order (keeping them all in [`Merged::outcomes`]).
 pub fn merge(spec: &Scenario, outcomes: Vec<Outcome>) -> Merged {
-    let mut m = Merger::new(spec, true);
+    merge_keeping(spec, outcomes, Keep::all())
+}
+
+/// Merges outcomes in index order, keeping what `keep` asks.
+pub fn merge_keeping(
+    spec: &Scenario,
+    outcomes: impl IntoIterator<Item = Outcome>,
+    keep: Keep,
+) -> Merged {
+    let mut m = Merger::new(spec, keep);
     for o in outcomes {
         m.add(o);
     }

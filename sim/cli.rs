@@ -22,7 +22,7 @@ pub struct Args {
 
 // Parsed once per process: boxing the big variant would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// Simulate a scenario and write DIR/summary.json.
     Run {
@@ -107,6 +107,13 @@ pub enum Command {
         /// terminal; p50, p90, p99, p999 in summary.json.
         #[arg(long, value_name = "LIST", value_parser = crate::report::percentiles::parse_list)]
         percentiles: Option<crate::report::percentiles::List>,
+        /// Run only replications I, I+N, I+2N, … (0-based) and write the
+        /// lossless partial DIR/shard-I-of-N.json (DIR: --out, default
+        /// reports/SCENARIO-SEED-shards/) for `meshsim merge`, which writes
+        /// the unsharded run's report. `JOB_COMPLETION_INDEX/N` reads I
+        /// from that variable (a Kubernetes Indexed Job's pod index).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<crate::answers::shard::ShardArg>,
     },
     /// Run a scenario at every value of one field (`--param`), or bisect for
     /// the smallest/largest value that passes the assertions (`--find-min`,
@@ -161,8 +168,9 @@ pub enum Command {
     },
     /// Combine the partials of `meshsim sweep --shard I/N` (all N shards of
     /// one sweep) into DIR/sweep.csv, sweep.json, sweep.svg: byte for byte
-    /// what the unsharded sweep writes. Exit 1 on missing, duplicate or
-    /// mismatched partials.
+    /// what the unsharded sweep writes; or those of `meshsim run --shard
+    /// I/N` into the unsharded run's report folder (and its terminal output
+    /// and exit status). Exit 1 on missing, duplicate or mismatched partials.
     Merge {
         /// Partial files, or folders holding them (shard-*-of-*.json).
         #[arg(required = true)]

@@ -15,6 +15,8 @@ mod diff_cmd;
 mod gate_cmd;
 #[path = "bin/progress.rs"]
 mod progress;
+#[path = "bin/run_shard.rs"]
+mod run_shard_cmd;
 #[path = "bin/sweep.rs"]
 mod sweep_cmd;
 
@@ -34,7 +36,23 @@ fn print_load_error(e: &LoadError) {
 }
 
 fn real_main(args: Args) -> anyhow::Result<ExitCode> {
+    real_main_with(args, None)
+}
+
+/// `injected`: `meshsim merge` of a sharded run hands `run` the scenario's
+/// files and every replication's outcome from the partials, instead of
+/// paths to read and replications to simulate.
+fn real_main_with(
+    args: Args,
+    injected: Option<run_shard_cmd::Injected>,
+) -> anyhow::Result<ExitCode> {
     let overrides = args.command.overrides();
+    // `run --shard`: what all its shards share, or which option it refuses.
+    if let Some(why) = run_shard_cmd::refused(&args.command) {
+        eprintln!("error: {why}");
+        return Ok(ExitCode::from(2));
+    }
+    let shard_settings = run_shard_cmd::settings(&args.command);
     match args.command {
         Command::Validate { paths, .. } => {
             match meshsim::answers::check::load(&paths, &overrides) {
@@ -87,9 +105,14 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             fortio,
             istio_csv,
             percentile_ci,
+            shard,
             ..
         } => {
-            let (spec, named) = match meshsim::answers::check::load(&paths, &overrides) {
+            let loaded = match &injected {
+                None => meshsim::answers::check::load(&paths, &overrides),
+                Some(i) => i.input.load(&overrides),
+            };
+            let (spec, named) = match loaded {
                 Ok(s) => s,
                 Err(e) => {
                     print_load_error(&e);
@@ -127,6 +150,19 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
+            if let Some(shard) = shard {
+                let istio = istio_metrics || istio_csv;
+                return run_shard_cmd::run(
+                    &spec,
+                    &paths,
+                    shard_settings,
+                    shard,
+                    out,
+                    quiet,
+                    istio,
+                    max_memory,
+                );
+            }
             let dir = out.unwrap_or_else(|| {
                 PathBuf::from("reports").join(format!("{}-{}", spec.name, spec.run.seed))
             });
@@ -144,13 +180,22 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
                 ..meshsim::world::Guard::NONE
             };
             let xds = meshsim::run::compile(&spec);
+            let pct_json = percentiles
+                .as_ref()
+                .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
             let opts = meshsim::batch::RunOptions {
                 istio_metrics: istio_metrics || istio_csv,
-                // Only per-replication assertions and `--percentile-ci` read
-                // the other replications' outcomes.
-                drop_outcomes: named.is_empty() && !percentile_ci,
+                // What the outputs asked for read of each replication.
+                keep: meshsim::answers::keep::for_run(
+                    &spec,
+                    &named,
+                    percentile_ci.then_some(&pct_json[..]),
+                ),
             };
-            let merged = meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts);
+            let merged = match injected {
+                Some(i) => meshsim::batch::merge_keeping(&spec, i.outcomes, opts.keep.clone()),
+                None => meshsim::batch::run_all_opts(&spec, &xds, &limits, &progress, &opts),
+            };
             let wall = clock.elapsed_secs();
             bar.finish();
             if check_determinism {
@@ -187,11 +232,9 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             };
             let json = if percentile_ci {
                 // Only when asked: other summaries keep their shape.
-                let pct = percentiles
-                    .as_ref()
-                    .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
-                let mut v = meshsim::report::summary::value_with(&spec, &merged, &pct);
-                meshsim::report::percentile_ci::annotate(&spec, &merged, &pct, &mut v);
+                let pct = &pct_json;
+                let mut v = meshsim::report::summary::value_with(&spec, &merged, pct);
+                meshsim::report::percentile_ci::annotate(&spec, &merged, pct, &mut v);
                 let mut s = serde_json::to_string_pretty(&v).expect("JSON values serialise");
                 s.push('\n');
                 s
@@ -252,9 +295,6 @@ fn real_main(args: Args) -> anyhow::Result<ExitCode> {
             set.extend(hgrms.iter().map(|(n, t)| (n.as_str(), t.as_bytes())));
             // --fortio, --istio-csv: opt-in files for fortio's and spreadsheet users.
             let start = metrics_start.unwrap_or(meshsim::report::openmetrics::DEFAULT_START);
-            let pct_json = percentiles
-                .as_ref()
-                .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
             let mut extra_files: Vec<(String, String)> = Vec::new();
             if fortio {
                 for (li, l) in spec.loads.iter().enumerate() {

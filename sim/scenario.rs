@@ -176,7 +176,7 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<SourceFile>, LoadError> {
 }
 
 /// Reads the files behind `paths`, with the walk's warnings.
-fn read_walk(paths: &[PathBuf]) -> Result<(Vec<SourceFile>, Vec<String>), LoadError> {
+pub fn read_walk(paths: &[PathBuf]) -> Result<(Vec<SourceFile>, Vec<String>), LoadError> {
     let walk = walk_paths(paths)?;
     let sources = walk
         .files

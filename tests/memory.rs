@@ -12,7 +12,7 @@
 //! peaks at 3,740 bytes per Service, Deployment and pod (limit 64 KiB; it was ~600 KB when
 //! every recorder held a full HdrHistogram).
 
-use meshsim::batch::{RunOptions, run_all_opts};
+use meshsim::batch::{Keep, RunOptions, run_all_opts};
 use meshsim::run::replicate_guarded;
 use meshsim::scenario::{Overrides, SourceFile};
 use meshsim::world::Guard;
@@ -145,7 +145,7 @@ fn memory_figures_are_measured() {
     //    until that one merges (at most N − 1 of them; a CI run on 2
     //    threads once peaked at 182 kB for 16 against 127 kB for 4).
     let opts = RunOptions {
-        drop_outcomes: true,
+        keep: Keep::first(),
         ..RunOptions::default()
     };
     let one_thread = rayon::ThreadPoolBuilder::new()

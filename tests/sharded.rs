@@ -328,3 +328,179 @@ fn the_indexed_job_manifest_runs_locally_and_merges() {
         ]
     );
 }
+
+/// Every file of report folder `a` is in `b` with the same bytes, and no other.
+fn same_report(a: &Path, b: &Path) -> Vec<String> {
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let files = names(a);
+    assert_eq!(files, names(b), "{} vs {}", a.display(), b.display());
+    for f in &files {
+        let x = std::fs::read(a.join(f)).unwrap();
+        let y = std::fs::read(b.join(f)).unwrap();
+        assert!(x == y, "{f} differs: {} vs {}", a.display(), b.display());
+    }
+    files
+}
+
+/// A run with pod kills, failures, per-replication assertions (intervals
+/// on the replications) and every output made from outcomes.
+const RUN: [&str; 12] = [
+    "run",
+    "pod-kill-mesh",
+    "--replications",
+    "6",
+    "--percentile-ci",
+    "--hgrm",
+    "--fortio",
+    "--assert",
+    "loads.users.error_rate < 0.08%",
+    "--assert",
+    "loads.users.latency_ms.p99 < 1ms",
+    "--percentiles=50,99.9",
+];
+
+/// `run --shard I/N` + `merge`: 3 shards of a 6-replication run give the
+/// unsharded run's report folder (every file), terminal output and exit
+/// status byte for byte; missing, duplicate and foreign partials are
+/// refused as a sweep's are; options whose output is not made from the
+/// outcomes are refused with --shard.
+#[test]
+fn run_shards_merge_into_the_unsharded_run_byte_for_byte() {
+    let d = scratch("run");
+    let src = common::root().join("scenarios/chaos/pod-kill-mesh");
+    let scen = d.join("pod-kill-mesh");
+    std::fs::create_dir_all(&scen).unwrap();
+    for f in ["app.yaml", "podchaos.yaml"] {
+        std::fs::copy(src.join(f), scen.join(f)).unwrap();
+    }
+    let run = |extra: &[&str]| meshsim(&d, &[&RUN[..], extra].concat(), None);
+    let full = run(&["--out", "full"]);
+    // The p99 assertion fails: exit 3, as the merge must give too.
+    assert_eq!(full.status.code(), Some(3), "{}", text(&full.stderr));
+    for i in 0..3 {
+        let o = run(&["--shard", &format!("{i}/3"), "--out", "parts"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_eq!(
+            text(&o.stdout),
+            format!(
+                "shard {i} of 3: 2 of the run's 6 replications; wrote parts/shard-{i}-of-3.json\n"
+            )
+        );
+    }
+    let merge = |args: &[&str]| meshsim(&d, &[&["merge"], args].concat(), None);
+    let merged = merge(&["parts", "-o", "merged"]);
+    assert_eq!(merged.status.code(), Some(3), "{}", text(&merged.stderr));
+    let files = same_report(&d.join("full"), &d.join("merged"));
+    assert_eq!(
+        files,
+        [
+            "index.html",
+            "latency.svg",
+            "propagation.dot",
+            "propagation.svg",
+            "summary.json",
+            "timeline.csv",
+            "timeline.svg",
+            "users.fortio.json",
+            "users.hgrm"
+        ]
+    );
+    assert_eq!(
+        text(&full.stdout).replace("full/", "X/"),
+        text(&merged.stdout).replace("merged/", "X/")
+    );
+    // The intervals are the replications': the summary has them.
+    let summary = std::fs::read_to_string(d.join("merged/summary.json")).unwrap();
+    assert!(summary.contains("\"p999_ci95\": ["), "{summary}");
+    assert!(text(&merged.stdout).contains("95 % CI ["));
+
+    // Refusals: exit 1, nothing written.
+    let o = merge(&[
+        "parts/shard-2-of-3.json",
+        "parts/shard-0-of-3.json",
+        "-o",
+        "bad",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "error: missing shard(s) 1 of 3; merge needs all of them (0 … 2)\n"
+    );
+    std::fs::copy(d.join("parts/shard-1-of-3.json"), d.join("again.json")).unwrap();
+    let o = merge(&["parts", "again.json", "-o", "bad"]);
+    assert_eq!(
+        text(&o.stderr),
+        "error: shard 1 of 3 is given twice: parts/shard-1-of-3.json and again.json\n"
+    );
+    // Another run (one replication fewer): a different scenario hash.
+    let mut other = RUN.to_vec();
+    other[3] = "5";
+    other.extend(["--shard", "1/3", "--out", "other"]);
+    let o = meshsim(&d, &other, None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = merge(&[
+        "parts/shard-0-of-3.json",
+        "other/shard-1-of-3.json",
+        "parts/shard-2-of-3.json",
+        "-o",
+        "bad",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.starts_with("error: other/shard-1-of-3.json is from a different run than parts/shard-0-of-3.json (scenario hash "),
+        "{err}"
+    );
+    // A sweep's partial among a run's is not one of them.
+    let o = meshsim(
+        &d,
+        &[
+            "sweep",
+            "pod-kill-mesh",
+            "--param",
+            "Load/users.spec.open.rate=100",
+            "--replications",
+            "1",
+            "--duration",
+            "20s",
+            "--shard",
+            "0/1",
+            "--out",
+            "sweepparts",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = merge(&["parts/shard-0-of-3.json", "sweepparts", "-o", "bad"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "error: sweepparts/shard-0-of-1.json: not a meshsim run partial (format \"meshsim-sweep-partial\", expected \"meshsim-run-partial\")\n"
+    );
+    assert!(!d.join("bad").exists());
+    // Options not made from the outcomes: usage error before simulating.
+    for (opt, why) in [
+        (
+            &["--trace", "users"][..],
+            "--trace (it replays replication 0)",
+        ),
+        (&["--istio-metrics"][..], "--istio-metrics/--istio-csv"),
+        (&["--check-determinism"][..], "--check-determinism"),
+    ] {
+        let o = run(&[opt, &["--shard", "0/3", "--out", "refused"]].concat());
+        assert_eq!(o.status.code(), Some(2), "{opt:?}");
+        let err = text(&o.stderr);
+        assert!(
+            err.starts_with(&format!("error: --shard: {why}")),
+            "{opt:?}: {err}"
+        );
+    }
+    assert!(!d.join("refused").exists());
+}

@@ -30,7 +30,7 @@
 
 use super::assert::{Assertion, FieldKind, Op, Path};
 use super::check::{Named, close_matches};
-use crate::batch::Merged;
+use crate::batch::{Merged, Reducer};
 use crate::metrics::Recorder;
 use crate::scenario::Scenario;
 use serde_json::Value;
@@ -61,41 +61,54 @@ pub struct Verdict {
     pub detail: String,
 }
 
-/// A run's summary, its merged streams, and (lazily) each replication's.
+/// A run's summary and its merged streams.
 pub struct Subject<'a> {
     spec: &'a Scenario,
     merged: &'a Merged,
     json: Value,
-    per_rep: Option<Vec<(Merged, Value)>>,
 }
 
 impl<'a> Subject<'a> {
     pub fn new(spec: &'a Scenario, merged: &'a Merged) -> Self {
         let json = serde_json::from_str(&crate::report::summary::render(spec, merged))
             .expect("summary.json parses");
-        Subject {
-            spec,
-            merged,
-            json,
-            per_rep: None,
-        }
+        Subject { spec, merged, json }
     }
+}
 
-    fn replications(&mut self) -> &[(Merged, Value)] {
-        let (spec, merged) = (self.spec, self.merged);
-        self.per_rep.get_or_insert_with(|| {
-            merged
-                .outcomes
-                .iter()
-                .map(|o| {
-                    let m = crate::batch::merge(spec, vec![o.clone()]);
-                    let j = serde_json::from_str(&crate::report::summary::render(spec, &m))
-                        .expect("summary.json parses");
-                    (m, j)
-                })
-                .collect()
-        })
+/// Each replication's own value of every assertion of `named` (None: it
+/// cannot be evaluated on that replication): what their intervals and
+/// each replication's own verdict are made of. A run that evaluates
+/// `named` registers it in its `batch::Keep`.
+pub fn reducer<'a>(spec: &'a Scenario, named: &'a [Named]) -> Reducer<'a> {
+    let texts: Vec<&str> = named.iter().map(|n| n.text.as_str()).collect();
+    Reducer::new(format!("assertions {texts:?}"), move |o| {
+        let one = crate::batch::merge(spec, vec![o.clone()]);
+        let json = serde_json::from_str(&crate::report::summary::render(spec, &one))
+            .expect("summary.json parses");
+        named
+            .iter()
+            .map(|n| measure(spec, &one, &json, &n.assertion).ok())
+            .collect()
+    })
+}
+
+/// Whether each replication alone passes every assertion of `named` (its
+/// point estimates: one replication has no interval but the mean's).
+pub fn replication_passes(spec: &Scenario, merged: &Merged, named: &[Named]) -> Vec<bool> {
+    if named.is_empty() {
+        return vec![true; merged.replications as usize];
     }
+    merged
+        .per_replication(&reducer(spec, named))
+        .iter()
+        .map(|vals| {
+            named
+                .iter()
+                .zip(vals)
+                .all(|(n, v)| v.is_some_and(|v| n.assertion.op().holds(v, n.assertion.limit())))
+        })
+        .collect()
 }
 
 /// The recorder behind a stream path (`loads.web`, `services.reviews.default`, …).
@@ -243,13 +256,27 @@ fn sig(v: f64) -> String {
 
 /// Evaluates every assertion on `subject`.
 pub fn evaluate(subject: &mut Subject, named: &[Named], basis: Basis) -> Vec<Verdict> {
+    // Each replication's own values, for the intervals (R ≥ 2).
+    let per_rep = (subject.merged.replications >= 2 && !named.is_empty()).then(|| {
+        subject
+            .merged
+            .per_replication(&reducer(subject.spec, named))
+    });
     named
         .iter()
-        .map(|n| evaluate_one(subject, n, basis))
+        .enumerate()
+        .map(|(i, n)| {
+            let values: Option<Vec<f64>> = per_rep
+                .as_ref()
+                .map(|p| p.iter().filter_map(|v| v[i]).collect());
+            evaluate_one(subject, n, basis, values)
+        })
         .collect()
 }
 
-fn evaluate_one(subject: &mut Subject, n: &Named, basis: Basis) -> Verdict {
+/// `values`: the assertion's value on each replication (those that have
+/// one), when there are ≥ 2 replications.
+fn evaluate_one(subject: &Subject, n: &Named, basis: Basis, values: Option<Vec<f64>>) -> Verdict {
     let a = &n.assertion;
     let point = match measure(subject.spec, subject.merged, &subject.json, a) {
         Ok(v) => v,
@@ -265,13 +292,7 @@ fn evaluate_one(subject: &mut Subject, n: &Named, basis: Basis) -> Verdict {
             };
         }
     };
-    let interval = if subject.merged.replications >= 2 {
-        let spec = subject.spec;
-        let values: Vec<f64> = subject
-            .replications()
-            .iter()
-            .filter_map(|(m, j)| measure(spec, m, j, a).ok())
-            .collect();
+    let interval = if let Some(values) = values {
         crate::metrics::stats::mean_ci(&values, 0.95).map(|(lo, hi)| {
             let half = (hi - lo) / 2.0;
             (point - half, point + half)

@@ -27,13 +27,49 @@ use crate::engine::SimDuration;
 use crate::scenario::set::SetArg;
 use crate::scenario::{Overrides, SourceFile};
 use crate::world::Outcome;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// `format` of a partial.
+/// `format` of a sweep's partial.
 pub const FORMAT: &str = "meshsim-sweep-partial";
 /// Bumped whenever the layout of a partial (or of an `Outcome`) changes.
 pub const VERSION: u32 = 1;
+
+/// What a partial's results depend on besides the code: a sweep's
+/// ([`SweepInput`]) or a run's (`run_shard::RunInput`). Partials of both
+/// kinds share the layout and every check ([`read`], [`complete`]).
+pub trait Input: Clone + std::fmt::Debug + Serialize + DeserializeOwned {
+    /// The partial's `format`.
+    const FORMAT: &'static str;
+    /// Names the kind in errors (`sweep`, `run`).
+    const KIND: &'static str;
+
+    /// SHA-256 (hex) of what the results depend on (the input as
+    /// serialised, unless the kind says otherwise).
+    fn hash(&self) -> String {
+        sha256_hex(&serde_json::to_string(self).expect("plain data serialises"))
+    }
+}
+
+/// SHA-256 of `text`, in hex.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Input for SweepInput {
+    const FORMAT: &'static str = FORMAT;
+    const KIND: &'static str = "sweep";
+}
+
+/// The `format` field of a partial's text (None: not JSON with one), to
+/// tell a run's partial from a sweep's before reading it whole.
+pub fn format_of(text: &str) -> Option<String> {
+    serde_json::from_str::<Header>(text).ok()?.format
+}
 
 /// Everything a sweep's result depends on besides the code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,15 +125,6 @@ impl SweepInput {
         }
     }
 
-    /// SHA-256 (hex) of the input as serialised.
-    pub fn hash(&self) -> String {
-        let text = serde_json::to_string(self).expect("plain data serialises");
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
     pub fn source_files(&self) -> Vec<SourceFile> {
         self.sources
             .iter()
@@ -149,7 +176,8 @@ pub struct UnitResult {
 
 /// One shard's file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Partial {
+#[serde(bound = "I: Input")]
+pub struct Partial<I = SweepInput> {
     pub format: String,
     pub version: u32,
     pub meshsim_version: String,
@@ -157,10 +185,11 @@ pub struct Partial {
     /// This shard's index (0-based) and the number of shards.
     pub shard: u32,
     pub shards: u32,
-    /// Runs of the whole sweep (points × their replications).
+    /// Runs of the whole sweep (points × their replications; a run's
+    /// replications).
     pub units: u64,
-    pub input: SweepInput,
-    /// This shard's runs, in grid order.
+    pub input: I,
+    /// This shard's runs, in grid order (a run's: point 0).
     pub results: Vec<UnitResult>,
 }
 
@@ -177,8 +206,12 @@ struct Header {
 pub enum PartialError {
     #[error("{file}: {error}")]
     Io { file: String, error: std::io::Error },
-    #[error("{file}: not a meshsim sweep partial ({detail})")]
-    NotPartial { file: String, detail: String },
+    #[error("{file}: not a meshsim {kind} partial ({detail})")]
+    NotPartial {
+        file: String,
+        kind: &'static str,
+        detail: String,
+    },
     #[error(
         "{file}: partial format version {found}, this meshsim reads version {VERSION}; merge with the meshsim that wrote it"
     )]
@@ -191,9 +224,10 @@ pub enum PartialError {
     #[error("{file}: damaged partial: {detail}")]
     Damaged { file: String, detail: String },
     #[error(
-        "{file} is from a different sweep than {first} (scenario hash {hash:.12}… vs {first_hash:.12}…): the scenario files, overrides, swept values or assertions differ"
+        "{file} is from a different {kind} than {first} (scenario hash {hash:.12}… vs {first_hash:.12}…): {}", differs(.kind)
     )]
     Mismatch {
+        kind: &'static str,
         file: String,
         hash: String,
         first: String,
@@ -220,21 +254,32 @@ pub enum PartialError {
     Empty,
 }
 
+/// What differs between partials of two `kind`s (sweeps or runs).
+fn differs(kind: &str) -> &'static str {
+    if kind == "sweep" {
+        "the scenario files, overrides, swept values or assertions differ"
+    } else {
+        "the scenario files or the run's options differ"
+    }
+}
+
 fn list(v: &[u32]) -> String {
     v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// Reads one partial; `file` names it in errors.
-pub fn read(file: &str, text: &str) -> Result<Partial, PartialError> {
+pub fn read<I: Input>(file: &str, text: &str) -> Result<Partial<I>, PartialError> {
     let not = |detail: String| PartialError::NotPartial {
         file: file.to_string(),
+        kind: I::KIND,
         detail,
     };
     let h: Header = serde_json::from_str(text).map_err(|e| not(e.to_string()))?;
-    if h.format.as_deref() != Some(FORMAT) {
+    if h.format.as_deref() != Some(I::FORMAT) {
         return Err(not(format!(
-            "format {:?}, expected {FORMAT:?}",
-            h.format.unwrap_or_default()
+            "format {:?}, expected {:?}",
+            h.format.unwrap_or_default(),
+            I::FORMAT
         )));
     }
     match h.version {
@@ -257,11 +302,12 @@ pub fn read(file: &str, text: &str) -> Result<Partial, PartialError> {
         file: file.to_string(),
         detail,
     };
-    let p: Partial = serde_json::from_str(text).map_err(|e| damaged(e.to_string()))?;
+    let p: Partial<I> = serde_json::from_str(text).map_err(|e| damaged(e.to_string()))?;
     if p.input.hash() != p.scenario_hash {
-        return Err(damaged(
-            "its sweep input does not hash to its scenario_hash (edited?)".into(),
-        ));
+        return Err(damaged(format!(
+            "its {} input does not hash to its scenario_hash (edited?)",
+            I::KIND
+        )));
     }
     if p.shards == 0 || p.shard >= p.shards {
         return Err(damaged(format!("shard {} of {}", p.shard, p.shards)));
@@ -270,8 +316,11 @@ pub fn read(file: &str, text: &str) -> Result<Partial, PartialError> {
 }
 
 /// Checks that `parts` (file name, partial) are the shards 0 … N−1 of one
-/// sweep, each once; returns them ordered by shard.
-pub fn complete(mut parts: Vec<(String, Partial)>) -> Result<Vec<(String, Partial)>, PartialError> {
+/// sweep (or run), each once; returns them ordered by shard.
+#[allow(clippy::type_complexity)]
+pub fn complete<I: Input>(
+    mut parts: Vec<(String, Partial<I>)>,
+) -> Result<Vec<(String, Partial<I>)>, PartialError> {
     let Some((first, p0)) = parts.first() else {
         return Err(PartialError::Empty);
     };
@@ -279,6 +328,7 @@ pub fn complete(mut parts: Vec<(String, Partial)>) -> Result<Vec<(String, Partia
     for (f, p) in &parts {
         if p.scenario_hash != hash {
             return Err(PartialError::Mismatch {
+                kind: I::KIND,
                 file: f.clone(),
                 hash: p.scenario_hash.clone(),
                 first: first.clone(),

@@ -18,7 +18,7 @@
 //! recomputes exactly its own runs.
 
 use super::check::Named;
-use super::partial::{Partial, PartialError, SweepInput, UnitResult};
+use super::partial::{Input, Partial, PartialError, SweepInput, UnitResult};
 use super::sweep::{Param, Point, Setup, SweepError, load_point, point_of};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
@@ -250,8 +250,9 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
         .zip(&param.values)
         .enumerate()
         .map(|(p, ((spec, named), v))| {
-            let outcomes: Vec<_> = slots.by_ref().take(offset[p + 1] - offset[p]).collect();
-            let merged = crate::batch::merge(spec, outcomes);
+            let outcomes = slots.by_ref().take(offset[p + 1] - offset[p]);
+            let keep = super::sweep::point_keep(spec, named);
+            let merged = crate::batch::merge_keeping(spec, outcomes, keep);
             point_of(&setup, v, spec, named, &merged)
         })
         .collect();

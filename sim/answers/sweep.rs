@@ -11,11 +11,14 @@
 //!
 //! Points run in parallel on the rayon pool (each runs its replications in
 //! parallel too, `batch.rs`) and are collected in grid order; results are
-//! identical for any thread count.
+//! identical for any thread count. A point keeps of each replication only
+//! what it reports ([`point_keep`]: the loads' p99s, the assertions'
+//! values), not its outcome, so memory does not grow with points ×
+//! replications.
 
 use super::check::{AssertError, Named};
 use super::eval::{Basis, Subject, Verdict, evaluate};
-use crate::batch::Merged;
+use crate::batch::{Keep, Merged, Quantiles, Section};
 use crate::report::round::r3;
 use crate::scenario::set::SetArg;
 use crate::scenario::{LoadError, Overrides, Scenario, SourceFile};
@@ -210,7 +213,27 @@ pub fn load_point(
     Ok((spec, named))
 }
 
+/// What a point reports of each replication: its loads' p99 (the p99
+/// interval) and, with assertions, their values (intervals, each
+/// replication's own verdict). Registered in the point's `batch::Keep`.
+fn p99s(spec: &Scenario) -> Quantiles {
+    Quantiles::new(spec, &[0.99])
+}
+
+/// What a point's merge keeps: replication 0's outcome and the values
+/// [`point_of`] reads of every replication ([`p99s`], the assertions').
+pub fn point_keep<'a>(spec: &'a Scenario, named: &'a [Named]) -> Keep<'a> {
+    let keep = Keep::first().with(p99s(spec).reducer());
+    if named.is_empty() {
+        keep
+    } else {
+        keep.with(super::eval::reducer(spec, named))
+    }
+}
+
 fn load_points(spec: &Scenario, m: &Merged) -> Vec<LoadPoint> {
+    let qs = p99s(spec);
+    let p99_values = m.per_replication(&qs.reducer());
     spec.loads
         .iter()
         .zip(&m.loads)
@@ -222,9 +245,8 @@ fn load_points(spec: &Scenario, m: &Merged) -> Vec<LoadPoint> {
             // The interval of the printed (pooled) p99, as `run
             // --percentile-ci` gives it: sectioning around it over the
             // replications' own p99s, never below 0.
-            let per_rep: Vec<&crate::metrics::Recorder> =
-                m.outcomes.iter().map(|o| &o.loads[i]).collect();
-            let p99_ci_ms = crate::report::percentile_ci::interval(r, &per_rep, 0.99);
+            let per_rep = qs.column(&p99_values, Section::Loads, i, 0.99);
+            let p99_ci_ms = crate::report::percentile_ci::interval_of(r, &per_rep, 0.99);
             let finished = r.completed + r.failed;
             LoadPoint {
                 name: l.name.clone(),
@@ -255,7 +277,14 @@ fn run_point(
     named: &[Named],
     limits: &Guard,
 ) -> Point {
-    let merged = crate::batch::run_all_guarded(spec, limits, &|_| true);
+    // Only what the point reports is kept of each replication (not every
+    // outcome: memory would grow with points × replications).
+    let opts = crate::batch::RunOptions {
+        istio_metrics: false,
+        keep: point_keep(spec, named),
+    };
+    let xds = crate::run::compile(spec);
+    let merged = crate::batch::run_all_opts(spec, &xds, limits, &|_| true, &opts);
     point_of(setup, value, spec, named, &merged)
 }
 
@@ -270,17 +299,7 @@ pub fn point_of(
 ) -> Point {
     let mut subject = Subject::new(spec, merged);
     let verdicts = evaluate(&mut subject, named, setup.basis);
-    let replication_passes = merged
-        .outcomes
-        .iter()
-        .map(|o| {
-            let one = crate::batch::merge(spec, vec![o.clone()]);
-            let mut s = Subject::new(spec, &one);
-            evaluate(&mut s, named, Basis::Point)
-                .iter()
-                .all(|v| v.passed)
-        })
-        .collect();
+    let replication_passes = super::eval::replication_passes(spec, merged, named);
     Point {
         value: value.to_string(),
         x: value.parse().unwrap_or(f64::NAN),

@@ -5,14 +5,14 @@
 //! all of them until the last replication finished made memory grow with the
 //! replication count (issue #12 item 3: 3.25 GB for four replications of a
 //! 1,000-service mesh). [`Merger::add`] folds one outcome into the pooled
-//! figures and keeps it only when asked ([`Merger::new`]'s `keep`), and
+//! figures and keeps it only when asked ([`Keep::outcomes`]), and
 //! always keeps replication 0's (the reports' "one real cluster" views read
 //! it: per-pod shares, pod events, Istio metrics, the determinism check).
 //!
 //! Every figure is the one the all-at-once merge gave: integer adds in index
 //! order, per-replication means pushed in index order, the same tie rules.
 
-use super::{Merged, MeshMerged, Stream};
+use super::{Keep, Kept, Merged, MeshMerged, Stream, Values};
 use crate::metrics::Capacity;
 use crate::metrics::Recorder;
 use crate::metrics::propagation::PropagationRecorder;
@@ -21,8 +21,10 @@ use crate::scenario::Scenario;
 use crate::world::{MeshOutcome, Outcome};
 
 /// Pooled figures of the replications added so far.
-pub struct Merger {
-    keep: bool,
+pub struct Merger<'a> {
+    keep: Keep<'a>,
+    /// Registered reducers' values so far (aligned with `keep.reducers`).
+    kept: Kept,
     n: u32,
     loads: Vec<Stream>,
     services: Vec<Stream>,
@@ -74,12 +76,17 @@ fn add_all(acc: &mut [Stream], recs: &[Recorder], in_flight: &[u64]) {
     }
 }
 
-impl Merger {
-    /// `keep`: keep every outcome in [`Merged::outcomes`] (tests, sweeps and
-    /// per-replication assertions read them); else only replication 0's.
-    pub fn new(spec: &Scenario, keep: bool) -> Merger {
+impl<'a> Merger<'a> {
+    /// `keep`: what to keep of each replication besides the pooled figures
+    /// (every outcome, or replication 0's and the reducers' values).
+    pub fn new(spec: &Scenario, keep: Keep<'a>) -> Merger<'a> {
         let n_d = spec.deployments.len();
         Merger {
+            kept: keep
+                .reducers
+                .iter()
+                .map(|r| (r.key().to_string(), Vec::new()))
+                .collect(),
             keep,
             n: 0,
             loads: streams(spec.loads.len()),
@@ -108,6 +115,16 @@ impl Merger {
 
     /// Folds in the next replication's outcome (call in index order).
     pub fn add(&mut self, o: Outcome) {
+        let values = self.keep.reduce(&o);
+        self.add_reduced(o, values);
+    }
+
+    /// [`Merger::add`] with the registered reducers' values of `o`
+    /// already computed (`Keep::reduce`, e.g. in the worker that ran it).
+    pub fn add_reduced(&mut self, o: Outcome, values: Vec<Values>) {
+        for ((_, acc), v) in self.kept.iter_mut().zip(values) {
+            acc.push(v);
+        }
         let first = self.n == 0;
         if first {
             self.window_secs = o.window.secs();
@@ -155,7 +172,7 @@ impl Merger {
             *a += b;
         }
         self.n += 1;
-        if self.keep || first {
+        if self.keep.outcomes || first {
             self.outcomes.push(o);
         }
     }
@@ -201,6 +218,7 @@ impl Merger {
             digest: self.digest,
             window_secs: self.window_secs,
             outcomes: self.outcomes,
+            kept: self.kept,
             mesh: self.mesh,
             partial,
             propagation: self.propagation.unwrap_or_default(),

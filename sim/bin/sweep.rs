@@ -239,16 +239,25 @@ pub fn merge(cmd: Command) -> anyhow::Result<ExitCode> {
         unreachable!("main dispatches only Merge here")
     };
     crate::check_replaceable(&out)?;
-    let mut parts = Vec::new();
+    let mut texts = Vec::new();
     for f in partial_files(&partials)? {
         let shown = f.display().to_string();
-        let read = std::fs::read_to_string(&f)
-            .map_err(|error| PartialError::Io {
-                file: shown.clone(),
-                error,
-            })
-            .and_then(|text| partial::read(&shown, &text));
-        match read {
+        match std::fs::read_to_string(&f) {
+            Ok(text) => texts.push((shown, text)),
+            Err(error) => {
+                eprintln!("error: {}", PartialError::Io { file: shown, error });
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    // A run's partials (`run --shard`) merge into the run's report folder.
+    let first_format = texts.first().and_then(|(_, t)| partial::format_of(t));
+    if first_format.as_deref() == Some(meshsim::answers::run_shard::FORMAT) {
+        return crate::run_shard_cmd::merge(texts, out, quiet);
+    }
+    let mut parts = Vec::new();
+    for (shown, text) in texts {
+        match partial::read(&shown, &text) {
             Ok(p) => parts.push((shown, p)),
             Err(e) => {
                 eprintln!("error: {e}");

@@ -13,35 +13,51 @@
 //! per-batch histograms would cost 20 × the memory). Loads, Services and
 //! workloads get it; only when asked, so other summaries keep their shape.
 
-use crate::batch::Merged;
+use crate::batch::{Merged, Quantiles, Section, Values};
 use crate::metrics::Recorder;
 use crate::metrics::stats::sectioning_ci;
 use crate::report::percentiles::Percentile;
 use crate::scenario::Scenario;
-use crate::world::Outcome;
 use serde_json::{Value, json};
 
 /// The interval (ms) of the `q` percentile of `pooled`, from the
 /// replications' `per_rep` (those with a finished request).
 pub fn interval(pooled: &Recorder, per_rep: &[&Recorder], q: f64) -> Option<(f64, f64)> {
+    let ms: Values = per_rep
+        .iter()
+        .map(|r| (r.count > 0).then(|| r.hist.value_at_quantile(q) as f64 / 1e6))
+        .collect();
+    interval_of(pooled, &ms, q)
+}
+
+/// [`interval`] from each replication's `q` percentile in ms (None: the
+/// replication finished no request), as [`quantiles`] keeps them.
+pub fn interval_of(pooled: &Recorder, per_rep_ms: &[Option<f64>], q: f64) -> Option<(f64, f64)> {
     if pooled.count == 0 {
         return None;
     }
-    let ms = |r: &Recorder| r.hist.value_at_quantile(q) as f64 / 1e6;
-    let sections: Vec<f64> = per_rep
-        .iter()
-        .filter(|r| r.count > 0)
-        .map(|r| ms(r))
-        .collect();
+    let sections: Vec<f64> = per_rep_ms.iter().flatten().copied().collect();
+    let ms = pooled.hist.value_at_quantile(q) as f64 / 1e6;
     // A latency is never negative: the bound at 0 only adds coverage.
-    sectioning_ci(ms(pooled), &sections, 0.95).map(|(lo, hi)| (lo.max(0.0), hi))
+    sectioning_ci(ms, &sections, 0.95).map(|(lo, hi)| (lo.max(0.0), hi))
+}
+
+/// What [`annotate`] reads of each replication: a run that annotates
+/// registers `quantiles(…).reducer()` in its `batch::Keep`.
+pub fn quantiles(spec: &Scenario, pct: &[Percentile]) -> Quantiles {
+    Quantiles::new(spec, &pct.iter().map(|p| p.q).collect::<Vec<_>>())
 }
 
 fn r3(x: f64) -> f64 {
     (x * 1e3).round() / 1e3
 }
 
-fn annotate_one(v: &mut Value, pooled: &Recorder, per_rep: &[&Recorder], pct: &[Percentile]) {
+fn annotate_one(
+    v: &mut Value,
+    pooled: &Recorder,
+    per_rep: &dyn Fn(f64) -> Values,
+    pct: &[Percentile],
+) {
     let Some(Value::Object(lat)) = v.get_mut("latency_ms") else {
         return;
     };
@@ -49,8 +65,8 @@ fn annotate_one(v: &mut Value, pooled: &Recorder, per_rep: &[&Recorder], pct: &[
         return;
     }
     for p in pct {
-        let ci =
-            interval(pooled, per_rep, p.q).map_or(Value::Null, |(lo, hi)| json!([r3(lo), r3(hi)]));
+        let ci = interval_of(pooled, &per_rep(p.q), p.q)
+            .map_or(Value::Null, |(lo, hi)| json!([r3(lo), r3(hi)]));
         lat.insert(format!("{}_ci95", p.key), ci);
     }
 }
@@ -58,12 +74,13 @@ fn annotate_one(v: &mut Value, pooled: &Recorder, per_rep: &[&Recorder], pct: &[
 /// Adds `<key>_ci95` to every load's, Service's and workload's `latency_ms`
 /// in `summary` (the value `report::summary::value_with` built).
 pub fn annotate(spec: &Scenario, m: &Merged, pct: &[Percentile], summary: &mut Value) {
-    let per = |pick: &dyn Fn(&Outcome) -> &Recorder| -> Vec<&Recorder> {
-        m.outcomes.iter().map(pick).collect::<Vec<_>>()
-    };
+    let qs = quantiles(spec, pct);
+    let values = m.per_replication(&qs.reducer());
+    let (qs, values) = (&qs, &values[..]);
+    let per = |section: Section, i: usize| move |q: f64| qs.column(values, section, i, q);
     for (i, (l, s)) in spec.loads.iter().zip(&m.loads).enumerate() {
         if let Some(v) = summary.get_mut("loads").and_then(|x| x.get_mut(&l.name)) {
-            annotate_one(v, &s.pooled, &per(&|o| &o.loads[i]), pct);
+            annotate_one(v, &s.pooled, &per(Section::Loads, i), pct);
         }
     }
     for (i, (sv, s)) in spec.services.iter().zip(&m.services).enumerate() {
@@ -72,7 +89,7 @@ pub fn annotate(spec: &Scenario, m: &Merged, pct: &[Percentile], summary: &mut V
             .and_then(|x| x.get_mut(&sv.name))
             .and_then(|x| x.get_mut(&sv.namespace))
         {
-            annotate_one(v, &s.pooled, &per(&|o| &o.services[i]), pct);
+            annotate_one(v, &s.pooled, &per(Section::Services, i), pct);
         }
     }
     for (i, (d, s)) in spec.deployments.iter().zip(&m.workloads).enumerate() {
@@ -80,7 +97,7 @@ pub fn annotate(spec: &Scenario, m: &Merged, pct: &[Percentile], summary: &mut V
             .get_mut("workloads")
             .and_then(|x| x.get_mut(d.key()))
         {
-            annotate_one(v, &s.pooled, &per(&|o| &o.workloads[i]), pct);
+            annotate_one(v, &s.pooled, &per(Section::Workloads, i), pct);
         }
     }
 }
