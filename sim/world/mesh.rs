@@ -21,7 +21,7 @@ use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
 use crate::metrics::Recorder;
 use crate::proxy::breaker::{ClusterStats, ResourceManager};
 use crate::proxy::lb::prioritized::Prioritized;
-use crate::proxy::lb::{HostView, LoadBalancer};
+use crate::proxy::lb::{HostView, LiveHosts, LoadBalancer, Pick};
 use crate::proxy::locality::Locality;
 use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
@@ -97,6 +97,23 @@ pub(super) fn host_views<'a>(
 }
 
 impl LbState {
+    /// The balancer's pick (the priority one with locality load balancing;
+    /// `excluded` = priorities a `previous_priorities` retry skips): an index
+    /// into the EDS view when there is one. The hosts are read where the
+    /// world keeps them ([`LiveHosts`]), so a pick allocates nothing.
+    #[inline]
+    pub fn pick(&mut self, hash: Option<u64>, excluded: u64, rng: &mut SimRng) -> Pick {
+        let hosts = LiveHosts {
+            active: &self.active,
+            weights: &self.weights,
+            members: self.members.as_deref(),
+        };
+        match &mut self.prio {
+            Some(p) => p.pick(&hosts, hash, 0, excluded, rng),
+            None => self.lb.pick(&hosts, hash, rng),
+        }
+    }
+
     /// The priority host `host` (an index into `pods`) is in, with
     /// locality load balancing (its position in the EDS view when there
     /// is one).

@@ -550,17 +550,7 @@ pub(super) fn pick(
     if st.pods.is_empty() {
         return None;
     }
-    let views = super::mesh::host_views(
-        &st.addrs,
-        (&st.active, &st.weights),
-        st.detector.as_ref(),
-        st.members.as_deref(),
-    );
-    let rng = &mut m.lb_rng[client as usize];
-    let pick = match &mut st.prio {
-        Some(p) => p.pick(&views, hash, 0, excluded, rng),
-        None => st.lb.pick(&views, hash, rng),
-    };
+    let pick = st.pick(hash, excluded, &mut m.lb_rng[client as usize]);
     match pick {
         Pick::Host(i) => {
             // With an EDS view, the pick is an index into it.
