@@ -25,7 +25,7 @@ use crate::proxy::lb::{HostView, LiveHosts, LoadBalancer, Pick};
 use crate::proxy::locality::Locality;
 use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
-use crate::proxy::route::RouteAction;
+use crate::proxy::route::{RouteAction, RouteConfiguration, RouteDecision, Selected};
 use crate::scenario::spec::Scenario;
 use crate::workload::load::NONE;
 use std::collections::BTreeMap;
@@ -179,6 +179,10 @@ pub(super) struct MeshRt {
     /// (attributes, table, vhost, route, weighted cluster) → (attributes, header set)
     /// the next hop sees after rewrites and header operations.
     pub routed: BTreeMap<RoutedKey, (u32, u32)>,
+    /// `[table][attributes]`: the route table's virtual host and route for
+    /// those attributes (`route::select`, pure), filled on first use; None =
+    /// not computed yet.
+    selected: Vec<Vec<Option<Selected>>>,
     /// `[table][vhost][route]` → index into `route_keys`.
     pub route_ix: Vec<Vec<Vec<u32>>>,
     pub route_keys: Vec<String>,
@@ -296,6 +300,7 @@ impl MeshRt {
             attr_ix: BTreeMap::new(),
             call_attrs: BTreeMap::new(),
             routed: BTreeMap::new(),
+            selected: Vec::new(),
             route_ix: Vec::new(),
             route_keys: Vec::new(),
             rec_route: Vec::new(),
@@ -610,6 +615,30 @@ impl MeshRt {
                 ));
             }
         }
+    }
+
+    /// `client`'s proxy routes interned attributes `attrs` with route table
+    /// `table` (`config`): `route::decide`, with the draw-free part computed
+    /// once per (table, attributes) — the same decision and the same draws.
+    pub fn decide(
+        &mut self,
+        table: u32,
+        config: &RouteConfiguration,
+        attrs: u32,
+        client: u32,
+    ) -> RouteDecision {
+        let (t, a) = (table as usize, attrs as usize);
+        if self.selected.len() <= t {
+            self.selected.resize_with(t + 1, Vec::new);
+        }
+        let row = &mut self.selected[t];
+        if row.len() <= a {
+            row.resize(a + 1, None);
+        }
+        let request = &self.attrs[a];
+        let sel = *row[a].get_or_insert_with(|| crate::proxy::route::select(config, request));
+        let rng = &mut self.route_rng[client as usize];
+        crate::proxy::route::decide_selected(config, sel, request, rng)
     }
 
     /// One of this balancer's requests to `host` is over or reset (Envoy's

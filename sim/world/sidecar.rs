@@ -309,8 +309,7 @@ impl World<'_> {
         let req = self.requests.items[r as usize];
         let counted = self.window.contains(start);
         let m = self.mesh.as_mut().expect("routing needs the mesh");
-        let attrs = &m.attrs[req.attrs as usize];
-        let decision = route::decide(&rt.config, attrs, &mut m.route_rng[client as usize]);
+        let decision = m.decide(table, &rt.config, req.attrs, client);
         let vhosts = rt.config.virtual_hosts();
         let (route_ix, routed, flags_note) = match decision {
             RouteDecision::Forward {
