@@ -34,13 +34,18 @@
 //! `(time, seq)` this replaced, over random interleavings with same-time
 //! events, scheduling at and before `now`, refused horizons and `advance_to`.
 //!
-//! Why not the `BinaryHeap` (sessions 1–5): a pop sifted 32-byte
-//! `(time, seq, event)` entries through ~log₂ n levels, ≈ 230 instructions per
-//! pop with a few thousand pending, about 20 % of the isotope mesh's event
-//! loop. Measured with callgrind, seed 1 (`benches/README.md`, session 6):
-//! M/M/4 `World::run_guarded` 1 897.1 M → see README; isotope-1000 (shortened)
-//! 2 645.9 M → see README. A hand-written 4-ary heap in safe code was slower
-//! than std's `BinaryHeap` in session 3.
+//! Why not the `BinaryHeap` on `(time, seq)` (sessions 1–5): a pop sifted
+//! 32-byte entries through ~log₂ n levels, ≈ 250 instructions per event with
+//! a few thousand pending, a fifth of the isotope mesh's event loop. Here an
+//! entry is 24 bytes (no sequence number), and a time shared by many events
+//! (constant hop latencies make such bursts) moves as a whole bucket. callgrind,
+//! seed 1, `World::run_guarded` per event (`benches/README.md`, session 6):
+//! M/M/4 (≈ 5 pending) 933 → 913; the 1,000-service isotope mesh (thousands
+//! pending) 1 102 → 930, the queue itself ≈ 85 per event there. With few
+//! pending most pops take the lowest bucket's only event; a bucket of two or
+//! more is redistributed (`redistribute`, ≈ 160 instructions, 42 % of M/M/4's
+//! pops). A hand-written 4-ary heap in safe code was slower than std's
+//! `BinaryHeap` in session 3, so it was not tried again.
 //!
 //! Cancellation: there is no `remove`. A timer that may become stale (a timeout
 //! that the response beat) carries a generation number owned by the state it
