@@ -90,14 +90,15 @@ impl PickHosts for [HostView<'_>] {
     }
 }
 
+/// As the slice (table tests hold their hosts in a `Vec`).
 impl PickHosts for Vec<HostView<'_>> {
     #[inline]
     fn active_requests(&self, i: usize) -> u32 {
-        self[i].active_requests
+        self.as_slice().active_requests(i)
     }
     #[inline]
     fn weight(&self, i: usize) -> u32 {
-        self[i].weight
+        self.as_slice().weight(i)
     }
 }
 
