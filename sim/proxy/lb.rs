@@ -9,6 +9,13 @@
 //! Envoy's priority-set callbacks rebuild schedulers and rings; between
 //! refreshes only `active_requests` may change.
 //!
+//! A pick reads only each host's weight and requests in flight ([`PickHosts`]):
+//! health and addresses were taken into account when the balancer was built.
+//! So a pick takes any [`PickHosts`] — a `[HostView]` slice in the tables of
+//! tests, or [`LiveHosts`], the world's own per-host arrays, which costs the
+//! world no `Vec<HostView>` per pick (it did until session 6: one allocation
+//! and a pass over every host per request through a sidecar).
+//!
 //! Which hosts are candidates (Envoy `LoadBalancerBase::isHostSetInPanic`,
 //! `source/common/upstream/load_balancer_impl.cc`): the healthy ones, unless
 //! fewer than `healthy_panic_threshold` percent (default **50**) are healthy —
@@ -60,6 +67,87 @@ impl<'a> HostView<'a> {
             active_requests: 0,
             healthy: true,
         }
+    }
+}
+
+/// What a pick reads of the host set, by index in the order the balancer was
+/// built or refreshed with.
+pub trait PickHosts {
+    /// Requests in flight to host `i` from this proxy (`rq_active`).
+    fn active_requests(&self, i: usize) -> u32;
+    /// Envoy load-balancing weight of host `i` (≥ 1).
+    fn weight(&self, i: usize) -> u32;
+}
+
+impl PickHosts for [HostView<'_>] {
+    #[inline]
+    fn active_requests(&self, i: usize) -> u32 {
+        self[i].active_requests
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> u32 {
+        self[i].weight
+    }
+}
+
+/// As the slice (table tests hold their hosts in a `Vec`).
+impl PickHosts for Vec<HostView<'_>> {
+    #[inline]
+    fn active_requests(&self, i: usize) -> u32 {
+        self.as_slice().active_requests(i)
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> u32 {
+        self.as_slice().weight(i)
+    }
+}
+
+/// The hosts as the world keeps them: per host its requests in flight and
+/// weight (empty = all 1), and optionally the membership the balancer was
+/// built over (`members[i]` = the host at balancer index `i`).
+#[derive(Clone, Copy, Debug)]
+pub struct LiveHosts<'a> {
+    pub active: &'a [u32],
+    pub weights: &'a [u32],
+    pub members: Option<&'a [u32]>,
+}
+
+impl LiveHosts<'_> {
+    #[inline]
+    fn host(&self, i: usize) -> usize {
+        match self.members {
+            None => i,
+            Some(m) => m[i] as usize,
+        }
+    }
+}
+
+impl PickHosts for LiveHosts<'_> {
+    #[inline]
+    fn active_requests(&self, i: usize) -> u32 {
+        self.active[self.host(i)]
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> u32 {
+        self.weights.get(self.host(i)).copied().unwrap_or(1)
+    }
+}
+
+/// Hosts `start..` of another host set, re-indexed from 0 (a priority or
+/// locality group's slice of the hosts).
+pub struct Offset<'h, H: ?Sized> {
+    pub hosts: &'h H,
+    pub start: usize,
+}
+
+impl<H: PickHosts + ?Sized> PickHosts for Offset<'_, H> {
+    #[inline]
+    fn active_requests(&self, i: usize) -> u32 {
+        self.hosts.active_requests(self.start + i)
+    }
+    #[inline]
+    fn weight(&self, i: usize) -> u32 {
+        self.hosts.weight(self.start + i)
     }
 }
 
@@ -260,16 +348,21 @@ impl LoadBalancer {
     ///
     /// `hosts` must be the slice the balancer was last built/refreshed with
     /// (same length and order); only `active_requests` may differ.
-    pub fn pick(&mut self, hosts: &[HostView], hash: Option<u64>, rng: &mut SimRng) -> Pick {
+    pub fn pick<H: PickHosts + ?Sized>(
+        &mut self,
+        hosts: &H,
+        hash: Option<u64>,
+        rng: &mut SimRng,
+    ) -> Pick {
         self.pick_attempt(hosts, hash, 0, rng)
     }
 
     /// As [`LoadBalancer::pick`] for retry host selection attempt `attempt`
     /// (Envoy's `chooseHost(hash, attempt)`: consistent-hash balancers move to
     /// another host for `attempt > 0`; the others simply pick again).
-    pub fn pick_attempt(
+    pub fn pick_attempt<H: PickHosts + ?Sized>(
         &mut self,
-        hosts: &[HostView],
+        hosts: &H,
         hash: Option<u64>,
         attempt: u32,
         rng: &mut SimRng,

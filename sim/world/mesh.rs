@@ -21,11 +21,11 @@ use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
 use crate::metrics::Recorder;
 use crate::proxy::breaker::{ClusterStats, ResourceManager};
 use crate::proxy::lb::prioritized::Prioritized;
-use crate::proxy::lb::{HostView, LoadBalancer};
+use crate::proxy::lb::{HostView, LiveHosts, LoadBalancer, Pick};
 use crate::proxy::locality::Locality;
 use crate::proxy::outlier::{Detector, OutlierStats};
 use crate::proxy::request::Request as Attrs;
-use crate::proxy::route::RouteAction;
+use crate::proxy::route::{RouteAction, RouteConfiguration, RouteDecision, Selected};
 use crate::scenario::spec::Scenario;
 use crate::workload::load::NONE;
 use std::collections::BTreeMap;
@@ -97,6 +97,23 @@ pub(super) fn host_views<'a>(
 }
 
 impl LbState {
+    /// The balancer's pick (the priority one with locality load balancing;
+    /// `excluded` = priorities a `previous_priorities` retry skips): an index
+    /// into the EDS view when there is one. The hosts are read where the
+    /// world keeps them ([`LiveHosts`]), so a pick allocates nothing.
+    #[inline]
+    pub fn pick(&mut self, hash: Option<u64>, excluded: u64, rng: &mut SimRng) -> Pick {
+        let hosts = LiveHosts {
+            active: &self.active,
+            weights: &self.weights,
+            members: self.members.as_deref(),
+        };
+        match &mut self.prio {
+            Some(p) => p.pick(&hosts, hash, 0, excluded, rng),
+            None => self.lb.pick(&hosts, hash, rng),
+        }
+    }
+
     /// The priority host `host` (an index into `pods`) is in, with
     /// locality load balancing (its position in the EDS view when there
     /// is one).
@@ -162,6 +179,10 @@ pub(super) struct MeshRt {
     /// (attributes, table, vhost, route, weighted cluster) → (attributes, header set)
     /// the next hop sees after rewrites and header operations.
     pub routed: BTreeMap<RoutedKey, (u32, u32)>,
+    /// `[table][attributes]`: the route table's virtual host and route for
+    /// those attributes (`route::select`, pure), filled on first use; None =
+    /// not computed yet.
+    selected: Vec<Vec<Option<Selected>>>,
     /// `[table][vhost][route]` → index into `route_keys`.
     pub route_ix: Vec<Vec<Vec<u32>>>,
     pub route_keys: Vec<String>,
@@ -279,6 +300,7 @@ impl MeshRt {
             attr_ix: BTreeMap::new(),
             call_attrs: BTreeMap::new(),
             routed: BTreeMap::new(),
+            selected: Vec::new(),
             route_ix: Vec::new(),
             route_keys: Vec::new(),
             rec_route: Vec::new(),
@@ -593,6 +615,30 @@ impl MeshRt {
                 ));
             }
         }
+    }
+
+    /// `client`'s proxy routes interned attributes `attrs` with route table
+    /// `table` (`config`): `route::decide`, with the draw-free part computed
+    /// once per (table, attributes) — the same decision and the same draws.
+    pub fn decide(
+        &mut self,
+        table: u32,
+        config: &RouteConfiguration,
+        attrs: u32,
+        client: u32,
+    ) -> RouteDecision {
+        let (t, a) = (table as usize, attrs as usize);
+        if self.selected.len() <= t {
+            self.selected.resize_with(t + 1, Vec::new);
+        }
+        let row = &mut self.selected[t];
+        if row.len() <= a {
+            row.resize(a + 1, None);
+        }
+        let request = &self.attrs[a];
+        let sel = *row[a].get_or_insert_with(|| crate::proxy::route::select(config, request));
+        let rng = &mut self.route_rng[client as usize];
+        crate::proxy::route::decide_selected(config, sel, request, rng)
     }
 
     /// One of this balancer's requests to `host` is over or reset (Envoy's

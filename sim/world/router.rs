@@ -141,6 +141,13 @@ impl<'s> World<'s> {
         let now = self.now();
         let (t, v, r) = policy;
         let pol = &self.xds.route_tables[t as usize].policies[v as usize][r as usize];
+        // The slot `insert` reuses keeps its `tried` buffer (cleared when its
+        // stream ended): no allocation and free per stream.
+        let mut tried = match self.streams.free.last() {
+            Some(&i) => std::mem::take(&mut self.streams.items[i as usize].tried),
+            None => Vec::new(),
+        };
+        tried.clear();
         let s = self.streams.insert(Stream {
             live: true,
             down,
@@ -157,7 +164,7 @@ impl<'s> World<'s> {
             timeout: timeout::final_timeout(&pol.timeout, false, None),
             deadline: None,
             attempt: NONE,
-            tried: Vec::new(),
+            tried,
             prio_seen: 0,
             prio_excluded: 0,
             step_gen: 0,

@@ -309,8 +309,7 @@ impl World<'_> {
         let req = self.requests.items[r as usize];
         let counted = self.window.contains(start);
         let m = self.mesh.as_mut().expect("routing needs the mesh");
-        let attrs = &m.attrs[req.attrs as usize];
-        let decision = route::decide(&rt.config, attrs, &mut m.route_rng[client as usize]);
+        let decision = m.decide(table, &rt.config, req.attrs, client);
         let vhosts = rt.config.virtual_hosts();
         let (route_ix, routed, flags_note) = match decision {
             RouteDecision::Forward {
@@ -550,17 +549,7 @@ pub(super) fn pick(
     if st.pods.is_empty() {
         return None;
     }
-    let views = super::mesh::host_views(
-        &st.addrs,
-        (&st.active, &st.weights),
-        st.detector.as_ref(),
-        st.members.as_deref(),
-    );
-    let rng = &mut m.lb_rng[client as usize];
-    let pick = match &mut st.prio {
-        Some(p) => p.pick(&views, hash, 0, excluded, rng),
-        None => st.lb.pick(&views, hash, rng),
-    };
+    let pick = st.pick(hash, excluded, &mut m.lb_rng[client as usize]);
     match pick {
         Pick::Host(i) => {
             // With an EDS view, the pick is an index into it.

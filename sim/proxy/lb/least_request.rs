@@ -10,7 +10,7 @@
 //!   a picked host is re-added.
 
 use super::edf::EdfScheduler;
-use super::{HostSource, HostView, Pick};
+use super::{HostSource, HostView, Pick, PickHosts};
 use crate::engine::rng::SimRng;
 
 /// Least-request state for one cluster.
@@ -22,10 +22,10 @@ pub struct LeastRequest {
     edf: Option<EdfScheduler>,
 }
 
-/// `weight / (active + 1)` (bias 1.0).
+/// `weight / (active + 1)` (bias 1.0) of host `i`.
 #[inline]
-fn dynamic_weight(h: &HostView) -> f64 {
-    h.weight as f64 / (h.active_requests as f64 + 1.0)
+fn dynamic_weight<H: PickHosts + ?Sized>(hosts: &H, i: usize) -> f64 {
+    hosts.weight(i) as f64 / (hosts.active_requests(i) as f64 + 1.0)
 }
 
 impl LeastRequest {
@@ -46,16 +46,16 @@ impl LeastRequest {
         if !self.source.weights_equal(hosts) {
             let mut edf = EdfScheduler::new();
             for i in self.source.iter() {
-                edf.add(dynamic_weight(&hosts[i]), i as u32);
+                edf.add(dynamic_weight(hosts, i), i as u32);
             }
             self.edf = Some(edf);
         }
     }
 
-    pub fn pick(&mut self, hosts: &[HostView], rng: &mut SimRng) -> Pick {
+    pub fn pick<H: PickHosts + ?Sized>(&mut self, hosts: &H, rng: &mut SimRng) -> Pick {
         use rand::Rng;
         if let Some(edf) = &mut self.edf {
-            return match edf.pick_and_add(|i| dynamic_weight(&hosts[i as usize])) {
+            return match edf.pick_and_add(|i| dynamic_weight(hosts, i as usize)) {
                 Some(i) => Pick::Host(i as usize),
                 None => Pick::NoHealthyUpstream,
             };
@@ -67,7 +67,7 @@ impl LeastRequest {
         let mut best = self.source.get((rng.next_u64() % n) as usize);
         for _ in 1..self.choice_count {
             let s = self.source.get((rng.next_u64() % n) as usize);
-            if hosts[s].active_requests < hosts[best].active_requests {
+            if hosts.active_requests(s) < hosts.active_requests(best) {
                 best = s;
             }
         }

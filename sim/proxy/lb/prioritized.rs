@@ -20,7 +20,7 @@
 //! set unless `minHealthPercent` is, so this needs both.
 
 use super::edf::EdfScheduler;
-use super::{HostView, LbConfig, LoadBalancer, Pick};
+use super::{HostView, LbConfig, LoadBalancer, Offset, Pick, PickHosts};
 use crate::engine::rng::SimRng;
 use crate::proxy::locality::{
     Health, Placement, PriorityLoad, choose_priority, effective_locality_weight, load_excluding,
@@ -190,9 +190,9 @@ impl Prioritized {
     /// Picks a host: the priority by load (without the priorities in
     /// `excluded`, bit i = priority i, when the `previous_priorities` retry
     /// plugin says so), the locality by weight, then the group's balancer.
-    pub fn pick(
+    pub fn pick<H: PickHosts + ?Sized>(
         &mut self,
-        hosts: &[HostView],
+        hosts: &H,
         hash: Option<u64>,
         attempt: u32,
         excluded: u64,
@@ -224,7 +224,11 @@ impl Prioritized {
             from
         };
         let g = self.groups[gi];
-        match self.lbs[gi].pick_attempt(&hosts[g.start..g.end], hash, attempt, rng) {
+        let group = Offset {
+            hosts,
+            start: g.start,
+        };
+        match self.lbs[gi].pick_attempt(&group, hash, attempt, rng) {
             Pick::Host(i) => Pick::Host(g.start + i),
             Pick::NoHealthyUpstream => Pick::NoHealthyUpstream,
         }

@@ -12,7 +12,7 @@
 //!   exactly up to Σw ≤ 2^16, beyond that the phase is `seed % 2^16`).
 
 use super::edf::EdfScheduler;
-use super::{HostSource, HostView, Pick};
+use super::{HostSource, HostView, Pick, PickHosts};
 use crate::engine::rng::SimRng;
 
 /// Round-robin state for one cluster.
@@ -60,9 +60,9 @@ impl RoundRobin {
     }
 
     /// The host for the next request.
-    pub fn pick(&mut self, hosts: &[HostView]) -> Pick {
+    pub fn pick<H: PickHosts + ?Sized>(&mut self, hosts: &H) -> Pick {
         if let Some(edf) = &mut self.edf {
-            return match edf.pick_and_add(|i| hosts[i as usize].weight as f64) {
+            return match edf.pick_and_add(|i| hosts.weight(i as usize) as f64) {
                 Some(i) => Pick::Host(i as usize),
                 None => Pick::NoHealthyUpstream,
             };

@@ -87,7 +87,7 @@ fn round_robin_skips_unhealthy_and_reports_no_host() {
     let picks: Vec<Pick> = (0..30).map(|_| lb.pick(&hs)).collect();
     assert!(!picks.contains(&Pick::Host(2)));
     let mut none = RoundRobin::new(&[], 50, &mut r);
-    assert_eq!(none.pick(&[]), Pick::NoHealthyUpstream);
+    assert_eq!(none.pick(&[] as &[HostView]), Pick::NoHealthyUpstream);
 }
 
 #[test]
@@ -365,4 +365,148 @@ fn retry_attempts_move_consistent_hash_picks() {
     let m = LoadBalancer::new(&cfg, &hs, &mut r);
     let LoadBalancer::Maglev(m) = m else { panic!() };
     assert_eq!(lb.pick_attempt(&hs, Some(h), 1, &mut r), m.pick(h, 1));
+}
+
+#[test]
+fn picks_over_live_hosts_equal_picks_over_host_views() {
+    // The world picks over its own arrays (`LiveHosts`: active counts,
+    // weights, an EDS membership view) instead of a `Vec<HostView>` per pick.
+    // Every policy, equal and unequal weights, with and without membership:
+    // the same picks, draw for draw, while active counts change between picks.
+    let addrs: Vec<String> = (0..8).map(|i| format!("10.0.0.{i}:80")).collect();
+    let policies = [
+        LbPolicy::RoundRobin,
+        LbPolicy::LEAST_REQUEST,
+        LbPolicy::LeastRequest { choice_count: 3 },
+        LbPolicy::Random,
+        LbPolicy::RING_HASH,
+        LbPolicy::MAGLEV,
+    ];
+    let memberships: [Option<Vec<u32>>; 2] = [None, Some(vec![6, 1, 3, 0, 7])];
+    let weightings: [Vec<u32>; 2] = [Vec::new(), vec![1, 3, 1, 2, 5, 1, 4, 2]];
+    let mut cases = 0;
+    for policy in &policies {
+        for members in &memberships {
+            for weights in &weightings {
+                let cfg = LbConfig {
+                    policy: policy.clone(),
+                    panic_threshold_percent: 50,
+                };
+                let mut active = vec![0u32; addrs.len()];
+                let index: Vec<usize> = match members {
+                    None => (0..addrs.len()).collect(),
+                    Some(m) => m.iter().map(|&h| h as usize).collect(),
+                };
+                let views = |active: &[u32]| -> Vec<HostView> {
+                    index
+                        .iter()
+                        .map(|&h| HostView {
+                            address: &addrs[h],
+                            weight: weights.get(h).copied().unwrap_or(1),
+                            active_requests: active[h],
+                            healthy: true,
+                        })
+                        .collect()
+                };
+                let (mut ra, mut rb) = (rng("live"), rng("live"));
+                let mut a = LoadBalancer::new(&cfg, &views(&active), &mut ra);
+                let mut b = LoadBalancer::new(&cfg, &views(&active), &mut rb);
+                let mut picked = Vec::new();
+                for k in 0..300u64 {
+                    let hash = (k % 3 == 0).then_some(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                    let pa = a.pick(&views(&active), hash, &mut ra);
+                    let live = LiveHosts {
+                        active: &active,
+                        weights,
+                        members: members.as_deref(),
+                    };
+                    let pb = b.pick(&live, hash, &mut rb);
+                    assert_eq!(pa, pb, "{policy:?} {members:?} {weights:?} pick {k}");
+                    let Pick::Host(i) = pa else {
+                        panic!("all hosts healthy")
+                    };
+                    let h = index[i];
+                    active[h] += 1;
+                    if k % 4 == 3 {
+                        // Some requests finish.
+                        active
+                            .iter_mut()
+                            .step_by(2)
+                            .for_each(|n| *n = n.saturating_sub(1));
+                    }
+                    picked.push(h);
+                }
+                // Not a degenerate table: the picks spread over the hosts.
+                picked.sort_unstable();
+                picked.dedup();
+                assert!(picked.len() >= 3, "{policy:?} {members:?}: {picked:?}");
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 24);
+}
+
+#[test]
+fn prioritized_picks_over_live_hosts_equal_picks_over_host_views() {
+    use super::prioritized::{Group, Prioritized};
+    let addrs: Vec<String> = (0..6).map(|i| format!("10.0.1.{i}:80")).collect();
+    let members = [5u32, 2, 4, 0, 1, 3];
+    let groups = vec![
+        Group {
+            start: 0,
+            end: 2,
+            priority: 0,
+            weight: 3,
+        },
+        Group {
+            start: 2,
+            end: 4,
+            priority: 0,
+            weight: 1,
+        },
+        Group {
+            start: 4,
+            end: 6,
+            priority: 1,
+            weight: 1,
+        },
+    ];
+    let mut active = [0u32; 6];
+    let views = |active: &[u32]| -> Vec<HostView> {
+        members
+            .iter()
+            .map(|&h| HostView {
+                active_requests: active[h as usize],
+                ..HostView::new(&addrs[h as usize])
+            })
+            .collect()
+    };
+    let cfg = LbConfig::default();
+    let (mut ra, mut rb) = (rng("prio-live"), rng("prio-live"));
+    let mut a = Prioritized::new(&cfg, &views(&active), groups.clone(), true, &mut ra);
+    let mut b = Prioritized::new(&cfg, &views(&active), groups, true, &mut rb);
+    let mut per_host = [0u32; 6];
+    for k in 0..400u32 {
+        let pa = a.pick(&views(&active), None, 0, u64::from(k % 5 == 0), &mut ra);
+        let live = LiveHosts {
+            active: &active,
+            weights: &[],
+            members: Some(&members),
+        };
+        assert_eq!(
+            pa,
+            b.pick(&live, None, 0, u64::from(k % 5 == 0), &mut rb),
+            "pick {k}"
+        );
+        let Pick::Host(i) = pa else { panic!("healthy") };
+        let h = members[i] as usize;
+        per_host[h] += 1;
+        active[h] += 1;
+        if k % 2 == 1 {
+            active.iter_mut().for_each(|n| *n = n.saturating_sub(1));
+        }
+    }
+    // Priority 1 (hosts 1 and 3) only when priority 0 is excluded: 80 of 400.
+    assert_eq!(per_host[1] + per_host[3], 80, "{per_host:?}");
 }
