@@ -86,7 +86,12 @@ pub fn run(cmd: Command, common: Overrides) -> anyhow::Result<ExitCode> {
             true
         };
         let xds = meshsim::run::compile(spec);
-        let opts = meshsim::batch::RunOptions::default();
+        // Every entity's figures are compared replication by replication:
+        // diff keeps every outcome.
+        let opts = meshsim::batch::RunOptions {
+            istio_metrics: false,
+            keep: meshsim::batch::Keep::all(),
+        };
         meshsim::batch::run_all_opts(spec, &xds, &limits, &progress, &opts)
     };
     let bm = run(&bspec, "base");

@@ -8,7 +8,6 @@ use meshsim::answers::shard::{self, ShardArg};
 use meshsim::answers::sweep::{self, Setup};
 use meshsim::cli::Command;
 use meshsim::scenario::Overrides;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -173,21 +172,7 @@ fn run_shard(
         Err(e) => return Ok(report_error(&e)),
     };
     let text = serde_json::to_string(&partial).context("serialising the partial")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let file = dir.join(format!("shard-{index}-of-{}.json", shard.count));
-    // Written beside, then renamed: a reader sees the whole partial or none.
-    let tmp = dir.join(format!(
-        ".shard-{index}-of-{}.json.tmp-{}",
-        shard.count,
-        std::process::id()
-    ));
-    std::fs::File::create(&tmp)
-        .and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&tmp, &file))
-        .with_context(|| format!("writing {}", file.display()))?;
+    let file = crate::run_shard_cmd::write_partial(dir, index, shard.count, &text)?;
     if !quiet {
         println!(
             "shard {index} of {}: {} of the sweep's {} runs; wrote {}",
