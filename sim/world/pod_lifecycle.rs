@@ -256,18 +256,12 @@ impl World<'_> {
             return;
         }
         let spec = self.spec;
-        let initial = &plan.timed.initial;
-        let absent_slot = |p: &crate::cluster::pod::Pod| {
-            initial
-                .get(p.deployment as usize)
-                .is_some_and(|&n| p.replica >= n)
-        };
+        let initial = super::replicaset::initial_replicas(spec);
         let mut pods = Vec::with_capacity(self.pods.len());
         for (i, p) in self.pods.iter().enumerate() {
             let d = &spec.deployments[p.deployment as usize];
             let has_sidecar = spec.istio.has_sidecar(p.deployment as usize);
-            let absent = absent_slot(p)
-                || super::autoscale::slot_empty(spec, p.deployment as usize, p.replica);
+            let absent = p.replica >= initial[p.deployment as usize];
             // An absent slot is not exempt: the pod later created in it
             // (scale, rollout, HPA) is subject to experiments like any other.
             let exempt = (self.node_of[i] == NO_NODE && !absent)
@@ -350,13 +344,9 @@ impl World<'_> {
             inbound_rng,
             backs,
             all,
-            next_name: if initial.is_empty() {
-                spec.deployments.iter().map(|d| d.replicas).collect()
-            } else {
-                initial.clone()
-            },
+            next_name: initial,
             events: Vec::new(),
-            timed: super::rollout::TimedRt::new(spec, self.pods.len()),
+            timed: super::rollout::TimedRt::new(spec),
             probes: Vec::new(),
             restarts: Vec::new(),
         }));
