@@ -94,6 +94,7 @@ mod rollout;
 mod router;
 mod server;
 mod sidecar;
+mod termination;
 pub mod trace;
 mod twin;
 mod upstream;

@@ -203,8 +203,10 @@ impl World<'_> {
         if l.absent {
             return None;
         }
-        let pending =
-            self.node_of[pod as usize] == NO_NODE || (l.created.is_some() && l.running.is_none());
+        // Pending, or being deleted (`DeletionTimestamp`): ignored.
+        let pending = self.node_of[pod as usize] == NO_NODE
+            || (l.created.is_some() && l.running.is_none())
+            || l.terminating != 0;
         let has_metric = !pending && l.running.is_none_or(|r| r + hpa::METRIC_WINDOW <= now);
         let h = self.hpa.as_ref().expect("hpa");
         Some(PodSample {

@@ -125,7 +125,7 @@ impl World<'_> {
     fn pods_to_delete(&self, rs: usize) -> Vec<u32> {
         let l = self.life.as_ref().expect("lifecycle");
         let now = self.now();
-        let active = |p: usize| !l.pods[p].absent;
+        let active = |p: usize| !l.pods[p].absent && l.pods[p].terminating == 0;
         // Rank: active pods of the Deployment's ReplicaSets per node.
         let related = l.timed.related(rs);
         let mut on_node = vec![0u32; self.spec.network.cluster.nodes.len()];
@@ -156,11 +156,13 @@ impl World<'_> {
         mine
     }
 
-    /// Pods of `rs` that exist (not deleted).
+    /// Active pods of `rs` (neither gone nor terminating: `FilterActivePods`).
     pub(super) fn live(&self, rs: usize) -> u32 {
         let l = self.life.as_ref().expect("lifecycle");
         (0..self.pods.len())
-            .filter(|&p| self.dep_of[p] as usize == rs && !l.pods[p].absent)
+            .filter(|&p| {
+                self.dep_of[p] as usize == rs && !l.pods[p].absent && l.pods[p].terminating == 0
+            })
             .count() as u32
     }
 
@@ -198,6 +200,7 @@ impl World<'_> {
         pl.name = name;
         pl.created = Some(now);
         pl.running = None;
+        pl.terminating = 0;
         let detail = match (node, cause) {
             (None, Cause::Hpa) => "by the ReplicaSet (HPA); fits no node: Pending".to_string(),
             (None, Cause::Controller) => "fits no node: Pending".to_string(),
@@ -246,8 +249,16 @@ impl World<'_> {
             .map(|i| i as NodeIx)
     }
 
-    /// A pod is deleted and dies at once; its slot is empty afterwards.
+    /// A pod is deleted: gracefully when its pods linger
+    /// (`termination.rs`), else it dies at once.
     pub(super) fn delete_pod(&mut self, p: u32, why: &str) {
+        if !self.terminate(p, why) {
+            self.kill_pod(p, why);
+        }
+    }
+
+    /// A pod dies at once; its slot is empty afterwards.
+    pub(super) fn kill_pod(&mut self, p: u32, why: &str) {
         self.pod_event(p, "died", why.to_string());
         let l = self.life.as_mut().expect("lifecycle");
         l.retire(p);

@@ -210,7 +210,7 @@ impl World<'_> {
             TimedStep::Evict(n) => {
                 let pods = self.pods_on(n);
                 for &p in &pods {
-                    self.delete_pod(p, "evicted: node unreachable");
+                    self.kill_pod(p, "evicted: node unreachable");
                 }
                 self.replace_deleted(&pods);
             }
@@ -222,7 +222,10 @@ impl World<'_> {
         let l = self.life.as_ref().expect("lifecycle");
         (0..self.pods.len() as u32)
             .filter(|&p| self.node_of[p as usize] == n)
-            .filter(|&p| !l.pods[p as usize].absent && !l.pods[p as usize].exempt)
+            .filter(|&p| {
+                let pl = &l.pods[p as usize];
+                !pl.absent && !pl.exempt && pl.terminating == 0
+            })
             .collect()
     }
 
