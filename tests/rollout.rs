@@ -350,3 +350,49 @@ fn a_prestop_sleep_removes_the_refusals_of_a_rolling_update_with_a_draining_app(
         );
     }
 }
+
+#[test]
+fn termination_settings_are_read_and_validated_as_the_api_server_does() {
+    let dir = crate::chaos::folder("graceful-rollout");
+    let app = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    let events = std::fs::read_to_string(dir.join("events.yaml")).unwrap();
+    let load = |from: &str, to: &str| {
+        let a = app.replace(from, to);
+        assert_ne!(a, app, "{from:?} not found");
+        common::load_texts(&[("app.yaml", &a), ("events.yaml", &events)])
+    };
+    let exec = "exec: {command: [\"/bin/sh\", \"-c\", \"sleep 5\"]}";
+    let err = |from: &str, to: &str| load(from, to).err().map(|e| e.to_string()).unwrap();
+    let e = err(
+        exec,
+        "exec: {command: [sleep, \"5\"]}\n            sleep: {seconds: 5}",
+    );
+    assert!(
+        e.contains("app.yaml:") && e.contains("must specify exactly one handler"),
+        "{e}"
+    );
+    let e = err(
+        "terminationGracePeriodSeconds: 30",
+        "terminationGracePeriodSeconds: -1",
+    );
+    assert!(e.contains("terminationGracePeriodSeconds"), "{e}");
+    // The sleep handler; both ReplicaSets (web, web-r2) inherit it.
+    let s = load(exec, "sleep: {seconds: 7}").unwrap();
+    let t = &s.chaos.termination;
+    assert_eq!(t.len(), 2);
+    assert!(t.iter().all(|t| t.pre_stop.as_nanos() == 7_000_000_000));
+    assert!(t.iter().all(|t| t.grace.as_nanos() == 30_000_000_000));
+    // An httpGet hook is accepted, listed as not simulated, and instant.
+    let s = load(exec, "httpGet: {path: /quit, port: 8080}").unwrap();
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("preStop httpGet: not simulated"))
+    );
+    assert!(
+        s.chaos
+            .termination
+            .iter()
+            .all(|t| t.pre_stop.as_nanos() == 0)
+    );
+}
