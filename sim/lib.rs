@@ -61,8 +61,10 @@
 //!   meshsim's timed events (`world/rollout.rs`: scale, rollout, drain,
 //!   node/zone loss, partitions) and HorizontalPodAutoscalers
 //!   (`world/autoscale.rs`, CPU = compute steps only); endpoints follow
-//!   after a configurable propagation delay. Deleted pods stop at once (no
-//!   preStop hook or grace period); without any of these a pod is ready or
+//!   after a configurable propagation delay. One ReplicaSet controller
+//!   (`world/replicaset.rs`) creates and deletes pods; a deleted pod runs
+//!   its preStop sleep and may drain until its grace period
+//!   (`world/termination.rs`); without any of these a pod is ready or
 //!   not for the whole run.
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.

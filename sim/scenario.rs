@@ -28,6 +28,7 @@ pub mod resolve;
 pub mod selectors;
 pub mod set;
 pub mod spec;
+pub mod termination;
 pub mod validate;
 pub mod words;
 

@@ -71,6 +71,7 @@ pub mod autoscale;
 mod call;
 mod chaos_mesh;
 mod connection;
+mod deployment_scale;
 mod endpoint;
 mod entry_hosts;
 mod gateway;
@@ -87,11 +88,13 @@ pub mod pod_lifecycle;
 mod pod_reset;
 mod probe;
 mod propagation;
+mod replicaset;
 mod request;
 mod rollout;
 mod router;
 mod server;
 mod sidecar;
+mod termination;
 pub mod trace;
 mod twin;
 mod upstream;
@@ -355,6 +358,7 @@ impl<'s> World<'s> {
             .collect();
         let mut pods_of_dep: Vec<Vec<u32>> = Vec::new();
         let mut node_of: Vec<NodeIx> = Vec::new();
+        let initial = replicaset::initial_replicas(spec);
         for (di, d) in spec.deployments.iter().enumerate() {
             let mut mine = Vec::new();
             for r in 0..d.replicas {
@@ -370,7 +374,7 @@ impl<'s> World<'s> {
                 // Pending pods and pods failing readiness are not endpoints.
                 pod.ready = node != NO_NODE
                     && r < d.replicas.saturating_sub(d.behaviour.not_ready)
-                    && !autoscale::slot_empty(spec, di, r);
+                    && r < initial[di];
                 node_of.push(node);
                 pods.push(pod);
                 svc_rng.push(f.of(Purpose::ServiceTime, &key));

@@ -347,3 +347,136 @@ fn invalid_hpas_are_located_errors() {
     let e = hpa_error(&old);
     assert!(e[0].contains("meshsim reads autoscaling/v2"), "{e:?}");
 }
+
+/// The scenario's pod timeline from `from` ms on, without the probe-driven
+/// `listening` / `started` lines.
+fn controller_events(m: &Merged, from: u64) -> Vec<(u64, String, &'static str, String)> {
+    m.outcomes[0]
+        .pod_events
+        .iter()
+        .filter(|e| e.at.0 / 1_000_000 >= from && !["listening", "started"].contains(&e.what))
+        .map(|e| (e.at.0 / 1_000_000, e.pod.clone(), e.what, e.detail.clone()))
+        .collect()
+}
+
+#[test]
+fn an_hpa_scale_during_a_rollout_is_shared_in_proportion_between_old_and_new() {
+    let m = common::run(&load("hpa-rollout", &[]));
+    assert_accounting(&m);
+    let t = trace(&m);
+    // 75 s: web-0/web-1 at 100 %, web-r2-0 (running since 66 s) missing ⇒
+    // 0 % on a scale-up: (500m + 0) / 750m = 66 % ⇒ ceil(1.33 × 3) = 4.
+    let s75 = t.syncs.iter().find(|s| secs(s) == 75).unwrap();
+    assert_eq!(
+        (s75.current, s75.desired, s75.utilization, s75.pods),
+        (2, 4, Some(util(AFTER, 2)), [2, 0, 1, 0])
+    );
+    let traj: Vec<(u64, u32)> = t
+        .trajectory()
+        .iter()
+        .map(|(at, n)| (at.0 / 1_000_000_000, *n))
+        .collect();
+    assert_eq!(traj, vec![(0, 2), (75, 4)]);
+    let e = |t: u64, p: &str, w: &'static str, d: &str| (t, p.to_string(), w, d.to_string());
+    let on = "on node";
+    let hpa = "by the ReplicaSet (HPA scale-up)";
+    let down = "deleted (ReplicaSet scaled down)";
+    let r = |a: u32, b: u32| format!("replicas {a} → {b}");
+    let kp = "kube-proxy and sidecars send to it";
+    let gone = "kube-proxy and sidecars stop sending to it";
+    assert_eq!(
+        controller_events(&m, 0),
+        vec![
+            e(65_000, "web-r2", "scaled", &r(0, 1)),
+            e(65_000, "web-r2-0", "created", on),
+            e(
+                75_000,
+                "hpa/default/web",
+                "scaled",
+                "2 → 4: cpu 100% of 50% target (2 ready, 0 unready, 1 missing)"
+            ),
+            // scale(): (4 + 1) − 3 = 2 to add; web round(2 × 5 / 3) − 2 = 1,
+            // web-r2 round(1 × 5 / 3) − 1 = 1: an old-template pod too.
+            e(75_000, "web", "scaled", &r(2, 3)),
+            e(75_000, "web-2", "created", hpa),
+            e(75_000, "web-r2", "scaled", &r(1, 2)),
+            e(75_000, "web-r2-1", "created", hpa),
+            // web-r2-0 Ready: maxScaledDown = 5 − 3 − 1 = 1, spent on the
+            // old set's unhealthy pod (cleanupUnhealthyReplicas), which the
+            // ReplicaSet deletes first (not Ready < Ready).
+            e(86_000, "web-r2-0", "ready", "readiness probe passed"),
+            e(86_000, "web", "scaled", &r(3, 2)),
+            e(86_000, "web-2", "died", down),
+            e(86_000, "web-r2", "scaled", &r(2, 3)),
+            e(86_000, "web-r2-2", "created", on),
+            e(87_000, "web-r2-0", "endpoint-added", kp),
+            e(96_000, "web-r2-1", "ready", "readiness probe passed"),
+            e(96_000, "web", "scaled", &r(2, 1)),
+            e(96_000, "web-1", "died", down),
+            e(96_000, "web-1", "unready", "pod deleted"),
+            e(96_000, "web-r2", "scaled", &r(3, 4)),
+            e(96_000, "web-r2-3", "created", on),
+            e(97_000, "web-r2-1", "endpoint-added", kp),
+            e(97_000, "web-1", "endpoint-removed", gone),
+            e(107_000, "web-r2-2", "ready", "readiness probe passed"),
+            e(107_000, "web", "scaled", &r(1, 0)),
+            e(107_000, "web-0", "died", down),
+            e(107_000, "web-0", "unready", "pod deleted"),
+            e(108_000, "web-r2-2", "endpoint-added", kp),
+            e(108_000, "web-0", "endpoint-removed", gone),
+            e(117_000, "web-r2-3", "ready", "readiness probe passed"),
+            e(118_000, "web-r2-3", "endpoint-added", kp),
+        ]
+    );
+    // Refused while a deleted pod's endpoint propagates (web-1, web-0:
+    // 1 s each at 20/s on 2–3 endpoints), plus one reset in flight.
+    let failed: Vec<u64> = m.loads.iter().map(|l| l.pooled.failed).collect();
+    assert_eq!(failed, vec![7, 9]);
+}
+
+#[test]
+fn a_scale_event_on_an_hpa_deployment_warns_and_the_hpa_sets_its_count_again() {
+    let events =
+        "appStartup: 20s}\n  events:\n  - {at: 100s, scale: {deployment: web, replicas: 1}}";
+    let spec = load("hpa-step", &[("app.yaml", "appStartup: 20s}", events)]);
+    assert!(
+        spec.warnings.iter().any(|w| w.contains(
+            "\"web\" is scaled by HorizontalPodAutoscaler default/web: it sets its own replica count again at its next sync"
+        )),
+        "{:?}",
+        spec.warnings
+    );
+    let m = common::run(&spec);
+    assert_accounting(&m);
+    let t = trace(&m);
+    // 105 s: current 1 is below minReplicas 2: clamped without metrics.
+    let s105 = t.syncs.iter().find(|s| secs(s) == 105).unwrap();
+    assert_eq!((s105.current, s105.desired), (1, 2));
+    let e = |t: u64, p: &str, w: &'static str| (t, p.to_string(), w);
+    let got: Vec<(u64, String, &'static str)> = controller_events(&m, 100_000)
+        .into_iter()
+        .filter(|x| x.0 <= 105_000)
+        .map(|(t, p, w, _)| (t, p, w))
+        .collect();
+    // The ReplicaSet keeps the pod Ready longest: web-3 and web-2 (Ready
+    // at 96 s, tied: the higher slot first), then web-1 (web-0 and web-1
+    // were Ready before the run).
+    assert_eq!(
+        got,
+        vec![
+            e(100_000, "web", "scaled"),
+            e(100_000, "web-3", "died"),
+            e(100_000, "web-3", "unready"),
+            e(100_000, "web-2", "died"),
+            e(100_000, "web-2", "unready"),
+            e(100_000, "web-1", "died"),
+            e(100_000, "web-1", "unready"),
+            e(101_000, "web-3", "endpoint-removed"),
+            e(101_000, "web-2", "endpoint-removed"),
+            e(101_000, "web-1", "endpoint-removed"),
+            e(105_000, "hpa/default/web", "scaled"),
+            e(105_000, "web", "scaled"),
+            e(105_000, "web-4", "created"),
+        ]
+    );
+}

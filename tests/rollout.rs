@@ -301,3 +301,98 @@ fn a_workload_event_injects_errors_from_its_time_on() {
     let share = web.failed as f64 / web.requests as f64;
     assert!((0.655..0.677).contains(&share), "{share}");
 }
+
+#[test]
+fn a_prestop_sleep_removes_the_refusals_of_a_rolling_update_with_a_draining_app() {
+    let hook = "        lifecycle:\n          preStop:\n            exec: {command: [\"/bin/sh\", \"-c\", \"sleep 5\"]}\n";
+    for (edits, refused, step) in [
+        (vec![], 0u64, "sigterm at +5 s"),
+        (vec![("app.yaml", hook, "")], 299, "sigterm at once"),
+    ] {
+        let m = common::run(&load("graceful-rollout", &edits));
+        assert_accounting(&m);
+        let users = &m.loads[0].pooled;
+        // 27 230 arrivals in 90 s; 18 still in flight at the end.
+        assert_eq!(
+            (
+                users.requests,
+                users.failed,
+                m.outcomes[0].loads_in_flight[0]
+            ),
+            (27_230, refused, 18),
+            "{step}"
+        );
+        // The old pods: deleted at 36, 42, 48, 54 s; SIGTERM after the
+        // hook; each exits when its last request is answered, none is
+        // killed and no request is reset.
+        let t = timeline(&m);
+        let delay = if refused == 0 { 5_000 } else { 0 };
+        for (k, pod) in ["web-3", "web-2", "web-1", "web-0"].iter().enumerate() {
+            let at = 36_000 + 6_000 * k as u64;
+            assert!(t.contains(&ev(at, pod, "terminating")), "{step} {t:?}");
+            assert!(
+                t.contains(&ev(at + 1_000, pod, "endpoint-removed")),
+                "{step}"
+            );
+            assert!(t.contains(&ev(at + delay, pod, "sigterm")), "{step} {t:?}");
+        }
+        let died: Vec<&String> = m.outcomes[0]
+            .pod_events
+            .iter()
+            .filter(|e| e.what == "died")
+            .map(|e| &e.detail)
+            .collect();
+        assert_eq!(died.len(), 4);
+        assert!(
+            died.iter()
+                .all(|d| *d == "exited: its last request answered"),
+            "{died:?}"
+        );
+    }
+}
+
+#[test]
+fn termination_settings_are_read_and_validated_as_the_api_server_does() {
+    let dir = crate::chaos::folder("graceful-rollout");
+    let app = std::fs::read_to_string(dir.join("app.yaml")).unwrap();
+    let events = std::fs::read_to_string(dir.join("events.yaml")).unwrap();
+    let load = |from: &str, to: &str| {
+        let a = app.replace(from, to);
+        assert_ne!(a, app, "{from:?} not found");
+        common::load_texts(&[("app.yaml", &a), ("events.yaml", &events)])
+    };
+    let exec = "exec: {command: [\"/bin/sh\", \"-c\", \"sleep 5\"]}";
+    let err = |from: &str, to: &str| load(from, to).err().map(|e| e.to_string()).unwrap();
+    let e = err(
+        exec,
+        "exec: {command: [sleep, \"5\"]}\n            sleep: {seconds: 5}",
+    );
+    assert!(
+        e.contains("app.yaml:") && e.contains("must specify exactly one handler"),
+        "{e}"
+    );
+    let e = err(
+        "terminationGracePeriodSeconds: 30",
+        "terminationGracePeriodSeconds: -1",
+    );
+    assert!(e.contains("terminationGracePeriodSeconds"), "{e}");
+    // The sleep handler; both ReplicaSets (web, web-r2) inherit it.
+    let s = load(exec, "sleep: {seconds: 7}").unwrap();
+    let t = &s.chaos.termination;
+    assert_eq!(t.len(), 2);
+    assert!(t.iter().all(|t| t.pre_stop.as_nanos() == 7_000_000_000));
+    assert!(t.iter().all(|t| t.grace.as_nanos() == 30_000_000_000));
+    // An httpGet hook is accepted, listed as not simulated, and instant.
+    let s = load(exec, "httpGet: {path: /quit, port: 8080}").unwrap();
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.contains("preStop httpGet: not simulated"))
+    );
+    assert!(
+        s.chaos
+            .termination
+            .iter()
+            .all(|t| t.pre_stop.as_nanos() == 0)
+    );
+}

@@ -35,6 +35,7 @@ use super::raw::Loc;
 use super::spec::Scenario;
 use super::spec::chaos::*;
 use super::spec::probe::Probes;
+use super::spec::termination::Termination;
 use crate::engine::SimDuration;
 use std::collections::BTreeMap;
 
@@ -66,8 +67,9 @@ enum RawKind {
     Containers(Vec<String>, Loc, String),
 }
 
-/// A pod template's app container names and probes.
-type Template = (Vec<String>, Probes);
+/// A pod template's app container names, probes, and termination (with
+/// whether the template declared any of it).
+type Template = (Vec<String>, Probes, (Termination, bool));
 
 /// Collects experiments, lifecycle settings and the probe facts of
 /// Deployments.
@@ -143,6 +145,16 @@ impl Collector {
         };
         let mut names = Vec::new();
         let mut probes = Probes::default();
+        let pod_spec = o
+            .node
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec"));
+        let mut term = Termination::default();
+        let mut notes = Vec::new();
+        if let Some(ps) = &pod_spec {
+            super::termination::pod(cx, ps, &mut term);
+        }
         let list = match &containers.node.value {
             super::raw::Value::Seq(_) => cx.seq(&containers).unwrap_or_default(),
             _ => Vec::new(),
@@ -154,9 +166,16 @@ impl Collector {
             }
             names.push(name.to_string());
             super::probes::container(cx, &c, &mut probes);
+            super::termination::container(cx, &c, &mut term, &mut notes);
         }
-        self.templates
-            .insert((o.namespace.clone(), o.name.clone()), (names, probes));
+        for n in notes {
+            self.not_simulated.push(o.note_line(&n));
+        }
+        let declared = term != Termination::default();
+        self.templates.insert(
+            (o.namespace.clone(), o.name.clone()),
+            (names, probes, (term, declared)),
+        );
     }
 
     /// Fields shared by PodChaos and NetworkChaos: start, duration, mode, selector.
@@ -563,6 +582,25 @@ impl Collector {
         }
         if probes.iter().any(Probes::any) {
             plan.probes = probes;
+        }
+        let mut term: Vec<(Termination, bool)> = s
+            .deployments
+            .iter()
+            .map(|d| {
+                self.templates
+                    .get(&(d.namespace.clone(), d.name.clone()))
+                    .map(|t| t.2)
+                    .unwrap_or_default()
+            })
+            .collect();
+        for r in &plan.timed.rollables {
+            let first = term[r.replica_sets[0]];
+            for &rs in &r.replica_sets {
+                term[rs] = first;
+            }
+        }
+        if term.iter().any(|t| t.1) {
+            plan.termination = term.into_iter().map(|t| t.0).collect();
         }
         s.chaos = plan;
     }

@@ -298,6 +298,9 @@ impl Collector {
          -> usize {
             *of.entry(d).or_insert_with(|| {
                 let dep = &s.deployments[d];
+                // With an HPA, `replicas` was raised to its maxReplicas
+                // (kube/hpa.rs): the Deployment starts at the HPA's initial.
+                let hpa = s.autoscalers.iter().find(|a| a.deployment == d);
                 plan.rollables.push(Rollable {
                     name: dep.key(),
                     replica_sets: vec![d],
@@ -305,7 +308,7 @@ impl Collector {
                         .get(&(dep.namespace.clone(), dep.name.clone()))
                         .copied()
                         .unwrap_or_default(),
-                    replicas: dep.replicas,
+                    replicas: hpa.map_or(dep.replicas, |a| a.initial),
                 });
                 plan.rollables.len() - 1
             })
@@ -324,7 +327,22 @@ impl Collector {
         for r in raws {
             let kind = match r.kind {
                 RawKind::Scale(at, name, replicas) => {
-                    match find(s, &name).filter(|&d| d < n_original) {
+                    let d = find(s, &name).filter(|&d| d < n_original);
+                    if let Some(a) =
+                        d.and_then(|d| s.autoscalers.iter().find(|a| a.deployment == d))
+                    {
+                        // The API server accepts the write; the HPA sets
+                        // its own count again at its next sync.
+                        cx.warn_at(
+                            at.0,
+                            &at.1,
+                            format!(
+                                "{name:?} is scaled by HorizontalPodAutoscaler {}: it sets its own replica count again at its next sync (simulated so)",
+                                a.name
+                            ),
+                        );
+                    }
+                    match d {
                         Some(d) => EventKind::Scale {
                             rollable: rollable(s, &mut plan, &mut rollable_of, d),
                             replicas,
@@ -503,7 +521,11 @@ impl Collector {
         // as the Deployment's largest desired count (plus its surge).
         plan.initial = s.deployments.iter().map(|d| d.replicas).collect();
         for (i, ro) in plan.rollables.iter().enumerate() {
+            let d = ro.replica_sets[0];
             let mut most = ro.replicas;
+            for a in s.autoscalers.iter().filter(|a| a.deployment == d) {
+                most = most.max(a.spec.max);
+            }
             for e in &plan.events {
                 if let EventKind::Scale { rollable, replicas } = e.kind
                     && rollable == i

@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod events;
 pub mod istio;
 pub mod probe;
+pub mod termination;
 
 pub use endpoint::{Endpoint, PathMatch};
 
@@ -201,6 +202,10 @@ pub struct Behaviour {
     pub pool_size: Option<u32>,
     /// The last N replicas never pass their readiness probe (not endpoints).
     pub not_ready: u32,
+    /// On SIGTERM the app stops accepting connections and finishes the
+    /// requests it has (`onSigterm: drain`) instead of exiting at once
+    /// (`exit`, the default: a process without a SIGTERM handler).
+    pub drain_on_sigterm: bool,
 }
 
 /// An application's own errors (`Workload.spec.errors`).

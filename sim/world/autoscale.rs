@@ -19,8 +19,10 @@
 //!   whole window; it is Pending (ignored) until they run; its `startTime`
 //!   is its creation; pods that exist when the run starts are old (past
 //!   the 5 min initialisation, Ready long since).
-//! * `currentReplicas` is the Deployment's `spec.replicas` as the HPA last
-//!   set it (a pod-kill replacement does not change it).
+//! * `currentReplicas` is the Deployment's `spec.replicas` (a pod-kill
+//!   replacement does not change it; a timed `scale` event does).
+//! * Its pods are those of every ReplicaSet of the Deployment (the
+//!   selector matches old and new during a rollout).
 //!
 //! # How new pods get traffic
 //! A pod the HPA creates starts like a Chaos Mesh replacement
@@ -34,20 +36,20 @@
 //! balances each request over the endpoints it knows, so meshed clients
 //! spread onto new pods as soon as the endpoint arrives.
 //!
-//! # What a scale-down does
-//! The ReplicaSet deletes the lowest-ranked pods first (`ActivePods` in
-//! `pkg/controller/controller_utils.go`: unscheduled, then Pending, then
-//! not Ready, then the most recently Ready, then the newest), and a
+//! # What a scale changes
+//! The HPA writes the Deployment's `spec.replicas` (the scale
+//! subresource) and nothing else: the Deployment controller
+//! (`rollout.rs`, `deployment_scale.rs` during a rollout) sizes the
+//! ReplicaSets and the ReplicaSet controller (`replicaset.rs`) creates
+//! pods or deletes the lowest-ranked ones (`ActivePodsWithRanks`). A
 //! deleted pod goes as a pod-kill's does: at once, its in-flight requests
-//! reset, its endpoint listed until the removal propagates (no preStop
-//! hook or graceful drain is modelled).
+//! reset, its endpoint listed until the removal propagates.
 
 use super::World;
-use super::pod_lifecycle::Part;
+use super::replicaset::Cause;
 use crate::cluster::hpa::{self, Decision, History, PodSample};
 use crate::cluster::node::NO_NODE;
 use crate::engine::{SimDuration, SimTime};
-use crate::scenario::spec::Scenario;
 
 /// One sync of one HPA.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -89,8 +91,9 @@ impl HpaTrace {
 
 struct HpaState {
     history: History,
-    replicas: u32,
-    /// The pod slots of its Deployment.
+    /// Its Deployment's rollable (`rollout.rs`): `spec.replicas` lives there.
+    rollable: usize,
+    /// The pod slots of its Deployment (every ReplicaSet's).
     slots: Vec<u32>,
     trace: HpaTrace,
 }
@@ -100,17 +103,7 @@ pub(super) struct HpaRt {
     /// Per pod: CPU-ns of compute steps per metric window k
     /// (`[15 k s, 15 (k + 1) s)`); None for pods no HPA measures.
     cpu: Vec<Option<Vec<u64>>>,
-    /// Per pod: a pod has used the slot's own name already.
-    used: Vec<bool>,
     hpas: Vec<HpaState>,
-}
-
-/// Whether replica slot `r` of deployment `d` starts without a pod (beyond
-/// its HPA's initial `spec.replicas`).
-pub(super) fn slot_empty(spec: &Scenario, d: usize, r: u32) -> bool {
-    spec.autoscalers
-        .iter()
-        .any(|a| a.deployment == d && r >= a.initial)
 }
 
 const WINDOW_NS: u64 = hpa::METRIC_WINDOW.0;
@@ -161,32 +154,30 @@ impl World<'_> {
         }
         let n = self.pods.len();
         let mut cpu = vec![None; n];
-        let mut used = vec![false; n];
-        let hpas = spec
-            .autoscalers
-            .iter()
-            .map(|a| {
-                let slots: Vec<u32> = (0..n as u32)
-                    .filter(|&p| self.dep_of[p as usize] as usize == a.deployment)
-                    .collect();
-                for &p in &slots {
-                    cpu[p as usize] = Some(Vec::new());
-                    used[p as usize] = self.pods[p as usize].replica < a.initial;
-                }
-                HpaState {
-                    history: History::default(),
-                    replicas: a.initial,
-                    slots,
-                    trace: HpaTrace {
-                        name: a.name.clone(),
-                        deployment: a.deployment,
-                        initial: a.initial,
-                        syncs: Vec::new(),
-                    },
-                }
-            })
-            .collect();
-        self.hpa = Some(Box::new(HpaRt { cpu, used, hpas }));
+        let mut hpas = Vec::new();
+        for a in &spec.autoscalers {
+            let t = &self.life.as_ref().expect("lifecycle").timed;
+            let rollable = t.rollable_of[a.deployment] as usize;
+            let sets = t.replica_sets(rollable);
+            let slots: Vec<u32> = (0..n as u32)
+                .filter(|&p| sets.contains(&(self.dep_of[p as usize] as usize)))
+                .collect();
+            for &p in &slots {
+                cpu[p as usize] = Some(Vec::new());
+            }
+            hpas.push(HpaState {
+                history: History::default(),
+                rollable,
+                slots,
+                trace: HpaTrace {
+                    name: a.name.clone(),
+                    deployment: a.deployment,
+                    initial: a.initial,
+                    syncs: Vec::new(),
+                },
+            });
+        }
+        self.hpa = Some(Box::new(HpaRt { cpu, hpas }));
         let first = SimTime(hpa::SYNC_PERIOD.0);
         if first < self.end {
             self.q.schedule(first, super::Event::Autoscale);
@@ -212,8 +203,10 @@ impl World<'_> {
         if l.absent {
             return None;
         }
-        let pending =
-            self.node_of[pod as usize] == NO_NODE || (l.created.is_some() && l.running.is_none());
+        // Pending, or being deleted (`DeletionTimestamp`): ignored.
+        let pending = self.node_of[pod as usize] == NO_NODE
+            || (l.created.is_some() && l.running.is_none())
+            || l.terminating != 0;
         let has_metric = !pending && l.running.is_none_or(|r| r + hpa::METRIC_WINDOW <= now);
         let h = self.hpa.as_ref().expect("hpa");
         Some(PodSample {
@@ -229,7 +222,8 @@ impl World<'_> {
     fn sync_one(&mut self, i: usize, now: SimTime) {
         let a = &self.spec.autoscalers[i];
         let h = &self.hpa.as_ref().expect("hpa").hpas[i];
-        let current = h.replicas;
+        let rollable = h.rollable;
+        let current = self.life.as_ref().expect("lifecycle").timed.desired[rollable];
         let metric = match &a.pod_request {
             Err(e) => Err(e.clone()),
             Ok(req) => {
@@ -255,7 +249,6 @@ impl World<'_> {
         if d.desired == current {
             return;
         }
-        h.replicas = d.desired;
         let why = match p {
             Some(p) => format!(
                 "cpu {}% of {}% target ({} ready, {} unready, {} missing)",
@@ -276,95 +269,9 @@ impl World<'_> {
             "scaled",
             format!("{current} → {}: {why}{limited}", d.desired),
         );
-        if d.desired > current {
-            self.scale_up(&slots, d.desired - current);
-        } else {
-            self.scale_down(&slots, current - d.desired);
-        }
-    }
-
-    /// The ReplicaSet creates `k` pods in the lowest empty slots.
-    fn scale_up(&mut self, slots: &[u32], k: u32) {
-        let empty: Vec<u32> = slots
-            .iter()
-            .copied()
-            .filter(|&p| self.life.as_ref().expect("lifecycle").pods[p as usize].absent)
-            .take(k as usize)
-            .collect();
-        for p in empty {
-            self.hpa_fill_slot(p);
-        }
-    }
-
-    /// The ReplicaSet's new pod in HPA slot `p` (on the node the slot was
-    /// placed on; Pending when it fits none). Deleting is the same as for
-    /// every controller (`rollout.rs`'s `delete_pod`).
-    fn hpa_fill_slot(&mut self, p: u32) {
-        let now = self.now();
-        let dep = self.dep_of[p as usize] as usize;
-        let h = self.hpa.as_mut().expect("hpa");
-        let reuse = std::mem::replace(&mut h.used[p as usize], true);
-        let unscheduled = self.node_of[p as usize] == NO_NODE;
-        let l = self.life.as_mut().expect("lifecycle");
-        if reuse {
-            l.pods[p as usize].name =
-                format!("{}-{}", self.spec.deployments[dep].name, l.next_name[dep]);
-            l.next_name[dep] += 1;
-        }
-        let pl = &mut l.pods[p as usize];
-        pl.epoch += 1;
-        pl.absent = false;
-        pl.exempt = unscheduled;
-        pl.failing = false;
-        pl.created = Some(now);
-        pl.running = None;
-        if unscheduled {
-            self.pod_event(
-                p,
-                "created",
-                "by the ReplicaSet (HPA); fits no node: Pending".into(),
-            );
-            return;
-        }
-        self.pod_event(p, "created", "by the ReplicaSet (HPA scale-up)".into());
-        self.restart_later(p, Part::Pod, SimDuration::ZERO);
-    }
-
-    /// The ReplicaSet deletes the `k` lowest-ranked pods.
-    fn scale_down(&mut self, slots: &[u32], k: u32) {
-        let l = self.life.as_ref().expect("lifecycle");
-        let mut live: Vec<u32> = slots
-            .iter()
-            .copied()
-            .filter(|&p| !l.pods[p as usize].absent)
-            .collect();
-        // ActivePods.Less: unscheduled < scheduled; Pending < Running;
-        // not Ready < Ready; Ready more recently < Ready longer; newer <
-        // older (then the higher slot).
-        live.sort_by_key(|&p| {
-            let pl = &l.pods[p as usize];
-            let scheduled = self.node_of[p as usize] != NO_NODE;
-            let running = !(pl.created.is_some() && pl.running.is_none());
-            let ready = self.pods[p as usize].ready;
-            let old = |t: Option<SimTime>| std::cmp::Reverse(t.map_or(0, |t| t.0 + 1));
-            (
-                scheduled,
-                running,
-                ready,
-                old(pl.ready_at),
-                old(pl.created),
-                std::cmp::Reverse(p),
-            )
-        });
-        for p in live.into_iter().take(k as usize) {
-            self.hpa_delete(p);
-        }
-    }
-
-    fn hpa_delete(&mut self, p: u32) {
-        let pl = &mut self.life.as_mut().expect("lifecycle").pods[p as usize];
-        pl.created = None;
-        pl.running = None;
-        self.delete_pod(p, "deleted by the ReplicaSet (HPA scale-down)");
+        // The scale subresource: the Deployment controller and the
+        // ReplicaSet controller do the rest (`rollout.rs`, `replicaset.rs`).
+        self.timed().desired[rollable] = d.desired;
+        self.deployment_sync(rollable, Cause::Hpa);
     }
 }

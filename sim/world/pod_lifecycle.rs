@@ -69,6 +69,16 @@ pub(super) enum Step {
         pod: u32,
         tried: u32,
     },
+    /// A terminating pod's app gets SIGTERM / is killed or has drained
+    /// (`termination.rs`; stale unless `epoch` matches).
+    Sigterm {
+        pod: u32,
+        epoch: u32,
+    },
+    Kill {
+        pod: u32,
+        epoch: u32,
+    },
     /// A queued probe's `timeoutSeconds` is over.
     ProbeTimeout {
         pod: u32,
@@ -135,6 +145,10 @@ pub(super) struct PodLife {
     pub(super) running: Option<SimTime>,
     /// Its Ready condition's last transition (None: before the run).
     pub(super) ready_at: Option<SimTime>,
+    /// Deleted but not ended yet (`termination.rs`: RUNNING, PRE_STOP,
+    /// DRAINING), and when SIGKILL comes.
+    pub(super) terminating: u8,
+    pub(super) kill_at: SimTime,
 }
 
 /// One thing that happened to a pod (summary.json `pods.events`, the
@@ -202,6 +216,7 @@ impl LifeRt {
         pl.sidecar_up = false;
         pl.failing = false;
         pl.delay = None;
+        pl.terminating = 0;
         pl.backoff = [(0, SimTime::ZERO); 2];
         if pl.restart_count > 0 {
             let r = PodRestarts {
@@ -256,18 +271,12 @@ impl World<'_> {
             return;
         }
         let spec = self.spec;
-        let initial = &plan.timed.initial;
-        let absent_slot = |p: &crate::cluster::pod::Pod| {
-            initial
-                .get(p.deployment as usize)
-                .is_some_and(|&n| p.replica >= n)
-        };
+        let initial = super::replicaset::initial_replicas(spec);
         let mut pods = Vec::with_capacity(self.pods.len());
         for (i, p) in self.pods.iter().enumerate() {
             let d = &spec.deployments[p.deployment as usize];
             let has_sidecar = spec.istio.has_sidecar(p.deployment as usize);
-            let absent = absent_slot(p)
-                || super::autoscale::slot_empty(spec, p.deployment as usize, p.replica);
+            let absent = p.replica >= initial[p.deployment as usize];
             // An absent slot is not exempt: the pod later created in it
             // (scale, rollout, HPA) is subject to experiments like any other.
             let exempt = (self.node_of[i] == NO_NODE && !absent)
@@ -291,6 +300,8 @@ impl World<'_> {
                 created: None,
                 running: None,
                 ready_at: None,
+                terminating: 0,
+                kill_at: SimTime::ZERO,
             });
         }
         let mut backs = vec![Vec::new(); spec.deployments.len()];
@@ -350,13 +361,9 @@ impl World<'_> {
             inbound_rng,
             backs,
             all,
-            next_name: if initial.is_empty() {
-                spec.deployments.iter().map(|d| d.replicas).collect()
-            } else {
-                initial.clone()
-            },
+            next_name: initial,
             events: Vec::new(),
-            timed: super::rollout::TimedRt::new(spec, self.pods.len()),
+            timed: super::rollout::TimedRt::new(spec),
             probes: Vec::new(),
             restarts: Vec::new(),
         }));
@@ -435,6 +442,8 @@ impl World<'_> {
                 generation,
             } => self.probe_timeout(pod, kind, generation),
             Step::InboundRetry { req, pod, tried } => self.on_inbound_retry(req, pod, tried),
+            Step::Sigterm { pod, epoch } if epoch_ok(self, pod, epoch) => self.on_sigterm(pod),
+            Step::Kill { pod, epoch } if epoch_ok(self, pod, epoch) => self.on_kill(pod),
             _ => {} // stale: the pod died or restarted again since
         }
     }
@@ -557,6 +566,9 @@ impl World<'_> {
     pub(super) fn set_ready(&mut self, p: u32, ready: bool, why: &str) {
         if self.pods[p as usize].ready == ready {
             return;
+        }
+        if ready && self.life.as_ref().expect("lifecycle").pods[p as usize].terminating != 0 {
+            return; // a terminating pod is no endpoint again
         }
         self.pods[p as usize].ready = ready;
         let now = self.now();

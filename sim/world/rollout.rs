@@ -1,8 +1,7 @@
 //! The cluster's controllers for meshsim's timed events
 //! (`Simulation.spec.events`, `scenario/spec/events.rs`) and Chaos Mesh
-//! `partition`: the Deployment controller rolling a new ReplicaSet, the
-//! ReplicaSet controller creating and deleting pods, `kubectl drain`, a
-//! lost node or zone, and network partitions.
+//! `partition`: the Deployment controller rolling a new ReplicaSet,
+//! `kubectl drain`, a lost node or zone, and network partitions.
 //!
 //! Why one room: all of these create pods in slots that were empty, delete
 //! pods without an in-place replacement, or make pods unreachable — the
@@ -24,14 +23,14 @@
 //! The controller reacts at once (no informer or queue latency). `Recreate`
 //! scales every old ReplicaSet to 0, then the new one up.
 //!
-//! # The ReplicaSet controller (`pkg/controller/replicaset`)
-//! Below its count it creates pods (the scheduler picks a node as
-//! `cluster/topology.rs` does, among nodes not cordoned and not lost);
-//! above it deletes not-Ready pods first, then the newest
-//! (`getPodsToDelete`'s ranking, abridged). A deleted pod dies at once, as
-//! with PodChaos pod-kill: an app that exits on SIGTERM without a preStop
-//! hook, so its endpoint stays listed for the propagation delay and
-//! connections to it are refused meanwhile.
+//! A change of `spec.replicas` (an HPA, a `scale` event) is a scaling
+//! event, handled first: `deployment_scale.rs`.
+//!
+//! # The ReplicaSet controller (`replicaset.rs`)
+//! It creates and deletes pods for every ReplicaSet. A deleted pod dies at
+//! once, as with PodChaos pod-kill: an app that exits on SIGTERM without a
+//! preStop hook, so its endpoint stays listed for the propagation delay
+//! and connections to it are refused meanwhile.
 //!
 //! # Nodes
 //! `drain`: cordon, then evict every pod on the node (the ReplicaSets
@@ -52,11 +51,12 @@
 
 use super::World;
 use super::pod_lifecycle::Step;
-use crate::cluster::node::{NO_NODE, NodeIx};
+use super::replicaset::Cause;
+use crate::cluster::node::NodeIx;
 use crate::engine::{SimDuration, SimTime};
 use crate::scenario::spec::Scenario;
 use crate::scenario::spec::chaos::Mode;
-use crate::scenario::spec::events::{EventKind, Strategy};
+use crate::scenario::spec::events::{EventKind, Rollable, Strategy};
 use crate::workload::load::NONE;
 
 /// Linux's connect timeout with `tcp_syn_retries` 6: 1+2+4+…+64 s.
@@ -85,58 +85,103 @@ struct Cut {
 }
 
 pub(super) struct TimedRt {
+    /// The Deployments whose ReplicaSets the controllers manage: the timed
+    /// events' (`TimedPlan::rollables`), then each HPA's not among them.
+    rollables: Vec<Rollable>,
     /// Per rollable: desired replicas and how many of its ReplicaSets exist.
-    desired: Vec<u32>,
+    pub(super) desired: Vec<u32>,
     revisions: Vec<usize>,
     /// Per deployment (ReplicaSet): its `spec.replicas`, and the count
-    /// last reported in the pod timeline.
-    want: Vec<u32>,
-    shown: Vec<u32>,
+    /// last reported in the pod timeline (only for the timed events'
+    /// ReplicaSets, `announce`: an HPA's changes are its own events).
+    pub(super) want: Vec<u32>,
+    pub(super) shown: Vec<u32>,
+    pub(super) announce: Vec<bool>,
+    /// Per deployment (ReplicaSet): its `desired-replicas` and
+    /// `max-replicas` annotations (`deployment_scale.rs`).
+    pub(super) annot: Vec<(u32, u32)>,
     /// Per deployment: its rollable (NONE = none).
-    rollable_of: Vec<u32>,
+    pub(super) rollable_of: Vec<u32>,
     sync_pending: Vec<bool>,
-    cordoned: Vec<bool>,
+    pub(super) cordoned: Vec<bool>,
     lost: Vec<bool>,
-    /// Per pod slot: when its pod was created (newest are deleted first).
-    created: Vec<SimTime>,
     cuts: Vec<Cut>,
 }
 
 impl TimedRt {
-    pub(super) fn new(spec: &Scenario, n_pods: usize) -> Self {
+    pub(super) fn new(spec: &Scenario) -> Self {
         let plan = &spec.chaos.timed;
+        let mut rollables = plan.rollables.clone();
+        let mut announce = vec![false; spec.deployments.len()];
+        for r in &rollables {
+            for &d in &r.replica_sets {
+                announce[d] = true;
+            }
+        }
+        let initial = super::replicaset::initial_replicas(spec);
+        for a in &spec.autoscalers {
+            if !rollables
+                .iter()
+                .any(|r| r.replica_sets.contains(&a.deployment))
+            {
+                rollables.push(Rollable {
+                    name: spec.deployments[a.deployment].key(),
+                    replica_sets: vec![a.deployment],
+                    strategy: Strategy::default(),
+                    replicas: a.initial,
+                });
+            }
+        }
         let mut rollable_of = vec![NONE; spec.deployments.len()];
-        for (i, r) in plan.rollables.iter().enumerate() {
+        for (i, r) in rollables.iter().enumerate() {
             for &d in &r.replica_sets {
                 rollable_of[d] = i as u32;
             }
         }
         let nodes = spec.network.cluster.nodes.len();
+        let mut annot = vec![(0, 0); spec.deployments.len()];
+        for r in &rollables {
+            let n = r.replicas;
+            annot[r.replica_sets[0]] = (n, n + r.strategy.fenceposts(n).0);
+        }
         TimedRt {
-            desired: plan.rollables.iter().map(|r| r.replicas).collect(),
-            revisions: vec![1; plan.rollables.len()],
-            want: if plan.initial.is_empty() {
-                spec.deployments.iter().map(|d| d.replicas).collect()
-            } else {
-                plan.initial.clone()
-            },
-            shown: if plan.initial.is_empty() {
-                spec.deployments.iter().map(|d| d.replicas).collect()
-            } else {
-                plan.initial.clone()
-            },
+            annot,
+            desired: rollables.iter().map(|r| r.replicas).collect(),
+            revisions: vec![1; rollables.len()],
+            sync_pending: vec![false; rollables.len()],
+            rollables,
+            want: initial.clone(),
+            shown: initial,
+            announce,
             rollable_of,
-            sync_pending: vec![false; plan.rollables.len()],
             cordoned: vec![false; nodes],
             lost: vec![false; nodes],
-            created: vec![SimTime::ZERO; n_pods],
             cuts: Vec::new(),
         }
+    }
+
+    /// The ReplicaSets of `rs`'s Deployment (`getIndirectlyRelatedPods`'
+    /// owners): `rs` alone when no controller knows it.
+    pub(super) fn related(&self, rs: usize) -> Vec<usize> {
+        match self.rollable_of.get(rs) {
+            Some(&r) if r != NONE => self.rollables[r as usize].replica_sets.clone(),
+            _ => vec![rs],
+        }
+    }
+
+    pub(super) fn strategy(&self, r: usize) -> Strategy {
+        self.rollables[r].strategy
+    }
+
+    /// The pod slots of every ReplicaSet of rollable `r` (those an HPA of
+    /// the Deployment sees).
+    pub(super) fn replica_sets(&self, r: usize) -> &[usize] {
+        &self.rollables[r].replica_sets
     }
 }
 
 impl World<'_> {
-    fn timed(&mut self) -> &mut TimedRt {
+    pub(super) fn timed(&mut self) -> &mut TimedRt {
         &mut self.life.as_mut().expect("lifecycle").timed
     }
 
@@ -155,7 +200,7 @@ impl World<'_> {
             TimedStep::Event(i) => self.timed_event(i as usize),
             TimedStep::Sync(r) => {
                 self.timed().sync_pending[r as usize] = false;
-                self.deployment_sync(r as usize);
+                self.deployment_sync(r as usize, Cause::Controller);
             }
             TimedStep::NotReady(n) => {
                 for p in self.pods_on(n) {
@@ -165,7 +210,7 @@ impl World<'_> {
             TimedStep::Evict(n) => {
                 let pods = self.pods_on(n);
                 for &p in &pods {
-                    self.delete_pod(p, "evicted: node unreachable");
+                    self.kill_pod(p, "evicted: node unreachable");
                 }
                 self.replace_deleted(&pods);
             }
@@ -177,7 +222,10 @@ impl World<'_> {
         let l = self.life.as_ref().expect("lifecycle");
         (0..self.pods.len() as u32)
             .filter(|&p| self.node_of[p as usize] == n)
-            .filter(|&p| !l.pods[p as usize].absent && !l.pods[p as usize].exempt)
+            .filter(|&p| {
+                let pl = &l.pods[p as usize];
+                !pl.absent && !pl.exempt && pl.terminating == 0
+            })
             .collect()
     }
 
@@ -186,11 +234,14 @@ impl World<'_> {
         match &e.kind {
             EventKind::Scale { rollable, replicas } => {
                 self.timed().desired[*rollable] = *replicas;
-                self.deployment_sync(*rollable);
+                self.deployment_sync(*rollable, Cause::Controller);
             }
             EventKind::Rollout { rollable, .. } => {
-                self.timed().revisions[*rollable] += 1;
-                self.deployment_sync(*rollable);
+                let t = self.timed();
+                t.revisions[*rollable] += 1;
+                let new = t.rollables[*rollable].replica_sets[t.revisions[*rollable] - 1];
+                self.annotate(*rollable, new);
+                self.deployment_sync(*rollable, Cause::Controller);
             }
             EventKind::Serve {
                 replica_sets,
@@ -260,7 +311,7 @@ impl World<'_> {
         deps.sort_unstable();
         deps.dedup();
         for d in deps {
-            self.replica_set_sync(d);
+            self.replica_set_sync(d, Cause::Controller);
         }
     }
 
@@ -278,32 +329,27 @@ impl World<'_> {
         self.schedule_step(now, Step::Timed(TimedStep::Sync(r)));
     }
 
-    fn live(&self, rs: usize) -> u32 {
-        let l = self.life.as_ref().expect("lifecycle");
-        (0..self.pods.len())
-            .filter(|&p| self.dep_of[p] as usize == rs && !l.pods[p].absent)
-            .count() as u32
-    }
-
-    /// Ready pods of a ReplicaSet (`status.availableReplicas`, minReadySeconds 0).
-    fn available(&self, rs: usize) -> u32 {
-        let l = self.life.as_ref().expect("lifecycle");
-        (0..self.pods.len())
-            .filter(|&p| self.dep_of[p] as usize == rs && !l.pods[p].absent && self.pods[p].ready)
-            .count() as u32
-    }
-
-    /// `rolloutRolling` (rolling.go), repeated until nothing changes: the
-    /// real controller's next sync follows its own ReplicaSet updates.
-    fn deployment_sync(&mut self, r: usize) {
-        let ro = &self.spec.chaos.timed.rollables[r];
-        let strategy = ro.strategy;
+    /// `syncDeployment`: a scaling event's `scale()`
+    /// (`deployment_scale.rs`), else `rolloutRolling` (rolling.go) or
+    /// `rolloutRecreate`, repeated until nothing changes: the real
+    /// controller's next sync follows its own ReplicaSet updates.
+    pub(super) fn deployment_sync(&mut self, r: usize, cause: Cause) {
+        let strategy = self.timed().rollables[r].strategy;
         for _ in 0..64 {
             let t = self.timed();
             let desired = t.desired[r];
-            let sets: Vec<usize> = ro.replica_sets[..t.revisions[r]].to_vec();
+            let sets: Vec<usize> = t.rollables[r].replica_sets[..t.revisions[r]].to_vec();
             let (new, olds) = sets.split_last().expect("one ReplicaSet at least");
             let new = *new;
+            let before: Vec<u32> = sets.iter().map(|&s| self.timed().want[s]).collect();
+            if self.scaling_event(r, &sets) && self.scale(r, &sets) {
+                // `sync()`: the sizes change in proportion; the rollout
+                // goes on at the next sync.
+                for &s in &sets {
+                    self.replica_set_sync(s, cause);
+                }
+                continue;
+            }
             let mut changed = false;
             let want = |w: &World, rs: usize| w.life.as_ref().expect("lifecycle").timed.want[rs];
             let all: u32 = sets.iter().map(|&s| want(self, s)).sum();
@@ -379,133 +425,18 @@ impl World<'_> {
                     }
                 }
             }
+            for (&s, &b) in sets.iter().zip(&before) {
+                if self.timed().want[s] != b {
+                    self.annotate(r, s);
+                }
+            }
             for &s in &sets {
-                self.replica_set_sync(s);
+                self.replica_set_sync(s, cause);
             }
             if !changed {
                 return;
             }
         }
-    }
-
-    /// The ReplicaSet controller: creates or deletes pods of `rs` until it
-    /// runs `want[rs]`.
-    fn replica_set_sync(&mut self, rs: usize) {
-        let want = self.timed().want[rs];
-        let was = self.timed().shown[rs];
-        if was != want {
-            // The timeline says when replicas changed (on the ReplicaSet's
-            // first slot, named after the ReplicaSet).
-            self.timed().shown[rs] = want;
-            if let Some(first) =
-                (0..self.pods.len() as u32).find(|&p| self.dep_of[p as usize] as usize == rs)
-            {
-                let name = self.spec.deployments[rs].name.clone();
-                self.pod_event_of(first, name, "scaled", format!("replicas {was} → {want}"));
-            }
-        }
-        let live = self.live(rs);
-        if live > want {
-            let mut mine: Vec<u32> = {
-                let l = self.life.as_ref().expect("lifecycle");
-                (0..self.pods.len() as u32)
-                    .filter(|&p| {
-                        self.dep_of[p as usize] as usize == rs && !l.pods[p as usize].absent
-                    })
-                    .collect()
-            };
-            // Not Ready first, then the newest, then the highest slot.
-            let created = self.timed().created.clone();
-            mine.sort_by_key(|&p| {
-                (
-                    self.pods[p as usize].ready,
-                    std::cmp::Reverse(created[p as usize]),
-                    std::cmp::Reverse(p),
-                )
-            });
-            for &p in mine.iter().take((live - want) as usize) {
-                self.delete_pod(p, "deleted (ReplicaSet scaled down)");
-            }
-        } else {
-            for _ in live..want {
-                if !self.create_pod(rs) {
-                    break;
-                }
-            }
-        }
-    }
-
-    /// A pod of `rs` is created in its first empty slot, on the node the
-    /// scheduler picks. False when no slot or node is left.
-    fn create_pod(&mut self, rs: usize) -> bool {
-        let l = self.life.as_ref().expect("lifecycle");
-        let Some(p) = (0..self.pods.len() as u32)
-            .find(|&p| self.dep_of[p as usize] as usize == rs && l.pods[p as usize].absent)
-        else {
-            return false;
-        };
-        let Some(node) = self.schedule(rs) else {
-            return false;
-        };
-        let now = self.now();
-        self.node_of[p as usize] = node;
-        let d = &self.spec.deployments[rs];
-        let l = self.life.as_mut().expect("lifecycle");
-        let name = format!("{}-{}", d.name, l.next_name[rs]);
-        l.next_name[rs] += 1;
-        l.timed.created[p as usize] = now;
-        let pl = &mut l.pods[p as usize];
-        pl.absent = false;
-        pl.unreachable = false;
-        pl.epoch += 1;
-        pl.name = name;
-        let node_name = self.spec.network.cluster.nodes[node as usize].name.clone();
-        self.pod_event(p, "created", format!("on {node_name}"));
-        self.restart_later(p, super::pod_lifecycle::Part::Pod, SimDuration::ZERO);
-        true
-    }
-
-    /// The default scheduler's outcome for identical pods (topology.rs):
-    /// among schedulable nodes matching the template's `nodeSelector` with
-    /// room, the fewest pods of this ReplicaSet in the zone, then on the
-    /// node, then in total, then file order.
-    fn schedule(&self, rs: usize) -> Option<NodeIx> {
-        let net = &self.spec.network.cluster;
-        let l = self.life.as_ref().expect("lifecycle");
-        let sel = &self.spec.deployments[rs].node_selector;
-        let mut total = vec![0u32; net.nodes.len()];
-        let mut mine = vec![0u32; net.nodes.len()];
-        let mut zone = vec![0u32; net.zones.len()];
-        for p in 0..self.pods.len() {
-            let n = self.node_of[p];
-            if l.pods[p].absent || n == NO_NODE {
-                continue;
-            }
-            total[n as usize] += 1;
-            if self.dep_of[p] as usize == rs {
-                mine[n as usize] += 1;
-                zone[net.nodes[n as usize].zone as usize] += 1;
-            }
-        }
-        (0..net.nodes.len())
-            .filter(|&i| !l.timed.cordoned[i])
-            .filter(|&i| {
-                sel.iter()
-                    .all(|(k, v)| net.nodes[i].labels.get(k) == Some(v))
-            })
-            .filter(|&i| net.nodes[i].max_pods.is_none_or(|m| total[i] < m))
-            .min_by_key(|&i| (zone[net.nodes[i].zone as usize], mine[i], total[i], i))
-            .map(|i| i as NodeIx)
-    }
-
-    /// A pod is deleted and dies at once; its slot is empty afterwards.
-    pub(super) fn delete_pod(&mut self, p: u32, why: &str) {
-        self.pod_event(p, "died", why.to_string());
-        let l = self.life.as_mut().expect("lifecycle");
-        l.retire(p);
-        l.pods[p as usize].absent = true;
-        self.reset_pod(p, 0, why);
-        self.set_ready(p, false, "pod deleted");
     }
 
     // -----------------------------------------------------------------

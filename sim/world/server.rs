@@ -390,7 +390,12 @@ impl World<'_> {
                     self.run_exec(w);
                 }
             }
-            None => p.busy -= 1,
+            None => {
+                p.busy -= 1;
+                if p.busy == 0 && self.life.is_some() {
+                    self.worker_freed(pod); // a draining pod may be done
+                }
+            }
         }
     }
 

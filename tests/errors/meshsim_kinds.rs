@@ -97,7 +97,7 @@ spec:
     let e = with(&text);
     assert_eq!(
         e,
-        "bad.yaml:23:3: document 3 (Workload default/api): spec.wrokers: unknown field (did you mean \"workers\"?); known fields: deployment, selector, workers, queue, holdWorkerDuringCalls, serviceTime, script, errors, endpoints, poolSize, notReadyReplicas"
+        "bad.yaml:23:3: document 3 (Workload default/api): spec.wrokers: unknown field (did you mean \"workers\"?); known fields: deployment, selector, workers, queue, holdWorkerDuringCalls, onSigterm, serviceTime, script, errors, endpoints, poolSize, notReadyReplicas"
     );
 }
 

@@ -82,5 +82,6 @@ pub fn default_behaviour() -> Behaviour {
         error: None,
         pool_size: None,
         not_ready: 0,
+        drain_on_sigterm: false,
     }
 }

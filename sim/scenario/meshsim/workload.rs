@@ -60,6 +60,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawWorkload> {
             "workers",
             "queue",
             "holdWorkerDuringCalls",
+            "onSigterm",
             "serviceTime",
             "script",
             "errors",
@@ -89,6 +90,11 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawWorkload> {
     }
     if let Some(e) = spec.get("errors") {
         beh.error = errors(cx, &e);
+    }
+    if let Some(v) = spec.get("onSigterm") {
+        beh.drain_on_sigterm = cx
+            .one_of(&v, &[("exit", false), ("drain", true)])
+            .unwrap_or(false);
     }
     let mut script = Vec::new();
     match (spec.get("serviceTime"), spec.get("script")) {

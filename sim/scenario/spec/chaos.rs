@@ -137,6 +137,9 @@ pub struct ChaosPlan {
     /// Per deployment: its app container's probes (empty when no
     /// Deployment declares one).
     pub probes: Vec<super::probe::Probes>,
+    /// Per deployment: how its pods stop when deleted (empty when no
+    /// Deployment declares a grace period or a preStop hook: the defaults).
+    pub termination: Vec<super::termination::Termination>,
     /// Chaos Mesh objects or actions read but not simulated, one line each
     /// (also in `Scenario::not_simulated`; `meshsim validate` lists them).
     pub not_simulated: Vec<String>,
