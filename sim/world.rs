@@ -91,6 +91,7 @@ mod request;
 mod rollout;
 mod router;
 mod server;
+mod service_flags;
 mod sidecar;
 pub mod trace;
 mod twin;
@@ -723,6 +724,7 @@ impl<'s> World<'s> {
         self.requests.remove(r);
         if let Some(full) = &full {
             self.mesh_complete(full, status);
+            self.service_flags_on_complete(full);
         }
         if req.pconn != NONE {
             self.release_pconn(req.pool, req.pconn, status);

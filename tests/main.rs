@@ -57,6 +57,8 @@ mod kubernetes;
 mod locality;
 /// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
 pub mod mesh;
+/// Per-Service Envoy flags: the callers' view, adding up with the loads'.
+mod service_flags;
 /// Istio's metrics export (metrics.om): series, counts, determinism, promtool backfill.
 mod metrics_export;
 /// Outlier detection end to end: a failing pod leaves the client proxy's balancer.
