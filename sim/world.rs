@@ -520,9 +520,15 @@ impl<'s> World<'s> {
             execs: Slab::new(),
             streams: Slab::new(),
             loads: Vec::new(),
-            rec_load: vec![Recorder::default(); spec.loads.len()],
-            rec_svc: vec![Recorder::default(); spec.services.len()],
-            rec_dep: vec![Recorder::default(); spec.deployments.len()],
+            rec_load: vec![Recorder::with_batch_quantiles(&spec.batch_quantiles); spec.loads.len()],
+            rec_svc: vec![
+                Recorder::with_batch_quantiles(&spec.batch_quantiles);
+                spec.services.len()
+            ],
+            rec_dep: vec![
+                Recorder::with_batch_quantiles(&spec.batch_quantiles);
+                spec.deployments.len()
+            ],
             headers: vec![Vec::new()],
             header_ix: BTreeMap::new(),
             headers_seen: vec![Vec::new(); spec.deployments.len()],

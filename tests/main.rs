@@ -57,8 +57,6 @@ mod kubernetes;
 mod locality;
 /// The mesh at run time: sidecars, gateways, splits, flags (hand-built Xds).
 pub mod mesh;
-/// Per-Service Envoy flags: the callers' view, adding up with the loads'.
-mod service_flags;
 /// Istio's metrics export (metrics.om): series, counts, determinism, promtool backfill.
 mod metrics_export;
 /// Outlier detection end to end: a failing pod leaves the client proxy's balancer.
@@ -67,6 +65,8 @@ mod outlier;
 mod overload;
 /// fortio's closed-loop pacing: catch-up, -nocatchup, -uniform, -jitter.
 mod pacing;
+/// Single-run percentile intervals (batch quantiles) against M/M/4's exact p99.
+mod percentile_ci;
 /// Kubelet probes (startup gating, CrashLoopBackOff) and the inbound
 /// sidecar's reset-before-request retry (scenarios/chaos/ variants).
 mod probes;
@@ -89,6 +89,8 @@ mod seed;
 mod seed_resilience;
 /// ServiceEntry endpoints (weights, labels), DNS vs DNS_ROUND_ROBIN, workloadSelector.
 mod service_entry;
+/// Per-Service Envoy flags: the callers' view, adding up with the loads'.
+mod service_flags;
 /// Sharded sweeps: `sweep --shard I/N` + `merge` = the unsharded sweep, byte for
 /// byte; bad partial sets refused; deploy/kubernetes's Indexed Job run locally.
 mod sharded;

@@ -38,6 +38,9 @@ impl Serialize for Recorder {
             codes,
             clamped,
             flags,
+            // Per-run batch quantiles stay out of partials (merged runs get
+            // their percentile intervals from replications).
+            batch_q: _,
         } = self;
         Wire {
             hist: hist

@@ -311,6 +311,8 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
         }
     }
     service_flags(&mut out, spec, m);
+    // `--percentile-ci` only: [lo, hi] of each percentile column above.
+    out.push_str(&crate::report::percentile_ci::table(spec, m, pct, top));
     if let Some(mesh) = &m.mesh {
         mesh_tables(&mut out, mesh, top);
     }

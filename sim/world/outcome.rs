@@ -101,6 +101,21 @@ impl World<'_> {
             self.timeline.workloads[i].push(s);
         }
         self.next_sample += 1;
+        // `--percentile-ci`: the timeline's bins are the window's hundredths,
+        // so every fifth sample ends one of the 20 time batches.
+        if !self.spec.batch_quantiles.is_empty()
+            && (self.next_sample as usize - 1).is_multiple_of(BINS / crate::metrics::BATCHES)
+            && self.next_sample > 1
+        {
+            for r in self
+                .rec_load
+                .iter_mut()
+                .chain(&mut self.rec_svc)
+                .chain(&mut self.rec_dep)
+            {
+                r.close_batch();
+            }
+        }
         let next = SimTime(self.window.from.0 + self.next_sample as u64 * self.timeline.bin_ns);
         if (self.next_sample as usize) < BINS && next < self.end {
             self.q.schedule(next, Event::Sample);
