@@ -119,6 +119,15 @@ fn real_main_with(
                     return Ok(ExitCode::from(1));
                 }
             };
+            let mut spec = spec;
+            if percentile_ci {
+                // Single-run percentile intervals need each time batch's
+                // quantiles (metrics::batch_quantiles); kept only when asked.
+                let pct = percentiles
+                    .as_ref()
+                    .map_or_else(meshsim::report::percentiles::default_json, |p| p.0.clone());
+                spec.batch_quantiles = pct.iter().map(|p| p.q).collect();
+            }
             let named = match meshsim::answers::gate::with_cli(&spec, named, &gate.asserts) {
                 Ok(n) => n,
                 Err((text, e)) => {

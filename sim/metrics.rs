@@ -5,6 +5,7 @@
 //! Each recorder also keeps per-batch sums over 20 equal slices of the
 //! measurement window, for batch-means confidence intervals of a single run.
 
+pub mod batch_quantiles;
 pub mod hist;
 pub mod istio;
 pub mod propagation;
@@ -39,6 +40,11 @@ pub struct Recorder {
     /// (Envoy response flags, count), sorted; recorded only for requests a
     /// simulated proxy handled (empty without a mesh).
     pub flags: Vec<(crate::proxy::flags::ResponseFlags, u64)>,
+    /// Per-batch latency quantiles, only under `--percentile-ci`
+    /// ([`batch_quantiles`]; None otherwise). Taken at batch ends from
+    /// `hist`, so recording a latency never looks at it.
+    /// Not merged (replications give their own intervals) and not in partials.
+    pub batch_q: Option<Box<batch_quantiles::BatchQuantiles>>,
 }
 
 /// Whether a status counts as failed: 5xx, or no response at all (0).
@@ -77,6 +83,15 @@ impl Window {
 }
 
 impl Recorder {
+    /// An empty recorder that also keeps the `qs` quantiles of each time
+    /// batch when `qs` is non-empty (`Scenario::batch_quantiles`).
+    pub fn with_batch_quantiles(qs: &[f64]) -> Recorder {
+        Recorder {
+            batch_q: (!qs.is_empty()).then(|| Box::new(batch_quantiles::BatchQuantiles::new(qs))),
+            ..Recorder::default()
+        }
+    }
+
     /// A finished request that started (was issued or arrived) at `start`.
     #[inline(always)]
     pub fn record(&mut self, batch: usize, latency_ns: u64, status: u16) {
@@ -99,20 +114,25 @@ impl Recorder {
         }
     }
 
-    /// Gives back what growing the histogram left unused (its counts are
-    /// always complete: nothing is staged), as `Vec::shrink_to_fit` does;
-    /// called when a replication is over.
-    pub fn shrink_to_fit(&mut self) {
-        self.hist.shrink();
+    /// A time batch ends (`--percentile-ci` only): its quantiles are those
+    /// of what the histogram gained since the last batch ended.
+    pub fn close_batch(&mut self) {
+        if let Some(q) = &mut self.batch_q {
+            q.close(&self.hist, self.count);
+        }
     }
 
-    /// The old name of [`Recorder::shrink_to_fit`] (from when recorders
-    /// staged counts to flush), kept only for the call sites in `world/` and
-    /// `batch/`, which other work had open when it was renamed: call
-    /// `shrink_to_fit`, and remove this once they do.
-    #[doc(hidden)]
-    pub fn flush(&mut self) {
+    /// The replication is over: its last time batch ends, and the histogram
+    /// gives back what growing left unused ([`Recorder::shrink_to_fit`]).
+    pub fn finish(&mut self) {
+        self.close_batch();
         self.shrink_to_fit();
+    }
+
+    /// Gives back what growing the histogram left unused (its counts are
+    /// always complete: nothing is staged), as `Vec::shrink_to_fit` does.
+    pub fn shrink_to_fit(&mut self) {
+        self.hist.shrink();
     }
 
     /// Heap bytes this recorder holds: its histogram's pages
@@ -125,6 +145,7 @@ impl Recorder {
                 + self.flags.capacity()
                     * std::mem::size_of::<(crate::proxy::flags::ResponseFlags, u64)>())
                 as u64
+            + self.batch_q.as_ref().map_or(0, |q| q.heap_bytes())
     }
 
     pub fn in_flight(&self) -> u64 {

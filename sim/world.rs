@@ -93,6 +93,7 @@ mod request;
 mod rollout;
 mod router;
 mod server;
+mod service_flags;
 mod sidecar;
 mod termination;
 pub mod trace;
@@ -523,9 +524,15 @@ impl<'s> World<'s> {
             execs: Slab::new(),
             streams: Slab::new(),
             loads: Vec::new(),
-            rec_load: vec![Recorder::default(); spec.loads.len()],
-            rec_svc: vec![Recorder::default(); spec.services.len()],
-            rec_dep: vec![Recorder::default(); spec.deployments.len()],
+            rec_load: vec![Recorder::with_batch_quantiles(&spec.batch_quantiles); spec.loads.len()],
+            rec_svc: vec![
+                Recorder::with_batch_quantiles(&spec.batch_quantiles);
+                spec.services.len()
+            ],
+            rec_dep: vec![
+                Recorder::with_batch_quantiles(&spec.batch_quantiles);
+                spec.deployments.len()
+            ],
             headers: vec![Vec::new()],
             header_ix: BTreeMap::new(),
             headers_seen: vec![Vec::new(); spec.deployments.len()],
@@ -727,6 +734,7 @@ impl<'s> World<'s> {
         self.requests.remove(r);
         if let Some(full) = &full {
             self.mesh_complete(full, status);
+            self.service_flags_on_complete(full);
         }
         if req.pconn != NONE {
             self.release_pconn(req.pool, req.pconn, status);

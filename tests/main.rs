@@ -67,6 +67,8 @@ mod outlier;
 mod overload;
 /// fortio's closed-loop pacing: catch-up, -nocatchup, -uniform, -jitter.
 mod pacing;
+/// Single-run percentile intervals (batch quantiles) against M/M/4's exact p99.
+mod percentile_ci;
 /// Kubelet probes (startup gating, CrashLoopBackOff) and the inbound
 /// sidecar's reset-before-request retry (scenarios/chaos/ variants).
 mod probes;
@@ -89,6 +91,8 @@ mod seed;
 mod seed_resilience;
 /// ServiceEntry endpoints (weights, labels), DNS vs DNS_ROUND_ROBIN, workloadSelector.
 mod service_entry;
+/// Per-Service Envoy flags: the callers' view, adding up with the loads'.
+mod service_flags;
 /// Sharded sweeps: `sweep --shard I/N` + `merge` = the unsharded sweep, byte for
 /// byte; bad partial sets refused; deploy/kubernetes's Indexed Job run locally.
 mod sharded;

@@ -186,7 +186,7 @@ impl<'a> Merger<'a> {
             .chain(&mut self.workloads)
             .chain(self.endpoints.iter_mut().flatten())
         {
-            s.pooled.flush();
+            s.pooled.shrink_to_fit();
         }
         // Stopped replications, first three by index, then a count.
         let mut partial: Vec<String> = self

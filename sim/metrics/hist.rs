@@ -145,6 +145,49 @@ impl Hist {
         (self.counts.capacity() * 8) as u64
     }
 
+    /// Becomes a copy of `o`, reusing this histogram's allocation.
+    pub fn copy_from(&mut self, o: &Hist) {
+        self.table = o.table;
+        self.counts.clear();
+        self.counts.extend_from_slice(&o.counts);
+    }
+
+    /// [`Hist::value_at_quantile`] of the samples recorded since `earlier`
+    /// (an earlier copy of this histogram: every count of it ≤ this one's),
+    /// `n` of them, without building their histogram.
+    pub fn value_at_quantile_since(&self, earlier: &Hist, n: u64, quantile: f64) -> u64 {
+        let quantile = quantile.min(1.0);
+        let want = ((quantile * n as f64).ceil() as u64).max(1);
+        let mut total = 0u64;
+        for (first, page) in self.pages() {
+            let before = match earlier.table[first >> PAGE_SHIFT] {
+                ABSENT => None,
+                b => {
+                    let at = (b as usize) << PAGE_SHIFT;
+                    Some(&earlier.counts[at..at + PAGE])
+                }
+            };
+            let diff = |i: usize| page[i] - before.map_or(0, |e| e[i]);
+            let sum: u64 = (0..PAGE).map(diff).sum();
+            if total + sum < want {
+                total += sum;
+                continue;
+            }
+            for i in 0..PAGE {
+                total += diff(i);
+                if total >= want {
+                    let v = slot_value(first + i);
+                    return if quantile == 0.0 {
+                        self.lowest_equivalent(v)
+                    } else {
+                        self.highest_equivalent(v)
+                    };
+                }
+            }
+        }
+        0
+    }
+
     /// Gives back what growing left unused.
     pub fn shrink(&mut self) {
         self.counts.shrink_to_fit();

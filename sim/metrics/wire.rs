@@ -42,6 +42,9 @@ impl Serialize for Recorder {
             failed,
             codes,
             flags,
+            // Per-run batch quantiles stay out of partials (merged runs get
+            // their percentile intervals from replications).
+            batch_q: _,
         } = self;
         Wire {
             hist: hist

@@ -351,6 +351,17 @@ pub fn value_with(spec: &Scenario, merged: &Merged, pct: &[Percentile]) -> Value
                 lm.insert("flags".into(), json!({}));
             }
         }
+        // Services too, as their callers' proxies saw them (world/service_flags.rs).
+        for (sv, s) in spec.services.iter().zip(&merged.services) {
+            if let Some(Value::Object(sm)) = top
+                .get_mut("services")
+                .and_then(|x| x.get_mut(&sv.name))
+                .and_then(|x| x.get_mut(&sv.namespace))
+                && s.pooled.flags.is_empty()
+            {
+                sm.insert("flags".into(), json!({}));
+            }
+        }
         let (routes, dests) = mesh_json(m, merged.window_secs, merged.replications, pct);
         top.insert("routes".into(), routes);
         top.insert("destinations".into(), dests);

@@ -305,6 +305,9 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
             let _ = writeln!(out, "  queue-full rejections: {rejected}");
         }
     }
+    service_flags(&mut out, spec, m);
+    // `--percentile-ci` only: [lo, hi] of each percentile column above.
+    out.push_str(&crate::report::percentile_ci::table(spec, m, pct, top));
     if let Some(mesh) = &m.mesh {
         mesh_tables(&mut out, mesh, top);
     }
@@ -334,6 +337,28 @@ pub fn render_top(spec: &Scenario, m: &Merged, pct: &[Percentile], top: usize) -
         out.push_str(&crate::report::propagation::table::render(&p));
     }
     out
+}
+
+/// Envoy flags per Service as its callers' proxies saw them
+/// (world/service_flags.rs): only Services where a flag other than `-` occurred.
+fn service_flags(out: &mut String, spec: &Scenario, m: &Merged) {
+    let none = crate::proxy::flags::ResponseFlags::NONE;
+    let mut first = true;
+    for (sv, s) in spec.services.iter().zip(&m.services) {
+        let f = &s.pooled.flags;
+        if f.iter().all(|(x, _)| *x == none) {
+            continue;
+        }
+        if first {
+            let _ = writeln!(
+                out,
+                "\nService flags (Envoy, as the callers' proxies saw them):"
+            );
+            first = false;
+        }
+        let list: Vec<String> = f.iter().map(|(x, n)| format!("{x}:{n}")).collect();
+        let _ = writeln!(out, "  {}: {}", sv.key(), list.join(" "));
+    }
 }
 
 /// Routes, destinations with their flags, and each split route's real split

@@ -52,6 +52,11 @@ pub struct Scenario {
     /// case) and the Service standing in for each (its pods play the
     /// external servers; kube-proxy's pick among them plays DNS).
     pub external_hosts: Vec<(String, ServiceIx)>,
+    /// Latency quantiles each replication also estimates per time batch,
+    /// for single-run percentile intervals (`--percentile-ci` sets them;
+    /// `metrics::batch_quantiles`). Empty (the default): recorders keep
+    /// nothing more.
+    pub batch_quantiles: Vec<f64>,
 }
 
 /// The cluster network of a scenario: nodes, where pods run, the ingress

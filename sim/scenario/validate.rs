@@ -498,6 +498,7 @@ impl Builder {
             chaos: Default::default(),
             autoscalers: Vec::new(),
             external_hosts: external,
+            batch_quantiles: Vec::new(),
         };
         // What would not fit in a run (memory, time) is an error too.
         for p in super::limits::check(&scenario) {

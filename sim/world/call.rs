@@ -183,6 +183,8 @@ impl World<'_> {
         } else {
             (1, crate::proxy::flags::ResponseFlags::NONE)
         };
+        let proxied = (stream != NONE).then_some(flags);
+        self.service_flags_on_app_timeout(q.target.service, q.start, proxied);
         let pod = self.execs.items[e as usize].pod;
         self.pods[pod as usize].stats.call_timeouts += 1;
         // The caller's own timeout: the edge failed here, root unknown deeper.

@@ -669,7 +669,7 @@ impl MeshRt {
         let mut routes = self.rec_route;
         let mut destinations = self.rec_dest;
         for r in routes.iter_mut().chain(&mut destinations) {
-            r.flush();
+            r.finish();
         }
         let mut cluster_stats = vec![ClusterStats::default(); self.dest_keys.len()];
         let mut outlier_stats = vec![OutlierStats::default(); self.dest_keys.len()];

@@ -101,6 +101,21 @@ impl World<'_> {
             self.timeline.workloads[i].push(s);
         }
         self.next_sample += 1;
+        // `--percentile-ci`: the timeline's bins are the window's hundredths,
+        // so every fifth sample ends one of the 20 time batches.
+        if !self.spec.batch_quantiles.is_empty()
+            && (self.next_sample as usize - 1).is_multiple_of(BINS / crate::metrics::BATCHES)
+            && self.next_sample > 1
+        {
+            for r in self
+                .rec_load
+                .iter_mut()
+                .chain(&mut self.rec_svc)
+                .chain(&mut self.rec_dep)
+            {
+                r.close_batch();
+            }
+        }
         let next = SimTime(self.window.from.0 + self.next_sample as u64 * self.timeline.bin_ns);
         if (self.next_sample as usize) < BINS && next < self.end {
             self.q.schedule(next, Event::Sample);
@@ -118,7 +133,7 @@ impl World<'_> {
             .chain(&mut self.rec_dep)
             .chain(self.ep.rec.iter_mut().flatten())
         {
-            r.flush(); // trims histogram growth slack (metrics::Recorder)
+            r.finish(); // last time batch, histogram growth slack (metrics::Recorder)
         }
         self.copy_twins();
         let mut capacity: Vec<Capacity> = self

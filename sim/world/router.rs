@@ -733,6 +733,7 @@ impl<'s> World<'s> {
             self.chain(Node::Service(target), status, &cause, next)
         };
         if at_gateway && counted {
+            self.service_flags_at_gateway(down, target as usize, all);
             let gw = Node::Service(self.requests.items[down as usize].target.service as u32);
             self.record_edge(gw, target, attempts, status, chain);
         }

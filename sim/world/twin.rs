@@ -82,6 +82,8 @@ impl World<'_> {
                 "a paired workload's recorder was written to directly (world/twin.rs)"
             );
             self.rec_dep[d] = self.rec_svc[s as usize].clone();
+            // The Service's flags are its callers' view (world/service_flags.rs).
+            self.rec_dep[d].flags = Vec::new();
         }
     }
 }
