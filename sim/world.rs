@@ -92,6 +92,7 @@ mod rollout;
 mod router;
 mod server;
 mod sidecar;
+mod tcp_proxy;
 pub mod trace;
 mod twin;
 mod upstream;
