@@ -282,6 +282,18 @@ fn catch_all(outbound: OutboundPolicy, push: &mut Push) -> Built {
     }
 }
 
+/// A cluster as a tcp_proxy uses it: each downstream connection gets an
+/// upstream connection of its own, closed with it (Envoy's TCP pool serves
+/// one tcp_proxy session per connection), so the pool is modelled with one
+/// stream per connection. Istio writes no `max_connect_attempts`
+/// (`networkfilter.go` @1.28.10): Envoy's default of 1, no connect retry.
+fn for_tcp(mut c: xds::Cluster) -> xds::Cluster {
+    if matches!(c.kind, ClusterKind::Service { .. }) {
+        c.pool.pool.max_requests_per_connection = Some(1);
+    }
+    c
+}
+
 /// Weighted clusters of a `tcp`/`tls` route (zero weights dropped).
 fn l4_clusters(cx: &RouteCx, dests: &[RouteDestination], push: &mut Push) -> Vec<(ClusterIx, u32)> {
     dests
@@ -307,7 +319,7 @@ fn l4_clusters(cx: &RouteCx, dests: &[RouteDestination], push: &mut Push) -> Vec
                 d.destination.subset.as_deref(),
                 port,
             );
-            (push.clusters.intern(c), d.weight.max(1))
+            (push.clusters.intern(for_tcp(c)), d.weight.max(1))
         })
         .collect()
 }

@@ -68,7 +68,7 @@
 //!   not for the whole run.
 //! * A pod is a pool of identical workers with one FIFO queue; no CPU contention
 //!   between parallel branches of one request holding one worker.
-//! * The mesh is simulated for **HTTP**: sidecars and gateways decide
+//! * The mesh is simulated for **HTTP** (and TCP/TLS below): sidecars and gateways decide
 //!   routes, weighted splits, local answers (404 NR, 503 NC/UH, redirects,
 //!   direct responses) and per-request load balancing over what istiod
 //!   compiled ([`istiod`], applied by [`world`]), and each client proxy runs
@@ -93,8 +93,11 @@
 //!   (Istio's default, enabled) and ignores localities in a priority in
 //!   panic; with pods changing during a run the layout is redone over the
 //!   endpoints in EDS, as istiod recomputes the assignment.
-//!   `tcp_proxy` listeners are not simulated (sidecars send to the original
-//!   destination). A proxy hop costs a configured latency on the request
+//!   TCP/TLS ports are `tcp_proxy` listeners (`world/tcp_proxy.rs`): per
+//!   connection (one request), a filter chain by destination then SNI,
+//!   `tcp`/`tls` routes, a weighted cluster and the same balancer, pool
+//!   and outlier detector, no HTTP policy; `destinationSubnets` are not
+//!   evaluated (no IP addresses). A proxy hop costs a configured latency on the request
 //!   path, and on the response path only with `mesh.proxy.responseLatency`;
 //!   sidecars have no CPU budget (gateways can, `mesh.proxy.workers`).
 //!

@@ -13,6 +13,8 @@
 //! * [`lb`]: load balancers (round robin, least request, random, ring hash,
 //!   Maglev) and request hash keys.
 //! * [`flags`]: Envoy response flags (`NR`, `UH`, `UO`, …).
+//! * [`filter_chain`]: an L4 listener's filter chain match (destination,
+//!   SNI) and tcp_proxy's weighted cluster pick.
 //! * Resilience (issue 10), each a pure core the world applies:
 //!   [`retry`] (retry policy/state, back-off, host re-pick), [`timeout`]
 //!   (route and per-try deadlines), [`breaker`] (circuit-breaker counters,
@@ -23,6 +25,7 @@
 pub mod breaker;
 pub mod conn_pool;
 pub mod fault;
+pub mod filter_chain;
 pub mod flags;
 pub mod lb;
 pub mod locality;

@@ -95,6 +95,7 @@ mod router;
 mod server;
 mod service_flags;
 mod sidecar;
+mod tcp_proxy;
 mod termination;
 pub mod trace;
 mod twin;

@@ -373,3 +373,146 @@ fn fault_injection_delay_trace_shows_each_step() {
         "{trace}"
     );
 }
+
+/// The accounting invariant for a run: every request a load, Service or
+/// workload saw is completed, failed (with its flag counted once) or in
+/// flight at the end — exactly once.
+fn assert_accounted(m: &Merged) {
+    for o in &m.outcomes {
+        for (i, r) in o.loads.iter().enumerate() {
+            assert_eq!(r.requests, r.completed + r.failed + o.loads_in_flight[i]);
+            let by_flags: u64 = r.flags.iter().map(|f| f.1).sum();
+            assert_eq!(by_flags, r.count, "one flags entry per finished request");
+        }
+        for (recs, fl) in [
+            (&o.services, &o.services_in_flight),
+            (&o.workloads, &o.workloads_in_flight),
+        ] {
+            for (i, r) in recs.iter().enumerate() {
+                assert_eq!(r.requests, r.completed + r.failed + fl[i]);
+            }
+        }
+    }
+}
+
+/// TCP Traffic Shifting, all to v1: the ingress gateway's tcp_proxy chain on
+/// 31400 (route 0 of VirtualService tcp-echo) sends every connection to
+/// subset v1; v2 sees none. 10 connections/s for 100 s; the last second's
+/// ten are still open at the end (each lasts 1 s).
+#[test]
+fn tcp_traffic_shifting_all_v1_sends_every_connection_to_v1() {
+    let s = load("tcp-traffic-shifting-all-v1");
+    let m = common::run(&s);
+    let nc = load_rec(&m, &s, "nc");
+    assert_eq!(nc.requests, 1000);
+    assert_eq!(code(nc, 200), 990);
+    assert_eq!(received(&m, &s, "default/tcp-echo-v1"), 1000);
+    assert_eq!(received(&m, &s, "default/tcp-echo-v2"), 0);
+    assert_eq!(mesh_rec(&m, "default/tcp-echo/0").requests, 1000);
+    let v1 = mesh_rec(&m, "tcp-echo.default.svc.cluster.local/v1");
+    assert_eq!((v1.requests, code(v1, 200)), (1000, 990));
+    let mm = m.mesh.as_ref().expect("mesh");
+    assert!(
+        mm.destinations
+            .iter()
+            .all(|(k, r)| k != "tcp-echo.default.svc.cluster.local/v2" || r.pooled.requests == 0)
+    );
+    assert_accounted(&m);
+}
+
+/// TCP Traffic Shifting, 80/20: the weighted cluster is picked per
+/// connection, so v2's share of 1,000 connections is binomial around 20 %
+/// (inside the 99.9 % interval, 158–242); at seed 1 exactly 197.
+#[test]
+fn tcp_traffic_shifting_20_v2_splits_connections_binomially() {
+    let s = load("tcp-traffic-shifting");
+    let m = common::run(&s);
+    let nc = load_rec(&m, &s, "nc");
+    assert_eq!(nc.requests, 1000);
+    assert_eq!(code(nc, 200), 990);
+    let v1 = received(&m, &s, "default/tcp-echo-v1");
+    let v2 = received(&m, &s, "default/tcp-echo-v2");
+    assert_eq!(v1 + v2, 1000);
+    assert!(
+        common::within_binomial(v2, 1000, 0.2),
+        "v2 got {v2} of 1000"
+    );
+    assert_eq!((v1, v2), (803, 197));
+    let key = "tcp-echo.default.svc.cluster.local/v2";
+    assert_eq!(mesh_rec(&m, key).requests, 197);
+    let mm = m.mesh.as_ref().expect("mesh");
+    let split = mm
+        .splits
+        .iter()
+        .find(|x| x.route == "default/tcp-echo/0" && x.destination == key)
+        .expect("the route's v2 split");
+    assert_eq!(
+        (split.weight, split.total_weight, split.requests),
+        (20, 100, 197)
+    );
+    // No HTTP on the way: no retries, no local replies.
+    assert_eq!(common::route_attempts(&m, "default/tcp-echo/0"), 990);
+    let route = mesh_rec(&m, "default/tcp-echo/0");
+    assert!(
+        route.flags.iter().all(|(f, _)| f.is_empty()),
+        "{:?}",
+        route.flags
+    );
+    assert_accounted(&m);
+}
+
+/// Egress Gateways, HTTPS with TLS passthrough: sleep's sidecar routes SNI
+/// edition.cnn.com by `tls` route 0 to the egress gateway's subset, whose
+/// PASSTHROUGH server routes it by `tls` route 1 to edition.cnn.com — every
+/// one of the 600 connections, nobody terminating TLS, no local reply.
+#[test]
+fn egress_gateway_tls_passthrough_carries_every_connection() {
+    let s = load("egress-gateway-tls-passthrough");
+    let m = common::run(&s);
+    let sleep = load_rec(&m, &s, "sleep");
+    assert_eq!((sleep.requests, code(sleep, 200)), (600, 600));
+    let vs = "default/direct-cnn-through-egress-gateway";
+    assert_eq!(mesh_rec(&m, &format!("{vs}/0")).requests, 600);
+    assert_eq!(mesh_rec(&m, &format!("{vs}/1")).requests, 600);
+    let gw = "istio-egressgateway.istio-system.svc.cluster.local/cnn";
+    assert_eq!(code(mesh_rec(&m, gw), 200), 600);
+    assert_eq!(code(mesh_rec(&m, "edition.cnn.com/-"), 200), 600);
+    assert_eq!(received(&m, &s, "istio-system/istio-egressgateway"), 600);
+    assert_eq!(received(&m, &s, "external/cnn"), 600);
+    assert_accounted(&m);
+}
+
+/// The same with a client SNI no chain knows: sleep's sidecar has only the
+/// SNI chain for edition.cnn.com on 443 (plus the catch-all passthrough),
+/// so a connection to the stand-in under another name passes through to
+/// its original destination, bypassing the gateway (ALLOW_ANY); the
+/// gateway, whose only chain is edition.cnn.com, would close it (NR).
+#[test]
+fn egress_gateway_tls_passthrough_other_sni_bypasses_the_gateway() {
+    let s = load_edited(
+        "egress-gateway-tls-passthrough",
+        &[
+            "egress-gateway.yaml",
+            "external.yaml",
+            "service-entry.yaml",
+            "gateway.yaml",
+            "scenario.yaml",
+        ],
+        &|f, t| {
+            if f == "scenario.yaml" {
+                t.replace(
+                    "target: https://edition.cnn.com/politics",
+                    "target: https://edition.cnn.com/politics\n  host: www.cnn.com",
+                )
+            } else {
+                t
+            }
+        },
+    );
+    let m = common::run(&s);
+    let sleep = load_rec(&m, &s, "sleep");
+    assert_eq!(code(sleep, 200), 600);
+    assert_eq!(received(&m, &s, "istio-system/istio-egressgateway"), 0);
+    assert_eq!(received(&m, &s, "external/cnn"), 600);
+    assert_accounted(&m);
+}

@@ -96,3 +96,6 @@ mod service_flags;
 /// Sharded sweeps: `sweep --shard I/N` + `merge` = the unsharded sweep, byte for
 /// byte; bad partial sets refused; deploy/kubernetes's Indexed Job run locally.
 mod sharded;
+/// tcp_proxy's own answers: `tcp.maxConnections` overflow (UO, no queue) and
+/// a passthrough gateway's unknown SNI (NR).
+mod tcp_proxy;

@@ -265,3 +265,22 @@ fn my_gateway_warns_ist0162_for_9443_9080_2379() {
         .collect();
     assert_eq!(ports, vec!["9443", "9080", "2379"], "{stderr}");
 }
+
+/// The tcp_proxy tables of `scenarios/istio-docs/` pass with full coverage:
+/// their `tls`/`tcp` routes are explained chain by chain (SNI, server
+/// names), and a connection no chain takes is closed with NR.
+#[test]
+fn tcp_and_tls_route_tables_pass_with_full_coverage() {
+    let docs = common::root().join("scenarios/istio-docs");
+    for folder in [
+        "egress-gateway-tls-passthrough",
+        "tcp-traffic-shifting-all-v1",
+    ] {
+        let dir = docs.join(folder);
+        let out = route_test(&dir.join("route-test.yaml"), std::slice::from_ref(&dir));
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{folder}:\n{stdout}");
+        assert!(stdout.contains("(100 %)"), "{folder}:\n{stdout}");
+        assert!(stdout.contains("tcp_proxy"), "{folder}:\n{stdout}");
+    }
+}

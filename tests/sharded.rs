@@ -169,7 +169,7 @@ fn shards_merge_into_the_unsharded_sweep_byte_for_byte() {
     );
     // An edited partial no longer hashes to its scenario hash.
     let p = std::fs::read_to_string(d.join("parts/shard-2-of-3.json")).unwrap();
-    assert!(p.starts_with("{\"format\":\"meshsim-sweep-partial\",\"version\":1,"));
+    assert!(p.starts_with("{\"format\":\"meshsim-sweep-partial\",\"version\":2,"));
     std::fs::write(
         d.join("edited.json"),
         p.replacen("\"replications\":2", "\"replications\":5", 1),
@@ -182,13 +182,13 @@ fn shards_merge_into_the_unsharded_sweep_byte_for_byte() {
     );
     std::fs::write(
         d.join("future.json"),
-        p.replacen("\"version\":1,", "\"version\":2,", 1),
+        p.replacen("\"version\":2,", "\"version\":3,", 1),
     )
     .unwrap();
     let o = merge(&["future.json", "-o", "bad"]);
     assert_eq!(
         text(&o.stderr),
-        "error: future.json: partial format version 2, this meshsim reads version 1; merge with the meshsim that wrote it\n"
+        "error: future.json: partial format version 3, this meshsim reads version 2; merge with the meshsim that wrote it\n"
     );
     assert!(!d.join("bad").exists());
     // The index from the environment, as in an Indexed Job's pod.

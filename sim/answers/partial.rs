@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 /// `format` of a sweep's partial.
 pub const FORMAT: &str = "meshsim-sweep-partial";
 /// Bumped whenever the layout of a partial (or of an `Outcome`) changes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What a partial's results depend on besides the code: a sweep's
 /// ([`SweepInput`]) or a run's (`run_shard::RunInput`). Partials of both

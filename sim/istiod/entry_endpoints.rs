@@ -8,22 +8,31 @@
 //! weight, locality and labels, which the world's balancer lays out
 //! ([`crate::istiod::xds::Cluster::entry`]).
 //!
-//! Istio 1.28 (`pilot/pkg/serviceregistry/serviceentry/conversion.go`
-//! `convertWorkloadEntryToServiceInstances`, `pilot/pkg/networking/core/cluster.go`
-//! `convertResolution`, `cluster_builder.go` `buildLocalityLbEndpoints` @1.28.9):
+//! Istio 1.28, re-read at the 1.28.10 tag
+//! (`pilot/pkg/serviceregistry/serviceentry/conversion.go` `convertServices`,
+//! `convertEndpoint`, `convertServiceEntryToInstances`,
+//! `convertWorkloadInstanceToServiceInstance`;
+//! `pilot/pkg/serviceregistry/kube/controller/pod.go` `getPortMap`;
+//! `pilot/pkg/model/service.go` `GetLoadBalancingWeight`;
+//! `pilot/pkg/networking/core/cluster.go` `convertResolution`):
 //! * STATIC ⇒ EDS: every endpoint is one host at its address; the port is the
-//!   endpoint's `ports[<SE port name>]`, else the SE port's `targetPort`, else
-//!   its `number`; `weight` (0 ⇒ 1) is the endpoint's load-balancing weight,
-//!   `locality` its locality (none ⇒ the empty locality), `labels` what a
+//!   endpoint's `ports[<SE port name>]` (if > 0), else the SE port's
+//!   `targetPort`, else its `number`; `weight` (0 ⇒ 1,
+//!   `GetLoadBalancingWeight`) is the endpoint's load-balancing weight;
+//!   `locality` its locality, else its label `istio-locality` with `.` read
+//!   as `/` (`GetLocalityLabel`), else the empty locality; `labels` what a
 //!   DestinationRule subset selects.
 //! * DNS ⇒ STRICT_DNS: each endpoint's address (or, without endpoints, the
-//!   host) is resolved and *every* address is a host, with the endpoint's
-//!   weight and locality.
+//!   host, on the SE port's `targetPort` else its `number`) is resolved and
+//!   *every* address is a host, with the endpoint's weight and locality.
 //! * DNS_ROUND_ROBIN ⇒ LOGICAL_DNS: one logical host, new connections go to
 //!   the first address the resolver returns (validation allows ≤ 1 endpoint).
 //! * `workloadSelector` (exclusive with `endpoints`): the pods in the entry's
 //!   namespace whose labels match are the endpoints, at their pod IPs, with
-//!   their own node's locality and their labels (for subsets).
+//!   their own node's locality and their labels (for subsets); the port is
+//!   the pod's container port **named** like the SE port (the pod's port
+//!   map: named TCP container ports, first wins), else `targetPort`, else
+//!   `number`.
 //!
 //! In meshsim an address "resolves" through `Simulation.spec.externalHosts`:
 //! the Service standing in for it, whose ready pods are its addresses (a
@@ -63,12 +72,26 @@ pub struct EntryHosts {
     pub first_only: bool,
 }
 
+/// An endpoint's locality: `locality`, else the `istio-locality` label
+/// (`.` for `/`, Kubernetes labels allow no `/`), else none
+/// (`conversion.go` `convertEndpoint`, `pkg/model/proxy.go` `GetLocalityLabel`).
+fn endpoint_locality(locality: Option<&str>, labels: &BTreeMap<String, String>) -> Locality {
+    match locality.filter(|l| !l.is_empty()) {
+        Some(l) => Locality::parse(l),
+        None => match labels.get("istio-locality").filter(|l| !l.is_empty()) {
+            Some(l) => Locality::parse(&l.replace('.', "/")),
+            None => Locality::default(),
+        },
+    }
+}
+
 /// The port an endpoint is reached on for SE port `p`.
 fn endpoint_port(p: &ServiceEntryPort, ports: &BTreeMap<String, u16>) -> u16 {
     ports
         .get(&p.name)
         .copied()
-        .or(p.target_port)
+        .filter(|&n| n > 0)
+        .or(p.target_port.filter(|&n| n > 0))
         .unwrap_or(p.number)
 }
 
@@ -115,11 +138,18 @@ pub fn resolve(
     let first_only = se.resolution == Resolution::DnsRoundRobin;
     let mut groups = Vec::new();
     if let Some(sel) = &se.workload_selector {
-        let tp = endpoint_port(port, &BTreeMap::new());
         for (d, dep) in spec.deployments.iter().enumerate() {
             if dep.namespace != se.meta.namespace || !selects(sel, &dep.labels) {
                 continue;
             }
+            // The pod's port map (`getPortMap`): named container ports.
+            let mut named = BTreeMap::new();
+            for c in &dep.ports {
+                if let Some(n) = &c.name {
+                    named.entry(n.clone()).or_insert(c.port);
+                }
+            }
+            let tp = endpoint_port(port, &named);
             if let Some((service, pi)) = service_port_of(spec, d, tp, &se.meta.namespace) {
                 groups.push(EntryGroup {
                     service,
@@ -143,17 +173,13 @@ pub fn resolve(
                 port: pi,
                 deployments: backing_deployments(s, pi, &spec.deployments),
                 weight: ep.weight.max(1),
-                locality: Some(
-                    ep.locality
-                        .as_deref()
-                        .map(Locality::parse)
-                        .unwrap_or_default(),
-                ),
+                locality: Some(endpoint_locality(ep.locality.as_deref(), &ep.labels)),
                 labels: ep.labels.clone(),
             });
         }
     } else if first_only {
-        let (service, pi) = super::service_entry::stand_in(spec, host, port.number)?;
+        let tp = endpoint_port(port, &BTreeMap::new());
+        let (service, pi) = super::service_entry::stand_in(spec, host, tp)?;
         let s = &spec.services[service];
         groups.push(EntryGroup {
             service,
@@ -167,4 +193,24 @@ pub fn resolve(
         return None;
     }
     Some(EntryHosts { groups, first_only })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locality_falls_back_to_the_istio_locality_label() {
+        let mut labels = BTreeMap::new();
+        assert_eq!(endpoint_locality(None, &labels), Locality::default());
+        labels.insert("istio-locality".to_string(), "us-east.zone-a".to_string());
+        assert_eq!(
+            endpoint_locality(None, &labels),
+            Locality::parse("us-east/zone-a")
+        );
+        assert_eq!(
+            endpoint_locality(Some("eu/z1"), &labels),
+            Locality::parse("eu/z1")
+        );
+    }
 }

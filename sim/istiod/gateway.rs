@@ -28,18 +28,19 @@
 //!   (301 to https before any route matching);
 //! * no virtual host at all ⇒ `blackhole:<port>`: domain `*`, no routes
 //!   (every request 404 NR);
-//! * `TLS` `PASSTHROUGH`/`AUTO_PASSTHROUGH` ⇒ tcp_proxy from bound `tls`
-//!   routes, other L4 protocols from `tcp` routes; per-connection SNI is not
-//!   modelled, so the first selecting route stands for all; none ⇒ `Closed`.
+//! * L4 servers (TCP/MONGO/…, TLS, HTTPS with PASSTHROUGH) ⇒ tcp_proxy
+//!   chains by SNI ([`tcp_listener`]); none ⇒ `Closed`.
 
 use super::Push;
 use super::cluster::Client;
 use super::host;
 use super::route::{Built, RouteCx, http_routes, is_catch_all};
-use super::sidecar::{l4_selects, ordered_virtual_services};
+use super::sidecar::ordered_virtual_services;
 use super::xds::{Listener, ListenerKind, OutboundPolicy, Proxy, ProxyKind, TcpRoute};
 use crate::cluster::selector::selects;
-use crate::scenario::spec::istio::{Gateway, Protocol, Server, ServerTlsMode};
+use crate::scenario::spec::istio::{
+    Gateway, L4Match, Protocol, Server, ServerTlsMode, VirtualService,
+};
 use crate::scenario::spec::{DeploymentIx, Scenario, TargetPort};
 use std::collections::BTreeMap;
 
@@ -210,67 +211,158 @@ fn http_listener(
     }
 }
 
+/// `l4SingleMatch` (`gateway.go` @1.28.10): at a gateway an L4 match
+/// checks only `port` (against the server's) and `gateways`; source labels
+/// and namespace are not consulted.
+fn gw_l4_match(m: &L4Match, server_port: u16, gw: &str) -> bool {
+    m.port.is_none_or(|p| p == server_port)
+        && (m.gateways.is_empty() || m.gateways.iter().any(|g| g == gw))
+}
+
+/// The tcp_proxy chains of the L4 servers on one gateway port
+/// (`gateway.go` `createGatewayTCPFilterChainOpts` @1.28.10), in server
+/// order:
+/// * `tls.mode` PASSTHROUGH: one chain per bound VirtualService `tls`
+///   match, on its `sniHosts` (`buildGatewayNetworkFiltersFromTLSRoutes`;
+///   a repeated SNI host on the port skips the later match);
+/// * AUTO_PASSTHROUGH: one chain per Service port (and DestinationRule
+///   subset) the server's hosts cover, on SNI
+///   `outbound_.<port>_.<subset>_.<host>` (`builtAutoPassthroughFilterChains`);
+/// * no `tls` (TCP, MONGO, …) or a terminating mode: the first bound
+///   VirtualService's first `tcp` route whose matches fit
+///   (`buildGatewayNetworkFiltersFromTCPRoutes`), any SNI (a terminating
+///   server matches its own hosts as SNI).
+///
+/// A VirtualService is bound when it names the Gateway and one of its hosts
+/// matches a server host (`pickMatchingGatewayHosts`). No chain at all ⇒
+/// `Closed`.
 fn tcp_listener(
     spec: &Scenario,
     client: Client,
     servers: &[(&Gateway, &Server)],
     push: &mut Push,
 ) -> ListenerKind {
+    let mut routes: Vec<TcpRoute> = Vec::new();
+    let mut snis: Vec<String> = Vec::new();
     for (g, s) in servers {
         let gw = [gateway_name(g)];
-        let passthrough = s.tls.as_ref().is_some_and(|t| {
-            matches!(
-                t.mode,
-                ServerTlsMode::Passthrough | ServerTlsMode::AutoPassthrough
-            )
-        });
+        let mode = s.tls.as_ref().map(|t| t.mode);
         let cx = RouteCx {
             spec,
             client,
             gateways: &gw,
             port: s.port.number,
         };
+        if mode == Some(ServerTlsMode::AutoPassthrough) {
+            routes.extend(auto_passthrough(&cx, s, push));
+            continue;
+        }
         let vss =
             ordered_virtual_services(spec, client.namespace, |vs| vs.gateways.contains(&gw[0]));
-        for vs in vss {
-            let bound = vs.hosts.iter().any(|h| {
+        let bound = |vs: &VirtualService| {
+            vs.hosts.iter().any(|h| {
                 s.hosts
                     .iter()
                     .any(|e| host::admits(e, &g.meta.namespace, &vs.meta.namespace, h))
-            });
-            if !bound {
-                continue;
+            })
+        };
+        if mode == Some(ServerTlsMode::Passthrough) {
+            for vs in vss.iter().filter(|vs| bound(vs)) {
+                for (i, r) in vs.tls.iter().enumerate() {
+                    for m in &r.matches {
+                        if !gw_l4_match(&m.l4, s.port.number, &gw[0]) {
+                            continue;
+                        }
+                        let sni: Vec<String> =
+                            m.sni_hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+                        if sni.iter().any(|h| snis.contains(h)) {
+                            continue; // `CheckDuplicates`: skipped, RecordRejectedConfig
+                        }
+                        snis.extend(sni.iter().cloned());
+                        routes.push(TcpRoute {
+                            destination: None,
+                            sni,
+                            clusters: super::l4_clusters(&cx, &r.route, push),
+                            key: Some(super::sidecar::l4_key(vs, "tls", i)),
+                        });
+                    }
+                }
             }
-            let route = if passthrough {
-                vs.tls
+            continue;
+        }
+        let chosen = vss.iter().filter(|vs| bound(vs)).find_map(|vs| {
+            vs.tcp.iter().enumerate().find_map(|(i, r)| {
+                let hit = r.matches.is_empty()
+                    || r.matches
+                        .iter()
+                        .any(|m| gw_l4_match(m, s.port.number, &gw[0]));
+                hit.then_some((*vs, i, r))
+            })
+        });
+        if let Some((vs, i, r)) = chosen {
+            let sni = match mode {
+                Some(_) => s
+                    .hosts
                     .iter()
-                    .find(|r| {
-                        r.matches
-                            .iter()
-                            .any(|m| l4_selects(&m.l4, &vs.gateways, &gw, client, cx.port))
-                    })
-                    .map(|r| &r.route)
-            } else {
-                vs.tcp
-                    .iter()
-                    .find(|r| {
-                        r.matches.is_empty()
-                            || r.matches
-                                .iter()
-                                .any(|m| l4_selects(m, &vs.gateways, &gw, client, cx.port))
-                    })
-                    .map(|r| &r.route)
+                    .map(|h| h.host.to_ascii_lowercase())
+                    .collect(),
+                None => Vec::new(),
             };
-            if let Some(dests) = route {
-                let clusters = super::l4_clusters(&cx, dests, push);
-                return ListenerKind::Tcp {
-                    routes: vec![TcpRoute {
-                        destination: None,
-                        clusters,
-                    }],
-                };
+            routes.push(TcpRoute {
+                destination: None,
+                sni,
+                clusters: super::l4_clusters(&cx, &r.route, push),
+                key: Some(super::sidecar::l4_key(vs, "tcp", i)),
+            });
+        }
+    }
+    if routes.is_empty() {
+        ListenerKind::Closed
+    } else {
+        ListenerKind::Tcp { routes }
+    }
+}
+
+/// AUTO_PASSTHROUGH chains: every in-mesh Service port the server's hosts
+/// cover, and each DestinationRule subset of it, by SNI
+/// `outbound_.<port>_.<subset>_.<fqdn>` (`model.BuildDNSSrvSubsetKey`).
+fn auto_passthrough(cx: &RouteCx, s: &Server, push: &mut Push) -> Vec<TcpRoute> {
+    let spec = cx.spec;
+    let mut out = Vec::new();
+    for (si, svc) in spec.services.iter().enumerate() {
+        if super::service_entry::is_stand_in(spec, si) {
+            continue;
+        }
+        let fqdn = host::fqdn(svc);
+        if !s.hosts.iter().any(|h| host::covers(&h.host, &fqdn)) {
+            continue;
+        }
+        let dr = super::cluster::destination_rule(spec, cx.client, &svc.namespace, &fqdn);
+        let subsets: Vec<String> = dr
+            .map(|d| d.subsets.iter().map(|x| x.name.clone()).collect())
+            .unwrap_or_default();
+        for p in &svc.ports {
+            for subset in std::iter::once(None).chain(subsets.iter().map(Some)) {
+                let c = super::cluster::outbound(
+                    spec,
+                    cx.client,
+                    &fqdn,
+                    subset.map(|x| x.as_str()),
+                    p.port,
+                );
+                let c = super::for_tcp(c);
+                out.push(TcpRoute {
+                    destination: None,
+                    sni: vec![format!(
+                        "outbound_.{}_.{}_.{fqdn}",
+                        p.port,
+                        subset.map_or("", |x| x.as_str())
+                    )],
+                    clusters: vec![(push.clusters.intern(c), 1)],
+                    key: None,
+                });
             }
         }
     }
-    ListenerKind::Closed
+    out
 }

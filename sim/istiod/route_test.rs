@@ -149,6 +149,27 @@ pub fn run(spec: &Scenario, xds: &Xds, table: &Table) -> Result<Report, RouteTes
             });
         }
     }
+    // `tcp` and `tls` routes: pushed when some tcp_proxy chain carries the key.
+    for vs in &spec.istio.virtual_services {
+        let l4 = (0..vs.tcp.len())
+            .map(|i| super::sidecar::l4_key(vs, "tcp", i))
+            .chain((0..vs.tls.len()).map(|i| super::sidecar::l4_key(vs, "tls", i)));
+        for key in l4 {
+            let pushed = xds.proxies.iter().flat_map(|p| &p.listeners).any(|l| {
+                matches!(&l.kind, ListenerKind::Tcp { routes }
+                    if routes.iter().any(|r| r.key.as_deref() == Some(key.as_str())))
+            });
+            let n = cases
+                .iter()
+                .filter(|c| c.route_key.as_deref() == Some(key.as_str()))
+                .count();
+            coverage.push(RouteCoverage {
+                key,
+                cases: n,
+                pushed,
+            });
+        }
+    }
     Ok(Report { cases, coverage })
 }
 
@@ -301,26 +322,48 @@ fn run_case(spec: &Scenario, xds: &Xds, c: &Case) -> Result<CaseOutcome, RouteTe
             ),
         },
         Some(ListenerKind::Tcp { routes }) => {
-            explanation.push(format!("listener {port}: tcp_proxy"));
-            match routes.first() {
+            // The chain as Envoy picks it (`proxy::filter_chain`): the
+            // destination Service the host names, then SNI = the host when
+            // the listener routes by SNI (a client speaks TLS to it).
+            let host = r
+                .host
+                .split(':')
+                .next()
+                .unwrap_or(&r.host)
+                .to_ascii_lowercase();
+            let dest = spec.services.iter().position(|s| {
+                host == s.name || host.starts_with(&format!("{}.{}", s.name, s.namespace))
+            });
+            let by_sni = routes.iter().any(|t| !t.sni.is_empty());
+            let sni = by_sni.then_some(host.as_str());
+            let chain = crate::proxy::filter_chain::select(
+                routes.len(),
+                |i| (routes[i].destination, &routes[i].sni[..]),
+                dest.unwrap_or(usize::MAX),
+                sni,
+            );
+            let sni_note = sni.map_or("no SNI".to_string(), |h| format!("SNI {h}"));
+            match chain {
                 None => Answer::Local {
                     status: None,
-                    flag: None,
+                    flag: Some("NR"),
                     location: None,
-                    why: "no tcp route: connection closed".into(),
+                    why: format!(
+                        "listener {port}: tcp_proxy, {sni_note}: no filter chain matches: connection closed"
+                    ),
                 },
-                Some(tr) => {
-                    let host = r.host.split(':').next().unwrap_or(&r.host);
-                    let route = routes
-                        .iter()
-                        .find(|t| {
-                            t.destination.is_some_and(|s| {
-                                let s = &spec.services[s];
-                                host == s.name
-                                    || host.starts_with(&format!("{}.{}", s.name, s.namespace))
-                            })
-                        })
-                        .unwrap_or(tr);
+                Some(ci) => {
+                    let route = &routes[ci];
+                    route_key = route.key.clone();
+                    explanation.push(format!(
+                        "listener {port}: tcp_proxy, {sni_note}: filter chain {}{} (weighted cluster per connection)",
+                        route.key.as_deref().unwrap_or("default"),
+                        if route.sni.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" on server names {}", route.sni.join(", "))
+                        }
+                    ));
                     let cands = route
                         .clusters
                         .iter()

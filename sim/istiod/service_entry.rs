@@ -24,7 +24,9 @@
 //!   `workloadSelector` are not mapped onto pods — the stand-in's pods are the
 //!   endpoints; a host with no stand-in resolves to nothing (503 UH);
 //! * `DYNAMIC_DNS` and wildcard hosts build no sidecar cluster (ambient only
-//!   in 1.28), nor do TCP ports (tcp_proxy is not simulated).
+//!   in 1.28). TCP and TLS ports get tcp_proxy chains (`sidecar.rs`): an
+//!   entry has no address here, so a TLS port's chain matches SNI = the
+//!   host, as Istio's for an address-less entry bound to `0.0.0.0`.
 
 use super::host;
 use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
@@ -48,6 +50,18 @@ pub fn is_http(p: &ServiceEntryPort) -> bool {
             let proto = convert_protocol(u32::from(p.number), &p.name, Transport::Tcp, None);
             proto.is_http() || proto == Protocol::Unsupported
         }
+    }
+}
+
+/// TLS to Istio (`HTTPS`/`TLS`, or such a name prefix): chains by SNI.
+pub fn is_tls(p: &ServiceEntryPort) -> bool {
+    use crate::scenario::spec::istio::Protocol as P;
+    match p.protocol {
+        Some(proto) => matches!(proto, P::Https | P::Tls),
+        None => matches!(
+            convert_protocol(u32::from(p.number), &p.name, Transport::Tcp, None),
+            Protocol::Https | Protocol::Tls
+        ),
     }
 }
 

@@ -213,7 +213,12 @@ pub fn build(
                 .collect();
             http_listener(&cx, (&with_port, &se_port), &vss, outbound, push)
         } else {
-            tcp_listener(&cx, &with_port, &vss, outbound, push)
+            let se_port: Vec<SeHost> = ses
+                .iter()
+                .copied()
+                .filter(|x| x.port.number == port && !service_entry::is_http(x.port))
+                .collect();
+            tcp_listener(&cx, (&with_port, &se_port), &vss, outbound, push)
         };
         listeners.push(Listener { port, kind });
     }
@@ -383,39 +388,162 @@ fn http_listener(
     }
 }
 
+/// Is this Service port TLS to Istio (`https`/`tls`: a client speaks TLS on
+/// it, so the sidecar's chains match on SNI)?
+pub fn is_tls_port(svc: &Service, pi: usize) -> bool {
+    let p = &svc.ports[pi];
+    let proto = convert_protocol(
+        u32::from(p.port),
+        p.name.as_deref().unwrap_or(""),
+        Transport::Tcp,
+        None,
+    );
+    matches!(proto, Protocol::Https | Protocol::Tls)
+}
+
+/// Stats key of a VirtualService's `tcp`/`tls` route `i`: `ns/vs/i`, or
+/// `ns/vs/tcp.i` / `ns/vs/tls.i` when the VirtualService has routes of
+/// another kind too (their indices would collide).
+pub fn l4_key(vs: &VirtualService, kind: &str, i: usize) -> String {
+    let kinds = usize::from(!vs.http.is_empty())
+        + usize::from(!vs.tcp.is_empty())
+        + usize::from(!vs.tls.is_empty());
+    let (ns, name) = (&vs.meta.namespace, &vs.meta.name);
+    if kinds > 1 {
+        format!("{ns}/{name}/{kind}.{i}")
+    } else {
+        format!("{ns}/{name}/{i}")
+    }
+}
+
+/// The chains of one destination host on a TLS port
+/// (`tls.go` `buildSidecarOutboundTLSFilterChainOpts` @1.28.10): per
+/// VirtualService `tls` match selecting this proxy, a chain on its
+/// `sniHosts` (a repeated SNI/subnet set is skipped: the first wins); with
+/// none, the host's own cluster — matched by destination when the host has
+/// an address (a Service's ClusterIP), else by SNI = the hostname (a
+/// ServiceEntry without `addresses`, bound to `0.0.0.0`).
+fn tls_chains(
+    cx: &RouteCx,
+    (host, destination): (&str, Option<ServiceIx>),
+    configs: &[&VirtualService],
+    push: &mut Push,
+) -> Vec<TcpRoute> {
+    let mut out = Vec::new();
+    let mut seen: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for vs in configs {
+        for (i, r) in vs.tls.iter().enumerate() {
+            for m in &r.matches {
+                if !l4_selects(&m.l4, &vs.gateways, cx.gateways, cx.client, cx.port) {
+                    continue;
+                }
+                let hash = (m.sni_hosts.clone(), m.l4.destination_subnets.clone());
+                if seen.contains(&hash) {
+                    continue;
+                }
+                seen.push(hash);
+                out.push(TcpRoute {
+                    destination,
+                    sni: m.sni_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+                    clusters: super::l4_clusters(cx, &r.route, push),
+                    key: Some(l4_key(vs, "tls", i)),
+                });
+            }
+        }
+    }
+    if out.is_empty() {
+        let c = super::for_tcp(cluster::outbound(cx.spec, cx.client, host, None, cx.port));
+        out.push(TcpRoute {
+            destination,
+            sni: match destination {
+                Some(_) => Vec::new(),
+                None => vec![host.to_ascii_lowercase()],
+            },
+            clusters: vec![(push.clusters.intern(c), 1)],
+            key: None,
+        });
+    }
+    out
+}
+
+/// The chain of one destination host on an opaque TCP port
+/// (`tls.go` `buildSidecarOutboundTCPFilterChainOpts` @1.28.10): the first
+/// VirtualService `tcp` route with no match, or with a selecting match
+/// (`matchTCP`: port, sourceLabels, sourceNamespace, gateways); else the
+/// host's own cluster. `destinationSubnets` need addresses meshsim does
+/// not model: such a match is treated as matching.
+fn tcp_chain(
+    cx: &RouteCx,
+    (host, destination): (&str, Option<ServiceIx>),
+    configs: &[&VirtualService],
+    push: &mut Push,
+) -> TcpRoute {
+    let chosen = configs.iter().find_map(|vs| {
+        vs.tcp.iter().enumerate().find_map(|(i, r)| {
+            let hit = r.matches.is_empty()
+                || r.matches
+                    .iter()
+                    .any(|m| l4_selects(m, &vs.gateways, cx.gateways, cx.client, cx.port));
+            hit.then_some((*vs, i, r))
+        })
+    });
+    match chosen {
+        Some((vs, i, r)) => TcpRoute {
+            destination,
+            sni: Vec::new(),
+            clusters: super::l4_clusters(cx, &r.route, push),
+            key: Some(l4_key(vs, "tcp", i)),
+        },
+        None => {
+            let c = super::for_tcp(cluster::outbound(cx.spec, cx.client, host, None, cx.port));
+            TcpRoute {
+                destination,
+                sni: Vec::new(),
+                clusters: vec![(push.clusters.intern(c), 1)],
+                key: None,
+            }
+        }
+    }
+}
+
 fn tcp_listener(
     cx: &RouteCx,
-    with_port: &[ServiceIx],
+    (with_port, ses): (&[ServiceIx], &[SeHost]),
     vss: &[&VirtualService],
     outbound: OutboundPolicy,
     push: &mut Push,
 ) -> ListenerKind {
     let spec = cx.spec;
     let mut routes = Vec::new();
+    // VirtualServices naming `host` (`getConfigsForHost`).
+    let configs = |host: &str| -> Vec<&VirtualService> {
+        vss.iter()
+            .copied()
+            .filter(|vs| vs.hosts.iter().any(|h| host::covers(h, host)))
+            .collect()
+    };
     for &si in with_port {
-        let fqdn = host::fqdn(&spec.services[si]);
-        let chosen = vss
-            .iter()
-            .filter(|vs| vs.hosts.iter().any(|h| host::covers(h, &fqdn)))
-            .find_map(|vs| {
-                vs.tcp.iter().find(|r| {
-                    r.matches.is_empty()
-                        || r.matches
-                            .iter()
-                            .any(|m| l4_selects(m, &vs.gateways, cx.gateways, cx.client, cx.port))
-                })
-            });
-        let clusters = match chosen {
-            Some(r) => super::l4_clusters(cx, &r.route, push),
-            None => {
-                let c = cluster::outbound(spec, cx.client, &fqdn, None, cx.port);
-                vec![(push.clusters.intern(c), 1)]
-            }
-        };
-        routes.push(TcpRoute {
-            destination: Some(si),
-            clusters,
-        });
+        let s = &spec.services[si];
+        let fqdn = host::fqdn(s);
+        let pi = s.ports.iter().position(|p| p.port == cx.port);
+        let tls = pi.is_some_and(|pi| is_tls_port(s, pi));
+        let cf = configs(&fqdn);
+        if tls {
+            routes.extend(tls_chains(cx, (&fqdn, Some(si)), &cf, push));
+        } else {
+            routes.push(tcp_chain(cx, (&fqdn, Some(si)), &cf, push));
+        }
+    }
+    // ServiceEntry hosts: no address in meshsim, so bound to 0.0.0.0 —
+    // TLS ones by SNI; an opaque TCP one by the stand-in it resolves to.
+    for se in ses {
+        let cf = configs(se.host);
+        if service_entry::is_tls(se.port) {
+            routes.extend(tls_chains(cx, (se.host, None), &cf, push));
+        } else {
+            let dest = service_entry::stand_in(spec, se.host, cx.port).map(|(si, _)| si);
+            routes.push(tcp_chain(cx, (se.host, dest), &cf, push));
+        }
     }
     let fallback = match outbound {
         OutboundPolicy::AllowAny => cluster::special(
@@ -431,7 +559,9 @@ fn tcp_listener(
     };
     routes.push(TcpRoute {
         destination: None,
+        sni: Vec::new(),
         clusters: vec![(push.clusters.intern(fallback), 1)],
+        key: None,
     });
     ListenerKind::Tcp { routes }
 }

@@ -703,3 +703,5 @@ fn load_with_sidecar_gets_a_proxy() {
 
 #[path = "tests/resilience.rs"]
 mod resilience;
+
+mod tcp;

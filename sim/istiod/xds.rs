@@ -119,14 +119,22 @@ pub enum ListenerKind {
     Closed,
 }
 
-/// One tcp_proxy route of a listener.
+/// One tcp_proxy filter chain of a listener: what it matches (destination,
+/// SNI) and where it sends the connection (`world/tcp_proxy.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TcpRoute {
     /// Destination Service this chain serves (sidecars: one chain per
     /// destination IP); `None` = any (gateways, catch-all).
     pub destination: Option<ServiceIx>,
+    /// Filter chain `server_names` (TLS SNI, lowercase; `*.x` wildcards);
+    /// empty = any connection, TLS or not.
+    pub sni: Vec<String>,
     /// (cluster, weight); one entry = 100 %.
     pub clusters: Vec<(ClusterIx, u32)>,
+    /// Stats key `namespace/virtual-service/index` of the VirtualService
+    /// `tcp`/`tls` route (summary.json `routes`); None for Istio's default
+    /// chains (the Service's own cluster, passthrough, blackhole).
+    pub key: Option<String>,
 }
 
 /// A route table and the dense cluster ids its routes name.

@@ -278,10 +278,13 @@ pub enum ClusterCounter {
     UpstreamRqRetryOverflow,
     UpstreamRqRetryLimitExceeded,
     UpstreamRqRetryBackoffExponential,
+    /// tcp_proxy ran out of `max_connect_attempts` (`tcp_proxy.cc`
+    /// `onConnectMaxAttempts`).
+    UpstreamCxConnectAttemptsExceeded,
 }
 
 impl ClusterCounter {
-    pub const ALL: [ClusterCounter; 17] = [
+    pub const ALL: [ClusterCounter; 18] = [
         ClusterCounter::UpstreamCxTotal,
         ClusterCounter::UpstreamCxOverflow,
         ClusterCounter::UpstreamCxConnectFail,
@@ -299,6 +302,7 @@ impl ClusterCounter {
         ClusterCounter::UpstreamRqRetryOverflow,
         ClusterCounter::UpstreamRqRetryLimitExceeded,
         ClusterCounter::UpstreamRqRetryBackoffExponential,
+        ClusterCounter::UpstreamCxConnectAttemptsExceeded,
     ];
 
     /// Envoy's stat name (after `cluster.<name>.`).
@@ -322,6 +326,7 @@ impl ClusterCounter {
             UpstreamRqRetryOverflow => "upstream_rq_retry_overflow",
             UpstreamRqRetryLimitExceeded => "upstream_rq_retry_limit_exceeded",
             UpstreamRqRetryBackoffExponential => "upstream_rq_retry_backoff_exponential",
+            UpstreamCxConnectAttemptsExceeded => "upstream_cx_connect_attempts_exceeded",
         }
     }
 }

@@ -155,6 +155,10 @@ pub enum OutlierResult {
     LocalOriginTimeout,
     /// The connection to the host worked (counts only with the split).
     LocalOriginConnectSuccess,
+    /// tcp_proxy connected and that is all it will learn: a 200 without the
+    /// split, a local-origin success with it (`outlier_detection_impl.cc`
+    /// `resultToHttpCode`, `putResultWithLocalExternalSplit`).
+    LocalOriginConnectSuccessFinal,
 }
 
 /// Why a host was ejected (Envoy `OutlierEjectionType`).
@@ -288,7 +292,12 @@ impl HostMonitor {
             (OutlierResult::LocalOriginConnectFailed, false) => self.put_http_code(503, cfg),
             (OutlierResult::LocalOriginTimeout, false) => self.put_http_code(504, cfg),
             (OutlierResult::LocalOriginConnectSuccess, false) => Vec::new(),
-            (OutlierResult::LocalOriginConnectSuccess, true) => {
+            (OutlierResult::LocalOriginConnectSuccessFinal, false) => self.put_http_code(200, cfg),
+            (
+                OutlierResult::LocalOriginConnectSuccess
+                | OutlierResult::LocalOriginConnectSuccessFinal,
+                true,
+            ) => {
                 self.local.put(true);
                 self.consecutive_local_origin_failure = 0;
                 Vec::new()

@@ -12,6 +12,9 @@
 //! workers and its routing holds one for the hop's latency draw (the pod
 //! worker/queue model of `cluster::pod`), so a saturated gateway queues.
 //!
+//! A TCP server or TLS passthrough is a tcp_proxy listener
+//! ([`tcp_proxy`](super::tcp_proxy)): per connection, by SNI.
+//!
 //! No listener on the port, or a listener with no filter chain
 //! (`ListenerKind::Closed`), closes the connection: no HTTP response
 //! (status 0) with flag NR — Envoy's access-log docs: "NR: No route
@@ -107,19 +110,18 @@ impl World<'_> {
         let xds = self.xds;
         let proxy = &xds.proxies[self.client_proxy(client) as usize];
         let port = self.pod_port(req.target.service, req.target.port);
-        let listener = proxy.listeners.iter().find(|l| l.port == port);
+        let li = proxy.listeners.iter().position(|l| l.port == port);
+        let listener = li.map(|i| &proxy.listeners[i]);
         let (routes, tls) = match listener.map(|l| &l.kind) {
             Some(ListenerKind::Http {
                 routes,
                 terminates_tls,
             }) => (*routes, *terminates_tls),
+            Some(ListenerKind::Tcp { .. }) => (NONE, false),
             other => {
                 if req.traced {
                     let why = match other {
                         None => "no listener",
-                        Some(ListenerKind::Tcp { .. }) => {
-                            "a tcp_proxy listener (not simulated yet)"
-                        }
                         _ => "no filter chain",
                     };
                     let msg = format!(
@@ -150,7 +152,13 @@ impl World<'_> {
         } else {
             String::new()
         };
-        let res = self.route_http(r, routes, client, now, &who);
+        let res = if routes == NONE {
+            // tcp_proxy (`tcp_proxy.rs`): one connection, no HTTP routing.
+            let pi = self.client_proxy(client);
+            self.route_tcp(r, client, (pi, li.expect("listener")), now, &who)
+        } else {
+            self.route_http(r, routes, client, now, &who)
+        };
         match res.routed {
             Routed::Local { status, flags } => {
                 if self.istio.is_some() {

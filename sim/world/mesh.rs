@@ -195,6 +195,9 @@ pub(super) struct MeshRt {
     /// (routes with two or more weighted clusters only; NONE otherwise).
     pub split_ix: Vec<Vec<Vec<Vec<u32>>>>,
     pub splits: Vec<Split>,
+    /// tcp_proxy chains: `[proxy][listener][chain]` → (route stats index or
+    /// NONE, split index per weighted cluster) (`tcp_proxy.rs`).
+    pub tcp_ix: super::tcp_proxy::TcpIx,
     /// Per route stats index: upstream attempts (first tries and retries)
     /// and attempts abandoned by a timeout while the server still worked.
     pub route_attempts: Vec<u64>,
@@ -309,6 +312,7 @@ impl MeshRt {
             rec_dest: Vec::new(),
             split_ix: Vec::new(),
             splits: Vec::new(),
+            tcp_ix: Vec::new(),
             route_attempts: Vec::new(),
             route_abandoned: Vec::new(),
             ejections: Vec::new(),
@@ -380,6 +384,8 @@ impl MeshRt {
             self.route_ix.push(tv);
             self.split_ix.push(ts);
         }
+        let mut route_keys: BTreeMap<String, u32> = keys;
+        super::tcp_proxy::index_stats(self, xds, &mut route_keys, &mut skeys);
         self.rec_route = vec![Recorder::default(); self.route_keys.len()];
         self.route_attempts = vec![0; self.route_keys.len()];
         self.route_abandoned = vec![0; self.route_keys.len()];

@@ -110,8 +110,15 @@ pub(super) struct Stream {
 impl<'s> World<'s> {
     /// The route policy of stream `st` (istiod's config outlives the run).
     fn policy_of(&self, st: &Stream) -> &'s RoutePolicy {
+        self.policy_at(st.policy)
+    }
+
+    /// The policy of (table, vhost, route), or tcp_proxy's (`tcp_proxy.rs`).
+    fn policy_at(&self, (t, v, r): (u32, u32, u32)) -> &'s RoutePolicy {
+        if (t, v, r) == super::tcp_proxy::TCP_POLICY_KEY {
+            return &super::tcp_proxy::TCP_POLICY;
+        }
         let xds: &'s crate::istiod::xds::Xds = self.xds;
-        let (t, v, r) = st.policy;
         &xds.route_tables[t as usize].policies[v as usize][r as usize]
     }
 
@@ -139,8 +146,7 @@ impl<'s> World<'s> {
             unreachable!("the router only takes upstream routes");
         };
         let now = self.now();
-        let (t, v, r) = policy;
-        let pol = &self.xds.route_tables[t as usize].policies[v as usize][r as usize];
+        let pol = self.policy_at(policy);
         // The slot `insert` reuses keeps its `tried` buffer (cleared when its
         // stream ended): no allocation and free per stream.
         let mut tried = match self.streams.free.last() {
@@ -247,6 +253,8 @@ impl<'s> World<'s> {
         let st = &self.streams.items[s as usize];
         let (client, lb, cluster, down) = (st.client, st.lb, st.cluster, st.down);
         let is_retry = st.retry.is_retry();
+        // tcp_proxy hashes only on the source IP (no HTTP attributes).
+        let tcp = st.policy == super::tcp_proxy::TCP_POLICY_KEY;
         let pol = self.policy_of(st);
         let xds = self.xds;
         let c = &xds.clusters[cluster as usize];
@@ -263,8 +271,9 @@ impl<'s> World<'s> {
         };
         let mut last_n = 0;
         let src = self.requests.items[down as usize].client;
+        let hash_attrs = if tcp { 0 } else { attrs };
         let picked = choose_host(&pol.retry, is_retry, &tried, || {
-            let p = super::sidecar::pick(m, lb, c, attrs, (client, src), excluded);
+            let p = super::sidecar::pick(m, lb, c, hash_attrs, (client, src), excluded);
             if let Some((h, _, n)) = p {
                 last_n = n;
                 // Undo the pick's in-flight count: only the chosen host keeps it.
@@ -466,13 +475,17 @@ impl<'s> World<'s> {
         } else {
             AttemptOutcome::status(status)
         };
+        let tcp = st.policy == super::tcp_proxy::TCP_POLICY_KEY;
         let result = if status == 0 {
             OutlierResult::LocalOriginConnectFailed
+        } else if tcp {
+            // tcp_proxy: the connection is all Envoy sees.
+            OutlierResult::LocalOriginConnectSuccessFinal
         } else {
             OutlierResult::HttpStatus(status)
         };
         let lb = st.lb;
-        self.report_outlier(lb, a.lb_host, result, status != 0);
+        self.report_outlier(lb, a.lb_host, result, status != 0 && !tcp);
         self.after_attempt(s, outcome);
     }
 
@@ -690,6 +703,19 @@ impl<'s> World<'s> {
             (st.down, st.lb, st.route, st.dest, st.at_gateway, st.hop);
         let proxy = st.client;
         let all = st.flags.union(flags);
+        let tcp = st.policy == super::tcp_proxy::TCP_POLICY_KEY;
+        let (status, all) = if tcp {
+            super::tcp_proxy::tcp_reply(status, all)
+        } else {
+            (status, all)
+        };
+        if tcp
+            && lb != NONE
+            && all.contains(ResponseFlag::UpstreamRetryLimitExceeded)
+            && let Some(m) = &mut self.mesh
+        {
+            m.count(lb, ClusterCounter::UpstreamCxConnectAttemptsExceeded);
+        }
         let (start, attempts) = (st.start, st.attempts);
         // The answer passes this proxy (sidecar or gateway) on its way back.
         hop = hop + self.proxy_response_delay(proxy);

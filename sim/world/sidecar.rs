@@ -14,7 +14,8 @@
 //! What Envoy answers itself (404 NR, 503 NC / UH, redirects, direct
 //! responses) completes after the outbound hop without touching any pod.
 //! `Passthrough` sends the request where the app dialled it, through
-//! kube-proxy as without a mesh.
+//! kube-proxy as without a mesh. A TCP/TLS port's listener is a tcp_proxy
+//! (`tcp_proxy.rs`): per connection, not per HTTP request.
 //!
 //! Inbound ([`World::inbound_hop`]): a request reaching a pod with a sidecar
 //! passes one more proxy hop before admission to the app's workers; its
@@ -175,7 +176,8 @@ impl World<'_> {
         let svc = &self.spec.services[req.target.service];
         let port = svc.ports[req.target.port].port;
         let delay = self.proxy_delay(client);
-        let listener = proxy.listeners.iter().find(|l| l.port == port);
+        let li = proxy.listeners.iter().position(|l| l.port == port);
+        let listener = li.map(|i| &proxy.listeners[i]);
         let result = match listener.map(|l| &l.kind) {
             Some(ListenerKind::Http { routes, .. }) => {
                 let who = if req.traced {
@@ -193,14 +195,18 @@ impl World<'_> {
                 route: NONE,
                 dest: NONE,
             },
-            // tcp_proxy chains and ports without a listener: the request goes
-            // to the original destination (ALLOW_ANY) or the block_all
-            // virtual host answers 502 (REGISTRY_ONLY).
-            Some(ListenerKind::Tcp { .. }) => RouteResult {
-                routed: Routed::Passthrough,
-                route: NONE,
-                dest: NONE,
-            },
+            Some(ListenerKind::Tcp { .. }) => {
+                let who = if req.traced {
+                    format!("sidecar of {}: listener {port}", self.client_name(client))
+                } else {
+                    String::new()
+                };
+                let pi = self.client_proxy(client);
+                let li = li.expect("listener");
+                self.route_tcp(r, client, (pi, li), req.start, &who)
+            }
+            // A port without a listener: the original destination
+            // (ALLOW_ANY) or the block_all virtual host's 502 (REGISTRY_ONLY).
             None => RouteResult {
                 routed: match proxy.outbound {
                     OutboundPolicy::AllowAny => Routed::Passthrough,

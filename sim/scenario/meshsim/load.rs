@@ -70,12 +70,22 @@ pub fn load_entry(cx: &mut Cx, spec: &V) -> RawEntry {
     e
 }
 
-/// `http://host:port/path`, `host:port/path`, or `{host, port, path}`.
+/// `http://host:port/path`, `https://host:port/path` (port 443 unless
+/// given: the connection is TLS when that port is an HTTPS/TLS port to
+/// Istio, and its SNI is the host — `world/tcp_proxy.rs`), `host:port/path`,
+/// or `{host, port, path}`.
 fn target(cx: &mut Cx, v: &V) -> Option<(String, Option<u16>, String)> {
     if let Some(s) = v.as_str() {
-        let rest = s.strip_prefix("http://").unwrap_or(s);
+        let https = s.starts_with("https://");
+        let rest = s
+            .strip_prefix("http://")
+            .or_else(|| s.strip_prefix("https://"))
+            .unwrap_or(s);
         if rest.contains("://") {
-            cx.error(v, format!("{s:?}: only http:// targets are simulated"));
+            cx.error(
+                v,
+                format!("{s:?}: only http:// and https:// targets are simulated"),
+            );
             return None;
         }
         let (hostport, path) = match rest.find('/') {
@@ -90,7 +100,7 @@ fn target(cx: &mut Cx, v: &V) -> Option<(String, Option<u16>, String)> {
                     return None;
                 }
             },
-            None => (hostport.to_string(), None),
+            None => (hostport.to_string(), https.then_some(443)),
         };
         if host.is_empty() {
             cx.error(v, format!("{s:?}: missing host"));
@@ -145,6 +155,10 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
     );
     let entry = load_entry(cx, &spec);
     // Keep going without a target, so the rest of the spec is checked too.
+    let https = spec
+        .get("target")
+        .and_then(|t| t.as_str().map(|s| s.starts_with("https://")))
+        .unwrap_or(false);
     let tgt = cx
         .req(&spec, "target")
         .and_then(|t| target(cx, &t).map(|(h, p, path)| (h, p, path, t.loc(), t.path.clone())));
@@ -246,6 +260,7 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<RawLoad> {
     let host_header = match spec.get("host") {
         Some(h) => cx.str(&h).unwrap_or_default().to_string(),
         None => match port {
+            Some(443) if https => host.clone(),
             Some(p) if p != 80 => format!("{host}:{p}"),
             _ => host.clone(),
         },
