@@ -79,6 +79,7 @@ pub mod guard;
 mod inbound_retry;
 mod ingress;
 mod istio;
+mod life_step;
 mod load;
 mod locality;
 pub mod mesh;
