@@ -98,6 +98,7 @@ mod rollout;
 mod router;
 mod server;
 mod service_flags;
+mod shadow;
 mod sidecar;
 mod tcp_proxy;
 mod termination;
