@@ -10,7 +10,8 @@
 //! keeps to its own file; the pod state they share is `pod_lifecycle.rs`'s.
 
 use super::World;
-use super::pod_lifecycle::{NetDelay, Part, Step};
+use super::life_step::{Part, Step};
+use super::pod_lifecycle::NetDelay;
 use crate::engine::SimDuration;
 use crate::engine::rng::below;
 use crate::scenario::spec::chaos::{ChaosKind, Container, Mode};

@@ -25,7 +25,7 @@
 //! retried (503 `UC`, `pod_reset.rs`).
 
 use super::World;
-use super::pod_lifecycle::Step;
+use super::life_step::Step;
 use crate::engine::rng::SimRng;
 use crate::istiod::resilience::inbound_retry_policy;
 use crate::proxy::flags::ResponseFlag;

@@ -17,7 +17,7 @@
 
 use crate::engine::dist::Sampler;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
-use crate::istiod::xds::{ClusterKind, ProxyKind, Xds};
+use crate::istiod::xds::{ClusterKind, ListenerKind, ProxyKind, Xds};
 use crate::metrics::Recorder;
 use crate::proxy::breaker::{ClusterStats, ResourceManager};
 use crate::proxy::lb::prioritized::Prioritized;
@@ -149,6 +149,11 @@ pub(super) type PortPods = Vec<Vec<u32>>;
 /// (attributes, route table, virtual host, route, weighted cluster).
 pub(super) type RoutedKey = (u32, u32, u32, u32, u32);
 
+/// `[proxy][listener][chain]` → (route stats index or NONE, split index per
+/// weighted cluster; empty when the chain has one cluster): a tcp_proxy
+/// chain's stats (`tcp_proxy.rs`).
+pub(super) type TcpIx = Vec<Vec<Vec<(u32, Vec<u32>)>>>;
+
 /// Run-time mesh state of one replication.
 pub(super) struct MeshRt {
     /// Per client (loads, then pods): its proxy (NONE = none).
@@ -197,7 +202,7 @@ pub(super) struct MeshRt {
     pub splits: Vec<Split>,
     /// tcp_proxy chains: `[proxy][listener][chain]` → (route stats index or
     /// NONE, split index per weighted cluster) (`tcp_proxy.rs`).
-    pub tcp_ix: super::tcp_proxy::TcpIx,
+    pub tcp_ix: TcpIx,
     /// Per route stats index: upstream attempts (first tries and retries)
     /// and attempts abandoned by a timeout while the server still worked.
     pub route_attempts: Vec<u64>,
@@ -349,31 +354,22 @@ impl MeshRt {
                         .and_then(|v| v.get(ri))
                         .cloned()
                         .unwrap_or_else(|| format!("{}/{}", vh.name, ri));
-                    let n = keys.len() as u32;
-                    let k = *keys.entry(key.clone()).or_insert(n);
-                    if k == n {
-                        self.route_keys.push(key.clone());
-                    }
+                    let k = self.intern_route(&mut keys, &key);
                     rv.push(k);
                     let mut ws = Vec::new();
                     if let RouteAction::Forward { clusters, .. } = &route.action
                         && clusters.clusters().len() > 1
                     {
+                        let total = clusters.total_weight();
                         for (wi, wc) in clusters.clusters().iter().enumerate() {
                             let cix = t.clusters[vi][ri][wi];
-                            let d = self.dest_ix[cix as usize];
-                            let n = self.splits.len() as u32;
-                            let s = *skeys.entry((k, d)).or_insert(n);
-                            if s == n {
-                                self.splits.push(Split {
-                                    route: key.clone(),
-                                    destination: self.dest_keys[d as usize].clone(),
-                                    weight: wc.weight,
-                                    total_weight: clusters.total_weight(),
-                                    requests: 0,
-                                });
-                            }
-                            ws.push(s);
+                            ws.push(self.intern_split(
+                                &mut skeys,
+                                (k, &key),
+                                cix,
+                                wc.weight,
+                                total,
+                            ));
                         }
                     }
                     rs.push(ws);
@@ -384,12 +380,81 @@ impl MeshRt {
             self.route_ix.push(tv);
             self.split_ix.push(ts);
         }
-        let mut route_keys: BTreeMap<String, u32> = keys;
-        super::tcp_proxy::index_stats(self, xds, &mut route_keys, &mut skeys);
+        self.index_tcp_stats(xds, &mut keys, &mut skeys);
         self.rec_route = vec![Recorder::default(); self.route_keys.len()];
         self.route_attempts = vec![0; self.route_keys.len()];
         self.route_abandoned = vec![0; self.route_keys.len()];
         self.rec_dest = vec![Recorder::default(); self.dest_keys.len()];
+    }
+
+    /// Route key `key`'s stats index (a new one the first time it is seen).
+    fn intern_route(&mut self, keys: &mut BTreeMap<String, u32>, key: &str) -> u32 {
+        let n = keys.len() as u32;
+        let k = *keys.entry(key.to_string()).or_insert(n);
+        if k == n {
+            self.route_keys.push(key.to_string());
+        }
+        k
+    }
+
+    /// The split index of route `(k, key)`'s weighted cluster `cix` (one per
+    /// (route, destination stats key), first seen first).
+    fn intern_split(
+        &mut self,
+        skeys: &mut BTreeMap<(u32, u32), u32>,
+        (k, key): (u32, &str),
+        cix: u32,
+        weight: u32,
+        total_weight: u64,
+    ) -> u32 {
+        let d = self.dest_ix[cix as usize];
+        let n = self.splits.len() as u32;
+        let s = *skeys.entry((k, d)).or_insert(n);
+        if s == n {
+            self.splits.push(Split {
+                route: key.to_string(),
+                destination: self.dest_keys[d as usize].clone(),
+                weight,
+                total_weight,
+                requests: 0,
+            });
+        }
+        s
+    }
+
+    /// Stats indices of every tcp_proxy chain (`tcp_proxy.rs`), continuing
+    /// HTTP's: same route keys, same splits.
+    fn index_tcp_stats(
+        &mut self,
+        xds: &Xds,
+        keys: &mut BTreeMap<String, u32>,
+        skeys: &mut BTreeMap<(u32, u32), u32>,
+    ) {
+        for p in &xds.proxies {
+            let mut pv = Vec::new();
+            for l in &p.listeners {
+                let mut lv = Vec::new();
+                if let ListenerKind::Tcp { routes } = &l.kind {
+                    for tr in routes {
+                        let Some(key) = &tr.key else {
+                            lv.push((NONE, Vec::new()));
+                            continue;
+                        };
+                        let k = self.intern_route(keys, key);
+                        let mut ws = Vec::new();
+                        if tr.clusters.len() > 1 {
+                            let total: u64 = tr.clusters.iter().map(|&(_, w)| u64::from(w)).sum();
+                            for &(cix, w) in &tr.clusters {
+                                ws.push(self.intern_split(skeys, (k, key), cix, w, total));
+                            }
+                        }
+                        lv.push((k, ws));
+                    }
+                }
+                pv.push(lv);
+            }
+            self.tcp_ix.push(pv);
+        }
     }
 
     /// `xxHash64` of client `c`'s IP (Envoy's `useSourceIp` hash: the

@@ -23,77 +23,13 @@
 //! statistics and random streams) under a new name
 //! (`<deployment>-<replicas + n>`), on the same node.
 
+use super::life_step::{Part, Step};
 use super::{Event, World};
 use crate::cluster::node::NO_NODE;
 use crate::cluster::service::backing_deployments;
 use crate::engine::rng::{Purpose, RngFactory, SimRng};
 use crate::engine::{SimDuration, SimTime};
 use crate::scenario::spec::chaos::Container;
-
-/// A scheduled lifecycle step (`Event::Lifecycle` carries its index).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Step {
-    /// Experiment `a` starts / its duration is over.
-    ChaosStart(u32),
-    ChaosEnd(u32),
-    /// Containers of `pod` run again (stale unless `epoch` matches).
-    Started {
-        pod: u32,
-        epoch: u32,
-        what: Part,
-    },
-    /// The app of `pod` accepts connections.
-    Listening {
-        pod: u32,
-        epoch: u32,
-    },
-    /// A readiness change of `pod` reaches kube-proxy and the sidecars.
-    Endpoint {
-        pod: u32,
-        present: bool,
-    },
-    /// meshsim's own timed events and the controllers they wake
-    /// (`rollout.rs`).
-    Timed(super::rollout::TimedStep),
-    /// Probe `kind` of `pod` is due (`probe.rs`; stale unless `epoch`
-    /// matches).
-    ProbeTick {
-        pod: u32,
-        epoch: u32,
-        kind: u8,
-    },
-    /// The inbound sidecar of `pod` retries request `req`
-    /// (`inbound_retry.rs`), its `tried`-th retry.
-    InboundRetry {
-        req: u32,
-        pod: u32,
-        tried: u32,
-    },
-    /// A terminating pod's app gets SIGTERM / is killed or has drained
-    /// (`termination.rs`; stale unless `epoch` matches).
-    Sigterm {
-        pod: u32,
-        epoch: u32,
-    },
-    Kill {
-        pod: u32,
-        epoch: u32,
-    },
-    /// A queued probe's `timeoutSeconds` is over.
-    ProbeTimeout {
-        pod: u32,
-        kind: u8,
-        generation: u32,
-    },
-}
-
-/// Which containers a (re)start brings back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Part {
-    Pod,
-    App,
-    Sidecar,
-}
 
 /// netem delay on a pod's egress.
 #[derive(Clone, Copy, Debug)]

@@ -44,7 +44,7 @@
 //! * A probe of a container that is not listening fails at once
 //!   (connection refused).
 
-use super::pod_lifecycle::{Part, Step};
+use super::life_step::{Part, Step};
 use super::{Exec, World};
 use crate::engine::SimDuration;
 use crate::engine::rng::{Purpose, RngFactory, below};

@@ -38,7 +38,7 @@
 //! creates or deletes in one step (no `slowStartBatch`).
 
 use super::World;
-use super::pod_lifecycle::Part;
+use super::life_step::Part;
 use crate::cluster::node::{NO_NODE, NodeIx};
 use crate::engine::{SimDuration, SimTime};
 use crate::scenario::spec::Scenario;

@@ -50,7 +50,7 @@
 //! arrive.
 
 use super::World;
-use super::pod_lifecycle::Step;
+use super::life_step::{Step, TimedStep};
 use super::replicaset::Cause;
 use crate::cluster::node::NodeIx;
 use crate::engine::{SimDuration, SimTime};
@@ -61,19 +61,6 @@ use crate::workload::load::NONE;
 
 /// Linux's connect timeout with `tcp_syn_retries` 6: 1+2+4+…+64 s.
 const SYN_RETRIES_TIMEOUT: SimDuration = SimDuration::from_secs(127);
-
-/// A timed step (carried by `Step::Timed`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum TimedStep {
-    /// Event `i` of the plan happens.
-    Event(u32),
-    /// The Deployment controller syncs rollable `r`.
-    Sync(u32),
-    /// The node lifecycle controller marks node `n` NotReady.
-    NotReady(NodeIx),
-    /// Pods of lost node `n` are evicted.
-    Evict(NodeIx),
-}
 
 /// One active partition.
 #[derive(Clone, Debug)]

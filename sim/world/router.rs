@@ -40,7 +40,6 @@ use crate::metrics::propagation::Node;
 use crate::proxy::breaker::ClusterCounter;
 use crate::proxy::fault::{self};
 use crate::proxy::flags::{ResponseFlag, ResponseFlags};
-use crate::proxy::mirror;
 use crate::proxy::outlier::OutlierResult;
 use crate::proxy::retry::{AttemptOutcome, ResetReason, RetryState, RetryStatus, choose_host};
 use crate::proxy::timeout::{self, FinalTimeout, TimeoutKind};
@@ -242,7 +241,14 @@ impl<'s> World<'s> {
             st.route_gen = g;
         }
         if !pol.mirrors.is_empty() {
-            self.shadow(s);
+            let st = &self.streams.items[s as usize];
+            let copy = super::shadow::Copy {
+                client: st.client,
+                attrs: st.attrs,
+                headers: st.headers,
+                down: st.down,
+            };
+            self.shadow(&pol.mirrors, copy);
         }
         self.send_attempt(s);
     }
@@ -385,57 +391,9 @@ impl<'s> World<'s> {
         self.after_attempt(s, outcome);
     }
 
-    /// Mirrors of the route (`shadow_policies`): fire-and-forget copies to
-    /// their clusters, Host unchanged (Istio 1.28 sets
-    /// `disable_shadow_host_suffix_append`).
-    fn shadow(&mut self, s: u32) {
-        let st = &self.streams.items[s as usize];
-        let (client, attrs, headers, down) = (st.client, st.attrs, st.headers, st.down);
-        let pol = self.policy_of(st);
-        let m = self.mesh.as_mut().expect("mesh");
-        let chosen = mirror::mirrors_for_request(&pol.mirrors, &mut m.mirror_rng[client as usize]);
-        let now = self.now();
-        let xds = self.xds;
-        for i in chosen {
-            let cix = pol.mirrors[i].cluster;
-            let c = &xds.clusters[cix as usize];
-            let crate::istiod::xds::ClusterKind::Service { service, port, .. } = c.kind else {
-                continue; // a mirror to a cluster with no endpoints goes nowhere
-            };
-            let lbi = self.balancer_for(client, cix, service, port);
-            let m = self.mesh.as_mut().expect("mesh");
-            let src = self.requests.items[down as usize].client;
-            let Some((host, pod, _)) = super::sidecar::pick(m, lbi, c, attrs, (client, src), 0)
-            else {
-                continue;
-            };
-            let down_req = self.requests.items[down as usize];
-            let from = self.proxy_node(client, down_req.from);
-            let target = Target { service, port };
-            let r = self.requests.insert(Request {
-                pod,
-                depth: down_req.depth.saturating_add(1),
-                headers,
-                attrs,
-                lb: lbi,
-                lb_host: host,
-                ..Request::new(Origin::Mirror, target, client, from, now)
-            });
-            if down_req.traced {
-                let msg = format!(
-                    "mirror to {}: a copy goes to {} (response discarded)",
-                    c.name,
-                    self.pod_name(pod)
-                );
-                self.trace_log(down, msg);
-            }
-            self.dispatch(r, false);
-        }
-    }
-
     /// The node a proxy's upstream connection leaves from: a load's proxy
     /// sits where its requests come from (`load_from`), a pod's on its node.
-    fn proxy_node(
+    pub(super) fn proxy_node(
         &self,
         client: u32,
         load_from: crate::cluster::node::NodeIx,

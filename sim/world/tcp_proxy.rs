@@ -45,23 +45,17 @@
 //! `routes.<ns>/<vs>/<index>`, its cluster under `destinations`, the weighted
 //! pick under the route's splits — as HTTP routes do.
 
-use super::mesh::MeshRt;
 use super::sidecar::{RouteResult, Routed};
 use super::{Request, World};
 use crate::engine::SimTime;
-use crate::istiod::xds::{ClusterKind, ListenerKind, RoutePolicy, Xds};
+use crate::istiod::xds::{ClusterKind, ListenerKind, RoutePolicy};
 use crate::proxy::breaker::{ClusterCounter, Resource};
 use crate::proxy::filter_chain;
 use crate::proxy::flags::{ResponseFlag, ResponseFlags};
 use crate::proxy::retry::RetryPolicy;
 use crate::scenario::spec::Target;
 use crate::workload::load::NONE;
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
-
-/// `[proxy][listener][chain]` → (route stats index or NONE, split index per
-/// weighted cluster; empty when the chain has one cluster).
-pub(super) type TcpIx = Vec<Vec<Vec<(u32, Vec<u32>)>>>;
 
 /// The router policy key of a tcp_proxy stream (no route table behind it).
 pub(super) const TCP_POLICY_KEY: (u32, u32, u32) = (NONE, NONE, NONE);
@@ -85,57 +79,6 @@ pub(super) fn tcp_reply(status: u16, mut flags: ResponseFlags) -> (u16, Response
         flags.insert(ResponseFlag::UpstreamRetryLimitExceeded);
     }
     (0, flags)
-}
-
-/// Stats indices of every tcp_proxy chain, continuing HTTP's (same key
-/// space: `keys` route keys, `skeys` (route, destination) splits).
-pub(super) fn index_stats(
-    m: &mut MeshRt,
-    xds: &Xds,
-    keys: &mut BTreeMap<String, u32>,
-    skeys: &mut BTreeMap<(u32, u32), u32>,
-) {
-    for p in &xds.proxies {
-        let mut pv = Vec::new();
-        for l in &p.listeners {
-            let mut lv = Vec::new();
-            if let ListenerKind::Tcp { routes } = &l.kind {
-                for tr in routes {
-                    let Some(key) = &tr.key else {
-                        lv.push((NONE, Vec::new()));
-                        continue;
-                    };
-                    let n = keys.len() as u32;
-                    let k = *keys.entry(key.clone()).or_insert(n);
-                    if k == n {
-                        m.route_keys.push(key.clone());
-                    }
-                    let mut ws = Vec::new();
-                    if tr.clusters.len() > 1 {
-                        let total: u64 = tr.clusters.iter().map(|&(_, w)| u64::from(w)).sum();
-                        for &(cix, w) in &tr.clusters {
-                            let d = m.dest_ix[cix as usize];
-                            let n = m.splits.len() as u32;
-                            let s = *skeys.entry((k, d)).or_insert(n);
-                            if s == n {
-                                m.splits.push(super::mesh::Split {
-                                    route: key.clone(),
-                                    destination: m.dest_keys[d as usize].clone(),
-                                    weight: w,
-                                    total_weight: total,
-                                    requests: 0,
-                                });
-                            }
-                            ws.push(s);
-                        }
-                    }
-                    lv.push((k, ws));
-                }
-            }
-            pv.push(lv);
-        }
-        m.tcp_ix.push(pv);
-    }
 }
 
 impl World<'_> {

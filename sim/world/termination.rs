@@ -27,7 +27,7 @@
 //! and an eviction from a lost node end the pod at once.
 
 use super::World;
-use super::pod_lifecycle::Step;
+use super::life_step::Step;
 use super::replicaset::Cause;
 use crate::engine::{SimDuration, SimTime};
 
