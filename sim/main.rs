@@ -571,6 +571,20 @@ fn job_completion_index() -> Option<String> {
     std::env::var(meshsim::answers::shard::INDEX_ENV).ok()
 }
 
+/// The shard this process runs: `I` of `--shard I/N`, or the Indexed Job's
+/// `JOB_COMPLETION_INDEX` for `--shard JOB_COMPLETION_INDEX/N` (an error
+/// printed, exit status 2, when that is missing or out of range).
+fn shard_index(shard: &meshsim::answers::shard::ShardArg) -> Result<u32, ExitCode> {
+    if let Some(i) = shard.index {
+        return Ok(i);
+    }
+    let v = job_completion_index();
+    meshsim::answers::shard::index_from_env(v.as_deref(), shard.count).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
 /// Wall-clock stopwatch for `run --timing`. The library never reads the clock
 /// (determinism contract); the binary may, to report how long a run took, and
 /// the value goes to stderr only, never into a report.

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use meshsim::answers::partial::PartialError;
 use meshsim::answers::run_shard::{self, RunInput};
-use meshsim::answers::shard::{self, ShardArg};
+use meshsim::answers::shard::ShardArg;
 use meshsim::cli::{Args, Command};
 use meshsim::scenario::Scenario;
 use std::io::Write;
@@ -106,18 +106,9 @@ pub fn run(
     istio: bool,
     max_memory: Option<u64>,
 ) -> anyhow::Result<ExitCode> {
-    let index = match shard.index {
-        Some(i) => i,
-        None => {
-            let v = crate::job_completion_index();
-            match shard::index_from_env(v.as_deref(), shard.count) {
-                Ok(i) => i,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::from(2));
-                }
-            }
-        }
+    let index = match crate::shard_index(&shard) {
+        Ok(i) => i,
+        Err(code) => return Ok(code),
     };
     let (sources, walk_warnings) = match meshsim::scenario::read_walk(paths) {
         Ok(s) => s,

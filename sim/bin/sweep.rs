@@ -151,18 +151,9 @@ fn run_shard(
     dir: &Path,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let index = match shard.index {
-        Some(i) => i,
-        None => {
-            let v = crate::job_completion_index();
-            match shard::index_from_env(v.as_deref(), shard.count) {
-                Ok(i) => i,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::from(2));
-                }
-            }
-        }
+    let index = match crate::shard_index(&shard) {
+        Ok(i) => i,
+        Err(code) => return Ok(code),
     };
     let bar = Progress::new(&format!("shard {index}/{}", shard.count), 0, "runs");
     let partial = shard::run_shard(setup, param, index, shard.count, &|done, _| bar.set(done));
