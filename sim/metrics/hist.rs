@@ -176,16 +176,22 @@ impl Hist {
             for i in 0..PAGE {
                 total += diff(i);
                 if total >= want {
-                    let v = slot_value(first + i);
-                    return if quantile == 0.0 {
-                        self.lowest_equivalent(v)
-                    } else {
-                        self.highest_equivalent(v)
-                    };
+                    return self.quantile_slot_value(first + i, quantile);
                 }
             }
         }
         0
+    }
+
+    /// The value HdrHistogram reports for a quantile landing in `slot`: the
+    /// highest equivalent value (the lowest for q = 0).
+    fn quantile_slot_value(&self, slot: usize, quantile: f64) -> u64 {
+        let v = slot_value(slot);
+        if quantile == 0.0 {
+            self.lowest_equivalent(v)
+        } else {
+            self.highest_equivalent(v)
+        }
     }
 
     /// Gives back what growing left unused.
@@ -231,12 +237,7 @@ impl Hist {
             for (i, &c) in page.iter().enumerate() {
                 total += c;
                 if total >= want {
-                    let v = slot_value(first + i);
-                    return if quantile == 0.0 {
-                        self.lowest_equivalent(v)
-                    } else {
-                        self.highest_equivalent(v)
-                    };
+                    return self.quantile_slot_value(first + i, quantile);
                 }
             }
         }
