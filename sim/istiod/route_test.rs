@@ -98,6 +98,21 @@ pub struct RouteCoverage {
     pub pushed: bool,
 }
 
+impl RouteCoverage {
+    /// Route `key`'s coverage: how many of `cases` reached it.
+    fn of(key: String, pushed: bool, cases: &[CaseOutcome]) -> Self {
+        let n = cases
+            .iter()
+            .filter(|c| c.route_key.as_deref() == Some(key.as_str()))
+            .count();
+        RouteCoverage {
+            key,
+            cases: n,
+            pushed,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     pub cases: Vec<CaseOutcome>,
@@ -138,15 +153,7 @@ pub fn run(spec: &Scenario, xds: &Xds, table: &Table) -> Result<Report, RouteTes
                 .route_tables
                 .iter()
                 .any(|t| t.route_keys.iter().flatten().any(|k| *k == key));
-            let n = cases
-                .iter()
-                .filter(|c| c.route_key.as_deref() == Some(key.as_str()))
-                .count();
-            coverage.push(RouteCoverage {
-                key,
-                cases: n,
-                pushed,
-            });
+            coverage.push(RouteCoverage::of(key, pushed, &cases));
         }
     }
     // `tcp` and `tls` routes: pushed when some tcp_proxy chain carries the key.
@@ -159,15 +166,7 @@ pub fn run(spec: &Scenario, xds: &Xds, table: &Table) -> Result<Report, RouteTes
                 matches!(&l.kind, ListenerKind::Tcp { routes }
                     if routes.iter().any(|r| r.key.as_deref() == Some(key.as_str())))
             });
-            let n = cases
-                .iter()
-                .filter(|c| c.route_key.as_deref() == Some(key.as_str()))
-                .count();
-            coverage.push(RouteCoverage {
-                key,
-                cases: n,
-                pushed,
-            });
+            coverage.push(RouteCoverage::of(key, pushed, &cases));
         }
     }
     Ok(Report { cases, coverage })
