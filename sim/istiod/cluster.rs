@@ -383,14 +383,8 @@ pub fn locality_policy(lb: Option<&LoadBalancer>, outlier: bool) -> Option<Local
 /// wins, `useClientProtocol` keeps the client's HTTP/1.1). meshsim's apps
 /// and loads speak HTTP/1.1, so a sniffed port stays HTTP/1.1.
 fn upstream_http2(spec: &Scenario, si: usize, pi: usize, pool: Option<&ConnectionPool>) -> bool {
-    use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
-    let p = &spec.services[si].ports[pi];
-    let proto = convert_protocol(
-        u32::from(p.port),
-        p.name.as_deref().unwrap_or(""),
-        Transport::Tcp,
-        None,
-    );
+    use crate::proxy::protocol::Protocol;
+    let proto = spec.services[si].ports[pi].protocol();
     if matches!(proto, Protocol::Http2 | Protocol::Grpc | Protocol::GrpcWeb) {
         return true;
     }

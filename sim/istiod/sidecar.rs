@@ -45,7 +45,7 @@ use super::route::{RouteCx, http_routes};
 use super::service_entry::{self, SeHost};
 use super::xds::{ClusterKind, Listener, ListenerKind, OutboundPolicy, Proxy, ProxyKind, TcpRoute};
 use crate::cluster::selector::selects;
-use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
+use crate::proxy::protocol::Protocol;
 use crate::proxy::route::{Route, RouteAction, RouteMatch, WeightedClusters};
 use crate::scenario::spec::istio::{L4Match, OutboundMode, Sidecar, VirtualService};
 use crate::scenario::spec::{Scenario, Service, ServiceIx};
@@ -138,13 +138,7 @@ pub fn l4_selects(
 }
 
 fn is_http_port(svc: &Service, pi: usize) -> bool {
-    let p = &svc.ports[pi];
-    let proto = convert_protocol(
-        u32::from(p.port),
-        p.name.as_deref().unwrap_or(""),
-        Transport::Tcp,
-        None,
-    );
+    let proto = svc.ports[pi].protocol();
     proto.is_http() || proto == Protocol::Unsupported
 }
 
@@ -391,14 +385,7 @@ fn http_listener(
 /// Is this Service port TLS to Istio (`https`/`tls`: a client speaks TLS on
 /// it, so the sidecar's chains match on SNI)?
 pub fn is_tls_port(svc: &Service, pi: usize) -> bool {
-    let p = &svc.ports[pi];
-    let proto = convert_protocol(
-        u32::from(p.port),
-        p.name.as_deref().unwrap_or(""),
-        Transport::Tcp,
-        None,
-    );
-    matches!(proto, Protocol::Https | Protocol::Tls)
+    matches!(svc.ports[pi].protocol(), Protocol::Https | Protocol::Tls)
 }
 
 /// Stats key of a VirtualService's `tcp`/`tls` route `i`: `ns/vs/i`, or

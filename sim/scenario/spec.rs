@@ -324,6 +324,23 @@ pub struct ServicePort {
     pub name: Option<String>,
     pub port: u16,
     pub target_port: TargetPort,
+    /// `appProtocol` (Kubernetes 1.20+): when set, Istio takes the port's
+    /// protocol from it instead of the name's prefix.
+    pub app_protocol: Option<String>,
+}
+
+impl ServicePort {
+    /// The protocol Istio gives this port (`ConvertProtocol` on its
+    /// `appProtocol`, else its name; TCP transport).
+    pub fn protocol(&self) -> crate::proxy::protocol::Protocol {
+        use crate::proxy::protocol::{Transport, convert_protocol};
+        convert_protocol(
+            u32::from(self.port),
+            self.name.as_deref().unwrap_or(""),
+            Transport::Tcp,
+            self.app_protocol.as_deref(),
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,7 +29,7 @@ use super::life_step::Step;
 use crate::engine::rng::SimRng;
 use crate::istiod::resilience::inbound_retry_policy;
 use crate::proxy::flags::ResponseFlag;
-use crate::proxy::protocol::{Protocol, Transport, convert_protocol};
+use crate::proxy::protocol::Protocol;
 use crate::proxy::retry::JitteredBackoff;
 use crate::workload::load::NONE;
 
@@ -38,10 +38,8 @@ impl World<'_> {
     /// gRPC-Web) port.
     fn grpc_port(&self, r: u32) -> bool {
         let t = self.requests.items[r as usize].target;
-        let p = &self.spec.services[t.service].ports[t.port];
-        let name = p.name.as_deref().unwrap_or("");
         matches!(
-            convert_protocol(u32::from(p.port), name, Transport::Tcp, None),
+            self.spec.services[t.service].ports[t.port].protocol(),
             Protocol::Grpc | Protocol::GrpcWeb
         )
     }

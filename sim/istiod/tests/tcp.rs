@@ -79,3 +79,64 @@ fn auto_passthrough_and_passthrough_chains() {
         "outbound|9080|v2|reviews.default.svc.cluster.local"
     );
 }
+
+/// A Service port's `appProtocol` decides its protocol before the name
+/// (`ConvertProtocol`): `tcp-web` + `http` gets HTTP routing, `http-db` + `tcp`
+/// a tcp_proxy listener, as in a sidecar of Istio 1.28.
+#[test]
+fn app_protocol_beats_the_port_name() {
+    let svc = "
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: default}
+spec:
+  selector: {app: db}
+  ports:
+  - {name: tcp-web, port: 8081, appProtocol: http}
+  - {name: http-db, port: 5432, appProtocol: tcp}
+  - {name: http-plain, port: 8082}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: db}]
+";
+    let spec = scenario(&[BOOKINFO], &[INJECT_DEFAULT, svc]);
+    let ports = &spec
+        .services
+        .iter()
+        .find(|s| s.name == "db")
+        .expect("db")
+        .ports;
+    assert_eq!(ports[0].app_protocol.as_deref(), Some("http"));
+    let xds = compile(&spec);
+    let p = proxy_of(&spec, &xds, "default", "productpage-v1");
+    let kind = |port: u16| {
+        &p.listeners
+            .iter()
+            .find(|l| l.port == port)
+            .expect("listener")
+            .kind
+    };
+    assert!(
+        matches!(kind(8081), ListenerKind::Http { .. }),
+        "{:?}",
+        kind(8081)
+    );
+    assert!(
+        matches!(kind(5432), ListenerKind::Tcp { .. }),
+        "{:?}",
+        kind(5432)
+    );
+    assert!(
+        matches!(kind(8082), ListenerKind::Http { .. }),
+        "{:?}",
+        kind(8082)
+    );
+}

@@ -338,6 +338,7 @@ mod tests {
                     name: None,
                     port: *p,
                     target_port: t.clone(),
+                    app_protocol: None,
                 })
                 .collect(),
             service_type: ServiceType::LoadBalancer,

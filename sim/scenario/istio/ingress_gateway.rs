@@ -99,6 +99,7 @@ pub fn add(
                     name: Some(n.into()),
                     port: p,
                     target_port: TargetPort::Number(t),
+                    app_protocol: None,
                 })
                 .collect(),
             service_type: ServiceType::LoadBalancer,

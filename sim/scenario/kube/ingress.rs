@@ -235,6 +235,7 @@ pub fn add_ingress_controller(
                 name: Some("http".into()),
                 port: 80,
                 target_port: TargetPort::Name("http".into()),
+                app_protocol: None,
             }],
             service_type: ServiceType::LoadBalancer,
             net: ServiceNet {

@@ -93,10 +93,12 @@ pub fn decode(o: &Object, cx: &mut Cx) -> Option<Decoded> {
             };
             locs.target_ports
                 .push(p.get("targetPort").map(|t| t.loc()).unwrap_or(p.loc()));
+            let app_protocol = p.get("appProtocol").and_then(|a| cx.scalar_string(&a));
             ports.push(ServicePort {
                 name,
                 port,
                 target_port,
+                app_protocol,
             });
         }
     }
