@@ -81,9 +81,11 @@ impl World<'_> {
                 own.requests == 0 && own.count == 0,
                 "a paired workload's recorder was written to directly (world/twin.rs)"
             );
+            // Twins exist only without proxies, where a Service counts no
+            // flags (its flags are its callers' proxies' view,
+            // world/service_flags.rs), so the copy gives the workload none.
+            debug_assert!(self.rec_svc[s as usize].flags.is_empty());
             self.rec_dep[d] = self.rec_svc[s as usize].clone();
-            // The Service's flags are its callers' view (world/service_flags.rs).
-            self.rec_dep[d].flags = Vec::new();
         }
     }
 }
